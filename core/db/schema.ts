@@ -1,0 +1,9 @@
+/**
+ * The typed shape of the database, composed from each module's own tables. Column names are
+ * snake_case as stored; money and quantities are TEXT (decimal strings), times ISO-8601 UTC TEXT,
+ * booleans INTEGER 0/1, JSON documents TEXT.
+ */
+import type { CustomerTables } from '../customers/tables.js';
+import type { MerchantTables } from '../merchants/tables.js';
+
+export interface Database extends MerchantTables, CustomerTables {}

@@ -1,0 +1,180 @@
+import { getAddress } from 'viem';
+import type { z } from 'zod';
+import { constantTimeEqual, sha256Hex } from '../auth/encoding.js';
+import { issueMerchantJwt } from '../auth/jwt.js';
+import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { seal, open } from '../auth/secret-box.js';
+import { acceptTotp } from '../auth/totp.js';
+import type { CoreContext } from '../context/index.js';
+import { inTransaction } from '../db/transaction.js';
+import { DomainError, conflict, invalidInput, unauthenticated } from '../errors/index.js';
+import { checkWebhookUrl } from '../net/ssrf.js';
+import type { BankAccountInput, LoginInput, SignupInput, UpdateMerchantInput } from './schemas.js';
+import type { MerchantsTable } from './tables.js';
+import { type MerchantView, loadMerchantRow, merchantView } from './view.js';
+
+export const DEFAULT_SERVICE_FEE_BPS = 80;
+
+function checksummed(addresses: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(addresses).map(([chain, a]) => [chain, getAddress(a)]));
+}
+
+async function checkedWebhook(ctx: CoreContext, url: string): Promise<string> {
+  return (await checkWebhookUrl(url, ctx.policy, ctx.resolveHost)).url;
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const msg = String((e as Error)?.message ?? '');
+  return /UNIQUE constraint failed|duplicate key value/i.test(msg);
+}
+
+export async function signup(ctx: CoreContext, input: z.infer<typeof SignupInput>) {
+  const fee = input.serviceFeeBps ?? DEFAULT_SERVICE_FEE_BPS;
+  // The seed lets a merchant name its fee at signup; a fee below the platform's default is a
+  // commercial agreement, set by an admin (merchants:set-fee), never self-served.
+  if (fee < DEFAULT_SERVICE_FEE_BPS) {
+    throw invalidInput(
+      'service_fee_below_minimum',
+      `serviceFeeBps below the platform default of ${DEFAULT_SERVICE_FEE_BPS} needs an agreement with BuffMoney staff`,
+    );
+  }
+  const webhookUrl = input.webhookUrl === undefined ? null : await checkedWebhook(ctx, input.webhookUrl);
+  const passwordHash = await hashPassword(input.password, ctx.bcryptCost);
+  const now = ctx.clock.now().toISOString();
+  const id = ctx.ids.next('mer');
+  try {
+    await ctx.db.kysely
+      .insertInto('merchants')
+      .values({
+        id,
+        name: input.name,
+        email: input.email,
+        password_hash: passwordHash,
+        status: 'active',
+        service_fee_bps: fee,
+        webhook_url: webhookUrl,
+        receiving_addresses: JSON.stringify(checksummed(input.receivingAddresses ?? {})),
+        auto_create_customers: 0,
+        kyb_status: 'not_submitted',
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+  } catch (e) {
+    if (isUniqueViolation(e)) throw conflict('email_already_registered', 'Email already registered');
+    throw e;
+  }
+  const token = await issueMerchantJwt(ctx.secrets.jwtSecret, id, ctx.clock.now());
+  return { id, name: input.name, email: input.email, serviceFeeBps: fee, createdAt: now, token };
+}
+
+const invalidCredentials = () => unauthenticated('invalid_credentials', 'Invalid email or password');
+
+export async function login(ctx: CoreContext, input: z.infer<typeof LoginInput>): Promise<{ token: string; merchant: MerchantView }> {
+  const row = await ctx.db.kysely.selectFrom('merchants').selectAll().where('email', '=', input.email).executeTakeFirst();
+  if (!row) {
+    await verifyPassword(input.password, await dummyPasswordHash(ctx.bcryptCost));
+    throw invalidCredentials();
+  }
+  const ok = await verifyPassword(input.password, row.password_hash);
+  if (!ok || row.status === 'deactivated') throw invalidCredentials();
+  if (row.totp_enabled_at) await consumeSecondFactor(ctx, row, input.otp, input.recoveryCode);
+  const token = await issueMerchantJwt(ctx.secrets.jwtSecret, row.id, ctx.clock.now());
+  return { token, merchant: await merchantView(ctx, await loadMerchantRow(ctx, row.id)) };
+}
+
+/** A TOTP code newer than the last one used, or an unused recovery code; either is spent here. */
+async function consumeSecondFactor(ctx: CoreContext, row: MerchantsTable, otp?: string, recoveryCode?: string): Promise<void> {
+  const now = ctx.clock.now();
+  if (otp) {
+    const secret = open(ctx.secrets.dataKey, row.totp_secret_enc!, `merchant-totp:${row.id}`);
+    const step = acceptTotp(secret, otp, now, row.totp_last_step);
+    if (step === null) throw unauthenticated('otp_invalid', 'Invalid or already used two-factor code');
+    // Conditional update: of two concurrent logins with the same code, one wins.
+    const res = await ctx.db.kysely
+      .updateTable('merchants')
+      .set({ totp_last_step: step })
+      .where('id', '=', row.id)
+      .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
+      .executeTakeFirst();
+    if (res.numUpdatedRows === 0n) throw unauthenticated('otp_invalid', 'Invalid or already used two-factor code');
+    return;
+  }
+  if (recoveryCode) {
+    const hash = sha256Hex(normaliseRecoveryCode(recoveryCode));
+    const codes = await ctx.db.kysely
+      .selectFrom('merchant_recovery_codes')
+      .select(['id', 'code_hash'])
+      .where('merchant_id', '=', row.id)
+      .where('used_at', 'is', null)
+      .execute();
+    const match = codes.find((c) => constantTimeEqual(c.code_hash, hash));
+    if (match) {
+      const res = await ctx.db.kysely
+        .updateTable('merchant_recovery_codes')
+        .set({ used_at: now.toISOString() })
+        .where('id', '=', match.id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (res.numUpdatedRows === 1n) return;
+    }
+    throw unauthenticated('otp_invalid', 'Invalid or already used recovery code');
+  }
+  throw new DomainError('unauthenticated', 'otp_required', 'Two-factor code required: send otp (or recoveryCode) with email and password');
+}
+
+export function normaliseRecoveryCode(code: string): string {
+  return code.replace(/[\s-]/g, '').toLowerCase();
+}
+
+function maskBankAccount(b: z.infer<typeof BankAccountInput>) {
+  const number = (b.iban ?? b.accountNumber ?? '').replace(/\s+/g, '');
+  return {
+    holderName: b.holderName,
+    accountNumberMasked: `••••${number.slice(-4)}`,
+    bankName: b.bankName,
+    swiftBic: b.swiftBic ?? null,
+    cnapsCode: b.cnapsCode ?? null,
+    currency: b.currency,
+  };
+}
+
+export async function updateMerchant(ctx: CoreContext, merchantId: string, patch: z.infer<typeof UpdateMerchantInput>): Promise<MerchantView> {
+  const webhookUrl = patch.webhookUrl === undefined || patch.webhookUrl === null ? patch.webhookUrl : await checkedWebhook(ctx, patch.webhookUrl);
+  return inTransaction(ctx, async (tx) => {
+    const row = await loadMerchantRow(tx, merchantId);
+    if (row.on_chain_merchant_id !== null && ((patch.name !== undefined && patch.name !== row.name) || (patch.email !== undefined && patch.email !== row.email))) {
+      throw conflict(
+        'merchant_identity_locked',
+        'name and email cannot be changed after on-chain registration: they are committed in metadataHash',
+      );
+    }
+    const set: Partial<MerchantsTable> = { updated_at: tx.clock.now().toISOString() };
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.email !== undefined) set.email = patch.email;
+    if (webhookUrl !== undefined) set.webhook_url = webhookUrl;
+    if (patch.receivingAddresses !== undefined) set.receiving_addresses = JSON.stringify(checksummed(patch.receivingAddresses));
+    if (patch.settlementCurrency !== undefined) set.settlement_currency = patch.settlementCurrency;
+    if (patch.autoCreateCustomers !== undefined) set.auto_create_customers = patch.autoCreateCustomers ? 1 : 0;
+    if (patch.bankAccount === null) {
+      set.bank_account_enc = null;
+      set.bank_account_masked = null;
+    } else if (patch.bankAccount !== undefined) {
+      set.bank_account_enc = seal(tx.secrets.dataKey, JSON.stringify(patch.bankAccount), `merchant-bank:${merchantId}`);
+      set.bank_account_masked = JSON.stringify(maskBankAccount(patch.bankAccount));
+    }
+    try {
+      await tx.db.kysely.updateTable('merchants').set(set).where('id', '=', merchantId).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict('email_already_registered', 'Email already registered');
+      throw e;
+    }
+    return merchantView(tx, await loadMerchantRow(tx, merchantId));
+  });
+}
+
+/** The full bank account, for payout files (finance only; never returned by the merchant API). */
+export async function revealBankAccount(ctx: CoreContext, merchantId: string): Promise<z.infer<typeof BankAccountInput> | null> {
+  const row = await loadMerchantRow(ctx, merchantId);
+  return row.bank_account_enc ? JSON.parse(open(ctx.secrets.dataKey, row.bank_account_enc, `merchant-bank:${merchantId}`)) : null;
+}

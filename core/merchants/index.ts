@@ -1,0 +1,7 @@
+export * from './accounts.js';
+export * from './keys.js';
+export * from './kyb.js';
+export * from './schemas.js';
+export * from './two-factor.js';
+export * from './view.js';
+export type * from './tables.js';

@@ -1,0 +1,12 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_merchants.js';
+import * as m0002 from './0002_customers.js';
+
+/**
+ * Every migration, in order, listed statically: scanning a folder at run time breaks inside an
+ * asar archive and with ESM on Windows. Append new ones; never edit or reorder old ones.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_merchants': m0001,
+  '0002_customers': m0002,
+};

@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { CoreSecrets } from '../core/context/index.js';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** SQLite file (the embedded default). */
+  dbPath: string;
+  /** Where generated secrets live: the database file's folder. */
+  dataDir: string;
+  production: boolean;
+  allowPrivateWebhooks: boolean;
+  /** Express "trust proxy": set when behind a load balancer, so rate limits see client IPs. */
+  trustProxy: boolean | number | string;
+  limits: { loginPerMinute: number; signupPerMinute: number };
+  bcryptCost: number;
+  /** fsync every commit (default on: a 200 means stored even through a power cut). */
+  durable: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const dbPath = path.resolve(env.BUFFMONEY_DB ?? './data/buffmoney.db');
+  const production = env.NODE_ENV === 'production';
+  const trust = env.BUFFMONEY_TRUST_PROXY;
+  return {
+    port: env.PORT !== undefined ? Number(env.PORT) : 8787,
+    host: env.HOST ?? '127.0.0.1',
+    dbPath,
+    dataDir: path.dirname(dbPath),
+    production,
+    // The developer escape hatch is ignored in production, whatever it says.
+    allowPrivateWebhooks: !production && env.BUFFMONEY_ALLOW_PRIVATE_WEBHOOKS === '1',
+    trustProxy: trust === undefined ? false : /^\d+$/.test(trust) ? Number(trust) : trust === 'true' ? true : trust,
+    limits: { loginPerMinute: 10, signupPerMinute: 5 },
+    bcryptCost: 12,
+    durable: env.BUFFMONEY_DURABLE !== '0',
+  };
+}
+
+/**
+ * Secrets: JWT_SECRET from the environment when given; otherwise generated once and kept in
+ * <dataDir>/secrets.json (mode 0600), so restarts keep sessions valid. The data key seals TOTP
+ * seeds and bank details at rest; BUFFMONEY_DATA_KEY (base64, 32 bytes) overrides it.
+ */
+export function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv = process.env): CoreSecrets {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'secrets.json');
+  let stored: { jwtSecret?: string; dataKey?: string } = {};
+  if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, 'utf8'));
+  let changed = false;
+  if (!stored.jwtSecret) {
+    stored.jwtSecret = randomBytes(32).toString('base64');
+    changed = true;
+  }
+  if (!stored.dataKey) {
+    stored.dataKey = randomBytes(32).toString('base64');
+    changed = true;
+  }
+  if (changed) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(stored, null, 2), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  }
+  const jwtSecret = env.JWT_SECRET ? new TextEncoder().encode(env.JWT_SECRET) : Buffer.from(stored.jwtSecret, 'base64');
+  const dataKey = env.BUFFMONEY_DATA_KEY ? Buffer.from(env.BUFFMONEY_DATA_KEY, 'base64') : Buffer.from(stored.dataKey, 'base64');
+  if (dataKey.length !== 32) throw new Error('BUFFMONEY_DATA_KEY must be 32 bytes, base64-encoded');
+  return { jwtSecret: new Uint8Array(jwtSecret), dataKey: new Uint8Array(dataKey) };
+}

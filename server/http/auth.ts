@@ -1,0 +1,67 @@
+import type { Request } from 'express';
+import { type ApiKeyScope, looksLikeApiKey } from '../../core/auth/api-keys.js';
+import { verifyMerchantJwt } from '../../core/auth/jwt.js';
+import type { CoreContext, Environment } from '../../core/context/index.js';
+import { forbidden, unauthenticated } from '../../core/errors/index.js';
+import { authenticateApiKey } from '../../core/merchants/keys.js';
+
+export interface MerchantAuthRequirement {
+  /** Accept a merchant session JWT (Authorization: Bearer <jwt>). */
+  jwt?: boolean;
+  /** Accept an API key (Authorization: Bearer bm_… or X-Api-Key). */
+  apiKey?: boolean;
+  /** The scope an API key must carry (a JWT session — the merchant in person — has them all). */
+  scope?: ApiKeyScope;
+  /** Suspended merchants may still read their own profile and KYB status. */
+  allowSuspended?: boolean;
+  /** Error text when an API key is presented where only a JWT will do. */
+  jwtOnlyMessage?: string;
+}
+
+export interface MerchantPrincipal {
+  merchantId: string;
+  via: 'jwt' | 'api_key';
+  /** From the key; for a JWT, the `BuffMoney-Environment` header (default sandbox). */
+  environment: Environment;
+  keyId: string | null;
+  hasScope(scope: ApiKeyScope): boolean;
+}
+
+function presentedCredential(req: Request): { kind: 'api_key' | 'jwt'; value: string } | null {
+  const header = req.headers['x-api-key'];
+  if (typeof header === 'string' && header.length > 0) return { kind: 'api_key', value: header.trim() };
+  const authz = req.headers.authorization;
+  if (typeof authz === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(authz.trim());
+    if (m) return { kind: looksLikeApiKey(m[1]) ? 'api_key' : 'jwt', value: m[1] };
+  }
+  return null;
+}
+
+export async function authenticateMerchant(ctx: CoreContext, req: Request, need: MerchantAuthRequirement): Promise<MerchantPrincipal> {
+  const cred = presentedCredential(req);
+  const jwtOnly = need.jwt && !need.apiKey;
+  if (!cred) {
+    if (jwtOnly && need.jwtOnlyMessage) throw unauthenticated('jwt_required', need.jwtOnlyMessage);
+    throw unauthenticated(
+      'auth_required',
+      need.apiKey ? 'Missing credentials: send Authorization: Bearer <API key or JWT>, or X-Api-Key' : 'Missing credentials: send Authorization: Bearer <JWT>',
+    );
+  }
+  if (cred.kind === 'api_key') {
+    if (!need.apiKey) throw unauthenticated('jwt_required', need.jwtOnlyMessage ?? 'This endpoint needs a dashboard session (Bearer JWT), not an API key');
+    const key = await authenticateApiKey(ctx, cred.value);
+    if (need.scope && !key.scopes.has(need.scope)) {
+      throw forbidden('scope_missing', `This API key lacks the ${need.scope} scope`, { requiredScope: need.scope });
+    }
+    return { merchantId: key.merchantId, via: 'api_key', environment: key.environment, keyId: key.keyId, hasScope: (s) => key.scopes.has(s) };
+  }
+  if (!need.jwt) throw unauthenticated('api_key_required', 'This endpoint needs an API key');
+  const claims = await verifyMerchantJwt(ctx.secrets.jwtSecret, cred.value, ctx.clock.now());
+  const merchant = await ctx.db.kysely.selectFrom('merchants').select(['status']).where('id', '=', claims.merchantId).executeTakeFirst();
+  if (!merchant || merchant.status === 'deactivated') throw unauthenticated('token_invalid', 'Invalid or expired token');
+  if (merchant.status === 'suspended' && !need.allowSuspended) throw forbidden('merchant_suspended', 'This merchant account is suspended');
+  const envHeader = req.headers['buffmoney-environment'];
+  const environment: Environment = envHeader === 'live' ? 'live' : 'sandbox';
+  return { merchantId: claims.merchantId, via: 'jwt', environment, keyId: null, hasScope: () => true };
+}

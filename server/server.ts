@@ -1,0 +1,61 @@
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import { type Clock, type CoreContext, createContext } from '../core/context/index.js';
+import { type Db, openDatabase } from '../core/db/index.js';
+import { migrateToLatest } from '../core/db/migrate.js';
+import { createApp } from './app.js';
+import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  ctx: CoreContext;
+  db: Db;
+  config: ServerConfig;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config?: Partial<ServerConfig>;
+  clock?: Clock;
+  resolveHost?: (hostname: string) => Promise<string[]>;
+}
+
+/** Opens the database, brings it to the latest schema, and serves the API. */
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const base = loadConfig();
+  const config: ServerConfig = { ...base, ...options.config, limits: { ...base.limits, ...options.config?.limits } };
+  const db = openDatabase(config.dbPath, { durable: config.durable });
+  await migrateToLatest(db);
+  const ctx = createContext({
+    db,
+    secrets: loadSecrets(config.dataDir),
+    clock: options.clock,
+    bcryptCost: config.bcryptCost,
+    policy: { production: config.production, allowPrivateWebhooks: config.allowPrivateWebhooks },
+    resolveHost: options.resolveHost,
+  });
+  const app = createApp({ ctx, config });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    ctx,
+    db,
+    config,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await db.close();
+    },
+  };
+}
