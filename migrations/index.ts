@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_merchants.js';
 import * as m0002 from './0002_customers.js';
+import * as m0003 from './0003_usage.js';
 
 /**
  * Every migration, in order, listed statically: scanning a folder at run time breaks inside an
@@ -9,4 +10,5 @@ import * as m0002 from './0002_customers.js';
 export const migrations: Record<string, Migration> = {
   '0001_merchants': m0001,
   '0002_customers': m0002,
+  '0003_usage': m0003,
 };

@@ -5,5 +5,6 @@
  */
 import type { CustomerTables } from '../customers/tables.js';
 import type { MerchantTables } from '../merchants/tables.js';
+import type { UsageTables } from '../usage/tables.js';
 
-export interface Database extends MerchantTables, CustomerTables {}
+export interface Database extends MerchantTables, CustomerTables, UsageTables {}
