@@ -5,7 +5,8 @@ const PERIOD_SECONDS = 30;
 
 /** A new base32 TOTP secret (160 bits, RFC 4226's recommendation). */
 export function newTotpSecret(randomBytes: (n: number) => Uint8Array): string {
-  return new OTPAuth.Secret({ buffer: Buffer.from(randomBytes(20)).buffer.slice(0) as ArrayBuffer }).base32;
+  // A fresh exact-size copy: a Buffer's .buffer may be a shared 8 KB pool.
+  return new OTPAuth.Secret({ buffer: Uint8Array.from(randomBytes(20)).buffer }).base32;
 }
 
 function totpFor(secretBase32: string, label: string, issuer: string) {

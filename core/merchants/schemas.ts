@@ -20,7 +20,8 @@ export const Password = z
 
 export const EvmAddress = z
   .string()
-  .refine((a) => isAddress(a, { strict: true }), 'must be an EVM address (0x + 40 hex digits, valid EIP-55 checksum if mixed case)');
+  // All-lowercase and all-uppercase carry no checksum (EIP-55); mixed case must check out.
+  .refine((a) => /^0x([0-9a-f]{40}|[0-9A-F]{40})$/.test(a) || isAddress(a, { strict: true }), 'must be an EVM address (0x + 40 hex digits, valid EIP-55 checksum if mixed case)');
 
 export const ReceivingAddresses = z
   .record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'chain names are lowercase, e.g. "arbitrum"'), EvmAddress)
