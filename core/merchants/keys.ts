@@ -151,7 +151,7 @@ export interface ApiKeyPrincipal {
  * (microseconds — a key is 256 random bits, so a slow hash buys nothing). Suspended merchants
  * are refused with 403; unknown, revoked or malformed keys with 401.
  */
-export async function authenticateApiKey(ctx: CoreContext, presented: string): Promise<ApiKeyPrincipal> {
+export async function authenticateApiKey(ctx: CoreContext, presented: string, options: { includeDeactivated?: boolean } = {}): Promise<ApiKeyPrincipal> {
   const invalid = () => unauthenticated('api_key_invalid', 'Invalid API key');
   const parsed = parseApiKey(presented);
   if (!parsed) throw invalid();
@@ -165,7 +165,11 @@ export async function authenticateApiKey(ctx: CoreContext, presented: string): P
   if (!row || !constantTimeEqual(row.secret_hash, presentedHash) || row.revoked_at !== null || row.environment !== parsed.environment) {
     throw invalid();
   }
-  if (row.status === 'deactivated') throw invalid();
+  if (row.status === 'deactivated') {
+    // GetMe documents a 404 for a deactivated merchant; everywhere else the key is simply invalid.
+    if (options.includeDeactivated) throw new DomainError('not_found', 'merchant_deactivated', 'Merchant not found');
+    throw invalid();
+  }
   if (row.status === 'suspended') throw forbidden('merchant_suspended', 'This merchant account is suspended');
   return {
     merchantId: row.merchant_id,

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { type ApiKeyScope, looksLikeApiKey } from '../../core/auth/api-keys.js';
 import { verifyMerchantJwt } from '../../core/auth/jwt.js';
 import type { CoreContext, Environment } from '../../core/context/index.js';
-import { forbidden, unauthenticated } from '../../core/errors/index.js';
+import { DomainError, forbidden, notFound, unauthenticated } from '../../core/errors/index.js';
 import { authenticateApiKey } from '../../core/merchants/keys.js';
 
 export interface MerchantAuthRequirement {
@@ -14,6 +14,8 @@ export interface MerchantAuthRequirement {
   scope?: ApiKeyScope;
   /** Suspended merchants may still read their own profile and KYB status. */
   allowSuspended?: boolean;
+  /** A deactivated (or vanished) merchant gets 404 merchant_not_found instead of 401 (GetMe, as documented). */
+  goneAs404?: boolean;
   /** Error text when an API key is presented where only a JWT will do. */
   jwtOnlyMessage?: string;
 }
@@ -50,7 +52,9 @@ export async function authenticateMerchant(ctx: CoreContext, req: Request, need:
   }
   if (cred.kind === 'api_key') {
     if (!need.apiKey) throw unauthenticated('jwt_required', need.jwtOnlyMessage ?? 'This endpoint needs a dashboard session (Bearer JWT), not an API key');
-    const key = await authenticateApiKey(ctx, cred.value);
+    const key = await authenticateApiKey(ctx, cred.value, { includeDeactivated: need.goneAs404 }).catch((e: unknown) => {
+      throw e instanceof DomainError && e.code === 'merchant_deactivated' ? notFound('merchant_not_found', 'Merchant not found') : e;
+    });
     if (need.scope && !key.scopes.has(need.scope)) {
       throw forbidden('scope_missing', `This API key lacks the ${need.scope} scope`, { requiredScope: need.scope });
     }
@@ -59,7 +63,10 @@ export async function authenticateMerchant(ctx: CoreContext, req: Request, need:
   if (!need.jwt) throw unauthenticated('api_key_required', 'This endpoint needs an API key');
   const claims = await verifyMerchantJwt(ctx.secrets.jwtSecret, cred.value, ctx.clock.now());
   const merchant = await ctx.db.kysely.selectFrom('merchants').select(['status']).where('id', '=', claims.merchantId).executeTakeFirst();
-  if (!merchant || merchant.status === 'deactivated') throw unauthenticated('token_invalid', 'Invalid or expired token');
+  if (!merchant || merchant.status === 'deactivated') {
+    if (need.goneAs404) throw notFound('merchant_not_found', 'Merchant not found');
+    throw unauthenticated('token_invalid', 'Invalid or expired token');
+  }
   if (merchant.status === 'suspended' && !need.allowSuspended) throw forbidden('merchant_suspended', 'This merchant account is suspended');
   const envHeader = req.headers['buffmoney-environment'];
   const environment: Environment = envHeader === 'live' ? 'live' : 'sandbox';

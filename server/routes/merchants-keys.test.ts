@@ -191,3 +191,26 @@ describe('API keys: generate, authenticate, rotate', () => {
     expect((await server.call('PATCH', '/api/v1/merchants/me', { headers: bearer(m.token), body: { name: 'x' } })).status).toBe(403);
   });
 });
+
+describe('deactivated merchants', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => server.stop());
+
+  it('GetMe answers 404; auth/me and every other call answer 401', async () => {
+    const m = await signupMerchant(server);
+    const db = new BetterSqlite3(server.dbFile);
+    db.prepare("update merchants set status = 'deactivated' where id = ?").run(m.id);
+    db.close();
+    for (const headers of [{ 'x-api-key': m.sandboxKey }, bearer(m.token)]) {
+      const me = await server.call('GET', '/v1/merchants/me', { headers });
+      expect(me.status).toBe(404);
+      expect(me.body.error).toBe('merchant_not_found');
+    }
+    expect((await server.call('GET', '/v1/auth/me', { headers: bearer(m.token) })).status).toBe(401);
+    expect((await server.call('PATCH', '/v1/merchants/me', { headers: { 'x-api-key': m.sandboxKey }, body: { name: 'x' } })).status).toBe(401);
+    expect((await server.call('POST', '/v1/auth/login', { body: { email: m.email, password: m.password } })).status).toBe(401);
+  });
+});

@@ -109,7 +109,7 @@ export function merchantRoutes(deps: ServerDeps): RouteSpec[] {
       summary: "The authenticated merchant's profile",
       description: 'V2 on-chain fields are null until registration; `apiKeyGenerated` says whether any key exists.',
       tags: ['Merchants'],
-      auth: { ...anyMerchant, allowSuspended: true },
+      auth: { ...anyMerchant, allowSuspended: true, goneAs404: true },
       legacyV1: true,
       responses: { 200: { description: 'The merchant', schema: MerchantProfile } },
       errors: [401, 403, 404],
