@@ -2,6 +2,8 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_merchants.js';
 import * as m0002 from './0002_customers.js';
 import * as m0003 from './0003_usage.js';
+import * as m0004 from './0004_backoffice.js';
+import * as m0005 from './0005_catalog.js';
 
 /**
  * Every migration, in order, listed statically: scanning a folder at run time breaks inside an
@@ -11,4 +13,6 @@ export const migrations: Record<string, Migration> = {
   '0001_merchants': m0001,
   '0002_customers': m0002,
   '0003_usage': m0003,
+  '0004_backoffice': m0004,
+  '0005_catalog': m0005,
 };

@@ -3,8 +3,12 @@
  * snake_case as stored; money and quantities are TEXT (decimal strings), times ISO-8601 UTC TEXT,
  * booleans INTEGER 0/1, JSON documents TEXT.
  */
+import type { AuditTables } from '../audit/tables.js';
+import type { CatalogTables } from '../catalog/tables.js';
+import type { ContractTables } from '../contracts/tables.js';
 import type { CustomerTables } from '../customers/tables.js';
 import type { MerchantTables } from '../merchants/tables.js';
+import type { StaffTables } from '../staff/tables.js';
 import type { UsageTables } from '../usage/tables.js';
 
-export interface Database extends MerchantTables, CustomerTables, UsageTables {}
+export interface Database extends MerchantTables, CustomerTables, UsageTables, StaffTables, AuditTables, CatalogTables, ContractTables {}

@@ -1,4 +1,4 @@
-import { getAddress } from 'viem';
+import { getAddress } from 'viem/utils';
 import type { z } from 'zod';
 import { constantTimeEqual, sha256Hex } from '../auth/encoding.js';
 import { issueMerchantJwt } from '../auth/jwt.js';

@@ -1,4 +1,4 @@
-import { isAddress } from 'viem';
+import { isAddress } from 'viem/utils';
 import { z } from 'zod';
 import { API_KEY_SCOPES } from '../auth/api-keys.js';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';

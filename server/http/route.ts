@@ -39,8 +39,12 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   /** 'public' or what a merchant must present. */
   auth: 'public' | MerchantAuthRequirement;
   body?: B;
-  /** 'multipart' routes parse their own body; `multipartSchema` documents it. */
-  bodyType?: 'json' | 'multipart';
+  /**
+   * 'multipart' routes parse their own body; `multipartSchema` documents it. 'raw' routes read
+   * the request stream themselves (hot paths that need the exact bytes and their own parser);
+   * `body` still documents the JSON in OpenAPI.
+   */
+  bodyType?: 'json' | 'multipart' | 'raw';
   multipartSchema?: Record<string, unknown>;
   /** Largest JSON body accepted (default 1 MB). */
   bodyLimit?: string;
@@ -85,14 +89,14 @@ export function buildRouter(ctx: CoreContext, routes: RouteSpec[]): Router {
   for (const spec of routes) {
     const kind = spec.invalidInputKind ?? 'invalid_input';
     const stack: RequestHandler[] = [...(spec.before ?? [])];
-    if (spec.body && spec.bodyType !== 'multipart') {
+    if (spec.body && spec.bodyType !== 'multipart' && spec.bodyType !== 'raw') {
       // Parses any content type as JSON: a client that forgets the header still gets a clear answer.
       stack.push(express.json({ limit: spec.bodyLimit ?? '1mb', type: () => true, strict: false }));
     }
     stack.push(async (req, res, next) => {
       try {
         const auth = spec.auth === 'public' ? null : await authenticateMerchant(ctx, req, spec.auth);
-        const body = spec.bodyType === 'multipart' ? req.body : parseWith(spec.body, req.body === undefined ? {} : req.body, kind);
+        const body = spec.bodyType === 'multipart' || spec.bodyType === 'raw' ? req.body : parseWith(spec.body, req.body === undefined ? {} : req.body, kind);
         const query = parseWith(spec.query, req.query, kind);
         const params = parseWith(spec.params, req.params, kind);
         const result = await spec.handler({ ctx, auth, body, query, params, req, res });

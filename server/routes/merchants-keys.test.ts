@@ -120,7 +120,7 @@ describe('API keys: generate, authenticate, rotate', () => {
 
   it('rotation needs a JWT: an API key or no credentials get the documented 401', async () => {
     const m = await signupMerchant(server);
-    for (const headers of [{ 'x-api-key': m.sandboxKey }, bearer(m.sandboxKey), {}]) {
+    for (const headers of [{ "x-api-key": m.sandboxKey }, bearer(m.sandboxKey), {}] as Array<Record<string, string>>) {
       const res = await server.call('POST', '/v1/merchants/me/rotate-key', { headers });
       expect(res.status).toBe(401);
       expect(res.body).toEqual({ ok: false, error: 'jwt_required', message: 'JWT required for key rotation (Dashboard login)' });

@@ -15,7 +15,7 @@ function kybForm(overrides: Partial<Record<'companyRegistration' | 'ownerId' | '
   form.set('registrationNumber', fields.registrationNumber ?? '91310000MA1FL0000X');
   form.set('country', fields.country ?? 'cn');
   const files = { companyRegistration: PDF, ownerId: JPEG, bankProof: PNG, ...overrides };
-  for (const [kind, content] of Object.entries(files)) if (content) form.set(kind, new Blob([content]), `${kind}.pdf`);
+  for (const [kind, content] of Object.entries(files)) if (content) form.set(kind, new Blob([new Uint8Array(content)]), `${kind}.pdf`);
   return form;
 }
 

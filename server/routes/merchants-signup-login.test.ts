@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, HOUR, ManualClock } from '../../core/context/index.js';
 import { signupMerchant, startTestServer, type TestServer } from '../../test/helpers.js';
 
-const json = (token?: string) => (token ? { authorization: `Bearer ${token}` } : {});
+const json = (token?: string): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
 
 describe('signup (POST /api/v1/merchants and /v1/merchants)', () => {
   let server: TestServer;

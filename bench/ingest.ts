@@ -1,0 +1,365 @@
+/**
+ * `npm run bench:ingest` — the usage-event ingest benchmark.
+ *
+ * For each kind of per-event idempotency key (time-ordered ULID-like, then random UUIDv4) it
+ * starts the real server (server/main.ts) in a child process on a fresh temporary database,
+ * signs a merchant up, creates customers through the API (auto-create), and drives concurrent
+ * keep-alive clients over loopback HTTP posting pre-built 500-event batches (~10% duplicate
+ * keys, realistic dimensions) for a fixed time. Then, in the same run, it measures the local
+ * limit: the same events inserted straight into the same table (real migration, same PRAGMAs)
+ * with better-sqlite3 in one process, 500 rows per transaction.
+ *
+ * Environment: BENCH_SECONDS (10), BENCH_CLIENTS (6), BENCH_CUSTOMERS (1000),
+ * BENCH_DURABLE (1: synchronous=FULL as in production; 0: NORMAL), BENCH_KINDS (ulid,uuid),
+ * BENCH_IDEMPOTENCY_HEADER (0; 1 sends an Idempotency-Key header with every batch).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { openDatabase } from '../core/db/index.js';
+import { migrateToLatest } from '../core/db/migrate.js';
+import { createUlidSource } from '../core/ids/index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 6);
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1000);
+const DURABLE = process.env.BENCH_DURABLE !== '0';
+const KINDS = (process.env.BENCH_KINDS ?? 'ulid,uuid').split(',') as KeyKind[];
+const SEND_IDEMPOTENCY_HEADER = process.env.BENCH_IDEMPOTENCY_HEADER === '1';
+const BATCH = 500;
+const DUPLICATE_SHARE = 0.1;
+/** Enough batches for ~160,000 events/s over the whole run. */
+const POOL_BATCHES = Math.ceil((SECONDS * 160_000) / BATCH);
+
+type KeyKind = 'ulid' | 'uuid';
+
+const TARGET_EVENTS_PER_S = 100_000;
+const TARGET_P99_MS = 50;
+const TARGET_RAW_SHARE = 0.4;
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+function ulidLike(ms: number): string {
+  let t = '';
+  for (let i = 0; i < 10; i++) {
+    t = CROCKFORD[ms % 32] + t;
+    ms = Math.floor(ms / 32);
+  }
+  const r = randomBytes(16);
+  let s = '';
+  for (let i = 0; i < 16; i++) s += CROCKFORD[r[i] & 31];
+  return t + s;
+}
+
+const MODELS = ['gpt-5', 'gpt-5-mini', 'claude-opus-4', 'claude-sonnet-4', 'llama-4-70b', 'qwen3-235b'];
+const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'cn-shanghai'];
+const FEATURES = ['chat', 'batch', 'agent'];
+const METRICS = ['tokens_input', 'tokens_input', 'tokens_output', 'tokens_output', 'agent_run', 'image_generation'];
+const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)];
+
+interface BenchEvent {
+  customerExternalId: string;
+  idempotencyKey: string;
+  metric: string;
+  quantity: string;
+  occurredAt: string;
+  dimensions: Record<string, string>;
+}
+
+/** Pre-built request bodies: each ~10% duplicates (retries of earlier keys, a few within the batch). */
+function buildPool(kind: KeyKind, batches: number, startMs: number): { bodies: Buffer[]; events: BenchEvent[][] } {
+  const bodies: Buffer[] = [];
+  const events: BenchEvent[][] = [];
+  const recent: string[] = [];
+  let ms = startMs;
+  const occurredBase = Date.now() - 60_000;
+  for (let b = 0; b < batches; b++) {
+    const batch: BenchEvent[] = [];
+    for (let i = 0; i < BATCH; i++) {
+      let key: string;
+      if (Math.random() < DUPLICATE_SHARE && (recent.length > 0 || batch.length > 0)) {
+        key = recent.length === 0 || (Math.random() < 0.1 && batch.length > 0) ? pick(batch).idempotencyKey : pick(recent);
+      } else {
+        if (i % 25 === 0) ms++; // SDKs stamp keys as events happen: ~25 per millisecond here
+        key = kind === 'ulid' ? ulidLike(ms) : randomUUID();
+      }
+      batch.push({
+        customerExternalId: `cust_${Math.floor(Math.random() * CUSTOMERS)}`,
+        idempotencyKey: key,
+        metric: pick(METRICS),
+        quantity: String(1 + Math.floor(Math.random() * 200_000)),
+        occurredAt: new Date(occurredBase + b * 5 + (i % 5)).toISOString(),
+        dimensions: { model: pick(MODELS), region: pick(REGIONS), feature: pick(FEATURES), api_key_id: `ak_${Math.floor(Math.random() * 50)}` },
+      });
+    }
+    for (let i = 0; i < 40; i++) recent.push(batch[Math.floor(Math.random() * BATCH)].idempotencyKey);
+    if (recent.length > 20_000) recent.splice(0, recent.length - 20_000);
+    bodies.push(Buffer.from(JSON.stringify({ events: batch })));
+    events.push(batch);
+  }
+  return { bodies, events };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server child process
+
+interface ServerChild {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startServerChild(dbFile: string): Promise<ServerChild> {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, BUFFMONEY_DB: dbFile, PORT: '0', HOST: '127.0.0.1', BUFFMONEY_DURABLE: DURABLE ? '1' : '0', NODE_ENV: 'development' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function peakRssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP client
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS * 2 });
+
+function request(url: string, method: string, body: Buffer | string | undefined, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function api(base: string, method: string, p: string, body: unknown, auth?: string) {
+  const res = await request(`${base}${p}`, method, body === undefined ? undefined : JSON.stringify(body), auth ? { authorization: `Bearer ${auth}` } : {});
+  if (res.status >= 300) throw new Error(`${method} ${p} → ${res.status} ${res.text}`);
+  return JSON.parse(res.text);
+}
+
+async function setUpMerchant(base: string): Promise<string> {
+  const signup = await api(base, 'POST', '/api/v1/merchants', { name: 'Bench AI Inc.', email: `bench-${Date.now()}@example.com`, password: 'correct horse battery' });
+  const key = await api(base, 'POST', '/api/v1/merchants/me/generate-key', {}, signup.token);
+  // Customers through the real API: auto-create on first usage, then switch it off again.
+  await api(base, 'PATCH', '/api/v1/merchants/me', { autoCreateCustomers: true }, signup.token);
+  const now = new Date(Date.now() - 120_000).toISOString();
+  for (let start = 0; start < CUSTOMERS; start += BATCH) {
+    const events = [];
+    for (let i = start; i < Math.min(CUSTOMERS, start + BATCH); i++) {
+      events.push({ customerExternalId: `cust_${i}`, idempotencyKey: `setup-${i}`, metric: 'agent_run', quantity: '0', occurredAt: now });
+    }
+    await api(base, 'POST', '/api/v1/usage-events', { events }, key.apiKey);
+  }
+  await api(base, 'PATCH', '/api/v1/merchants/me', { autoCreateCustomers: false }, signup.token);
+  return key.apiKey as string;
+}
+
+interface HttpResult {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  requests: number;
+  seconds: number;
+  latencies: number[];
+  errors: number;
+}
+
+async function drive(base: string, apiKey: string, bodies: Buffer[], seconds: number, label: string): Promise<HttpResult> {
+  const url = `${base}/api/v1/usage-events`;
+  let next = 0;
+  const latencies: number[] = [];
+  let accepted = 0;
+  let duplicates = 0;
+  let rejected = 0;
+  let errors = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  async function client() {
+    while (performance.now() < deadline && next < bodies.length) {
+      const i = next++;
+      const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
+      if (SEND_IDEMPOTENCY_HEADER) headers['idempotency-key'] = `bench-${label}-${i}`;
+      const t0 = performance.now();
+      const res = await request(url, 'POST', bodies[i], headers);
+      latencies.push(performance.now() - t0);
+      const m = /"accepted":(\d+),"duplicates":(\d+),"rejected":(\d+)/.exec(res.text.slice(0, 200));
+      if (res.status !== 200 || !m) {
+        errors++;
+        if (errors < 5) console.error(`  unexpected ${res.status}: ${res.text.slice(0, 200)}`);
+        continue;
+      }
+      accepted += Number(m[1]);
+      duplicates += Number(m[2]);
+      rejected += Number(m[3]);
+    }
+  }
+  await Promise.all(Array.from({ length: CLIENTS }, client));
+  const elapsed = (performance.now() - start) / 1000;
+  return { accepted, duplicates, rejected, requests: latencies.length, seconds: elapsed, latencies, errors };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The local limit: same rows, same table, better-sqlite3 in one process
+
+async function rawLimit(dir: string, events: BenchEvent[][], seconds: number): Promise<{ rows: number; seconds: number }> {
+  const file = path.join(dir, 'raw.db');
+  const db = openDatabase(file, { durable: DURABLE });
+  await migrateToLatest(db); // the real schema
+  await db.close();
+  const raw = new BetterSqlite3(file);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma(`synchronous = ${DURABLE ? 'FULL' : 'NORMAL'}`);
+  const insert = raw.prepare(
+    `INSERT INTO usage_events (id, merchant_id, environment, idempotency_key, customer_id, metric, quantity, occurred_at, dimensions, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (merchant_id, environment, idempotency_key) DO NOTHING`,
+  );
+  const ids = createUlidSource(() => Date.now(), (n) => new Uint8Array(randomBytes(n)));
+  const customerIds = Array.from({ length: CUSTOMERS }, () => ids.next('cus'));
+  const merchant = ids.next('mer');
+  // Rows prepared up front: the limit measures SQLite, not string building.
+  const rows = events.map((batch) =>
+    batch.map((e) => {
+      const d = e.dimensions;
+      const dims = JSON.stringify({ api_key_id: d.api_key_id, feature: d.feature, model: d.model, region: d.region });
+      return [merchant, 'sandbox', e.idempotencyKey, customerIds[Number(e.customerExternalId.slice(5))], e.metric, e.quantity, e.occurredAt, dims];
+    }),
+  );
+  const begin = raw.prepare('BEGIN IMMEDIATE');
+  const commit = raw.prepare('COMMIT');
+  let inserted = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  for (let b = 0; b < rows.length && performance.now() < deadline; b++) {
+    const receivedAt = new Date().toISOString();
+    begin.run();
+    for (const r of rows[b]) inserted += insert.run(ids.next('evt'), r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], receivedAt).changes;
+    commit.run();
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  raw.close();
+  return { rows: inserted, seconds: elapsed };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function runKind(kind: KeyKind) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `buffmoney-bench-${kind}-`));
+  try {
+    process.stdout.write(`\n[${kind}] building ${fmt(POOL_BATCHES)} batches of ${BATCH} events… `);
+    const warm = buildPool(kind, 120, Date.now() - 3_600_000);
+    const pool = buildPool(kind, POOL_BATCHES, Date.now());
+    console.log(`${(pool.bodies.reduce((a, b) => a + b.length, 0) / pool.bodies.length / 1024).toFixed(0)} KB per body`);
+    const server = await startServerChild(path.join(dir, 'buffmoney.db'));
+    let http: HttpResult;
+    let rssMb: number;
+    let cpu: number;
+    try {
+      const apiKey = await setUpMerchant(server.url);
+      await drive(server.url, apiKey, warm.bodies, 3, 'warm-up'); // JIT warm-up, own keys
+      const cpu0 = cpuSeconds(server.pid);
+      http = await drive(server.url, apiKey, pool.bodies, SECONDS, 'timed');
+      cpu = cpuSeconds(server.pid) - cpu0;
+      rssMb = peakRssMb(server.pid);
+    } finally {
+      await server.stop();
+    }
+    const raw = await rawLimit(dir, pool.events, SECONDS);
+    const sorted = http.latencies.slice().sort((a, b) => a - b);
+    const httpRate = http.accepted / http.seconds;
+    const rawRate = raw.rows / raw.seconds;
+    const p50 = percentile(sorted, 50);
+    const p99 = percentile(sorted, 99);
+    const ratio = httpRate / rawRate;
+    console.log(
+      `[${kind}] HTTP: ${fmt(httpRate)} accepted events/s (${fmt((http.accepted + http.duplicates + http.rejected) / http.seconds)} processed/s; ` +
+        `${fmt(http.accepted)} accepted, ${fmt(http.duplicates)} duplicates, ${fmt(http.rejected)} rejected, ${http.errors} errors) ` +
+        `in ${http.requests} batches over ${http.seconds.toFixed(1)} s with ${CLIENTS} clients`,
+    );
+    console.log(`[${kind}] batch latency p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; server peak RSS ${rssMb.toFixed(0)} MB; server CPU ${((cpu / http.seconds) * 100).toFixed(0)}% of one core`);
+    console.log(`[${kind}] raw better-sqlite3 limit: ${fmt(rawRate)} rows/s (${fmt(raw.rows)} rows, 500-row transactions, same table) → HTTP is ${(ratio * 100).toFixed(0)}% of raw`);
+    return { kind, httpRate, p99, ratio };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A machine-speed reference printed beside the figures (shared or throttled machines vary a lot). */
+function calibrationMs(): number {
+  const t = performance.now();
+  let s = 0;
+  for (let i = 0; i < 1e8; i++) s += i;
+  return s > 0 ? performance.now() - t : NaN;
+}
+
+console.log(
+  `bench:ingest — ${os.cpus().length} cores, calibration loop ${calibrationMs().toFixed(0)} ms (1e8 adds), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}, ` +
+    `${DURABLE ? 'durable (synchronous=FULL)' : 'NOT durable (synchronous=NORMAL)'}, ${SECONDS} s per run, ${CLIENTS} clients, ${CUSTOMERS} customers` +
+    `${SEND_IDEMPOTENCY_HEADER ? ', Idempotency-Key header on every batch' : ''}`,
+);
+const results = [];
+for (const kind of KINDS) results.push(await runKind(kind));
+console.log('\nagainst the targets:');
+for (const r of results) {
+  const checks = [
+    ...(r.kind === 'ulid'
+      ? [`${fmt(r.httpRate)} ev/s ${r.httpRate >= TARGET_EVENTS_PER_S ? '≥' : '<'} ${fmt(TARGET_EVENTS_PER_S)} ${r.httpRate >= TARGET_EVENTS_PER_S ? 'OK' : 'MISSED'}`,
+         `p99 ${r.p99.toFixed(1)} ms ${r.p99 <= TARGET_P99_MS ? '≤' : '>'} ${TARGET_P99_MS} ms ${r.p99 <= TARGET_P99_MS ? 'OK' : 'MISSED'}`]
+      : []),
+    `${(r.ratio * 100).toFixed(0)}% of raw ${r.ratio >= TARGET_RAW_SHARE ? '≥' : '<'} 40% ${r.ratio >= TARGET_RAW_SHARE ? 'OK' : 'MISSED'}`,
+  ];
+  console.log(`  ${r.kind.padEnd(4)}: ${checks.join('; ')}`);
+}
+agent.destroy();

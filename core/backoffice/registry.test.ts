@@ -1,0 +1,276 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { verifyAuditChain } from '../audit/index.js';
+import { signup } from '../merchants/accounts.js';
+import { submitKyb } from '../merchants/kyb.js';
+import type { StaffRole } from '../staff/tables.js';
+import { backOffice, backOfficeCommands } from './index.js';
+import { CommandRegistry, defineCommand } from './registry.js';
+import { type Harness, PDF_BYTES, type TestStaff, openHarness } from './testing/harness.js';
+
+/**
+ * The permission policy, pinned. Changing who may do what is a deliberate edit here as well as
+ * in the command's file.
+ */
+const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boolean }> = {
+  'kyb:list': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'kyb:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'kyb:export-document': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'kyb:approve': { roles: ['admin'], stepUp: true, mutates: true },
+  'kyb:reject': { roles: ['admin'], stepUp: true, mutates: true },
+  'kyb:request-info': { roles: ['admin'], stepUp: false, mutates: true },
+  'merchants:list': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'merchants:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'merchants:suspend': { roles: ['admin'], stepUp: true, mutates: true },
+  'merchants:reactivate': { roles: ['admin'], stepUp: true, mutates: true },
+  'merchants:set-fee': { roles: ['admin'], stepUp: true, mutates: true },
+  'staff:me': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'staff:list': { roles: ['admin'], stepUp: false, mutates: false },
+  'staff:add': { roles: ['admin'], stepUp: true, mutates: true },
+  'staff:disable': { roles: ['admin'], stepUp: true, mutates: true },
+  'audit:list': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'audit:verify': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+};
+const ROLES: StaffRole[] = ['admin', 'finance', 'support'];
+
+async function merchantWithKyb(h: Harness, n: number, submit = true) {
+  const m = await signup(h.ctx, { name: `Merchant ${n}`, email: `m${n}@merchant.test`, password: 'merchant password' } as never);
+  if (submit) {
+    await submitKyb(h.ctx, m.id, { companyName: `Company ${n}`, registrationNumber: `REG-${n}`, country: 'SG' }, [
+      { kind: 'companyRegistration', originalName: 'registration.pdf', content: PDF_BYTES },
+      { kind: 'ownerId', originalName: 'owner.pdf', content: Buffer.concat([PDF_BYTES, Buffer.from(`owner ${n}`)]) },
+      { kind: 'bankProof', originalName: 'bank.pdf', content: Buffer.concat([PDF_BYTES, Buffer.from(`bank ${n}`)]) },
+    ]);
+  }
+  h.clock.advance(1000);
+  return m.id;
+}
+
+const auditRows = (h: Harness) => h.db.kysely.selectFrom('audit_log').selectAll().orderBy('seq').execute();
+
+describe('back-office command registry', () => {
+  let h: Harness;
+  let staff: Record<StaffRole, TestStaff>;
+  beforeEach(async () => {
+    h = await openHarness();
+    staff = { admin: await h.staff('admin'), finance: await h.staff('finance'), support: await h.staff('support') };
+  });
+  afterEach(async () => h.close());
+
+  it('declares every command with the pinned roles, step-up and audit policy', () => {
+    const declared = Object.fromEntries(backOffice.list().map((c) => [c.name, { roles: [...c.roles].sort(), stepUp: c.stepUp, mutates: c.mutates }]));
+    const expected = Object.fromEntries(Object.entries(POLICY).map(([k, v]) => [k, { ...v, roles: [...v.roles].sort() }]));
+    expect(declared).toEqual(expected);
+    // sensitive commands named by the issue need step-up
+    for (const name of ['kyb:approve', 'kyb:reject', 'merchants:set-fee', 'staff:disable']) expect(backOffice.get(name)?.stepUp).toBe(true);
+    // every mutating command is admin-only
+    for (const c of backOffice.list().filter((c) => c.mutates)) expect(c.roles).toEqual(['admin']);
+  });
+
+  describe.each(Object.keys(POLICY))('%s', (name) => {
+    it.each(ROLES)('as %s: allowed or refused as declared', async (role) => {
+      const result = await h.run(staff[role], name, {});
+      const allowed = POLICY[name].roles.includes(role);
+      if (allowed) {
+        if (!result.ok) expect(result.error.code).not.toBe('role_forbidden');
+      } else {
+        expect(result).toMatchObject({ ok: false, error: { code: 'role_forbidden', kind: 'forbidden' } });
+      }
+    });
+  });
+
+  it('refuses without a valid session, and names unknown commands', async () => {
+    expect(await h.run(undefined, 'kyb:list')).toMatchObject({ ok: false, error: { code: 'session_required', kind: 'unauthenticated' } });
+    expect(await h.run('bmst_forged', 'kyb:list')).toMatchObject({ ok: false, error: { code: 'session_invalid' } });
+    expect(await h.run(staff.admin, 'kyb:nope')).toMatchObject({ ok: false, error: { code: 'command_unknown' } });
+  });
+
+  it('validates input and returns the problem as data', async () => {
+    const r = await h.run(staff.admin, 'merchants:set-fee', { merchant: 'mer_x', bps: 'lots' }, staff.admin.nextOtp());
+    expect(r).toMatchObject({ ok: false, error: { code: 'validation_failed', kind: 'invalid_input' } });
+    if (!r.ok) expect(r.error.message).toMatch(/bps/);
+    // CLI-style strings become numbers; a bare flag does not become 1 bps
+    const m = await merchantWithKyb(h, 1, false);
+    expect(await h.run(staff.admin, 'merchants:set-fee', { merchant: m, bps: true }, staff.admin.nextOtp())).toMatchObject({ ok: false, error: { code: 'validation_failed' } });
+    expect(await h.run(staff.admin, 'merchants:set-fee', { merchant: m, bps: '120' }, staff.admin.nextOtp())).toMatchObject({
+      ok: true,
+      data: { merchantId: m, serviceFeeBps: 120, previousServiceFeeBps: 80 },
+    });
+  });
+
+  it('requires a fresh TOTP code for step-up commands and refuses a replayed one', async () => {
+    const m1 = await merchantWithKyb(h, 1);
+    const m2 = await merchantWithKyb(h, 2);
+    expect(await h.run(staff.admin, 'kyb:approve', { merchant: m1 })).toMatchObject({ ok: false, error: { code: 'step_up_required' } });
+    const otp = staff.admin.nextOtp();
+    expect(await h.run(staff.admin, 'kyb:approve', { merchant: m1 }, otp)).toMatchObject({ ok: true, data: { status: 'approved' } });
+    // the same code again, even for another command or merchant, is refused
+    expect(await h.run(staff.admin, 'kyb:approve', { merchant: m2 }, otp)).toMatchObject({ ok: false, error: { code: 'otp_invalid' } });
+    expect(await h.run(staff.admin, 'merchants:suspend', { merchant: m2 }, otp)).toMatchObject({ ok: false, error: { code: 'otp_invalid' } });
+    // an older code too
+    const earlier = staff.admin;
+    expect(await h.run(earlier, 'kyb:reject', { merchant: m2, reason: 'documents unreadable' }, '000000')).toMatchObject({ ok: false, error: { code: 'otp_invalid' } });
+    expect((await h.db.kysely.selectFrom('merchants').select('kyb_status').where('id', '=', m2).executeTakeFirstOrThrow()).kyb_status).toBe('pending_review');
+    // a fresh one works
+    expect(await h.run(staff.admin, 'kyb:reject', { merchant: m2, reason: 'documents unreadable' }, staff.admin.nextOtp())).toMatchObject({
+      ok: true,
+      data: { status: 'rejected' },
+    });
+  });
+
+  it('ends a disabled staff member’s sessions at once', async () => {
+    expect((await h.run(staff.finance, 'kyb:list')).ok).toBe(true);
+    expect(await h.run(staff.admin, 'staff:disable', { staff: staff.admin.email }, staff.admin.nextOtp())).toMatchObject({
+      ok: false,
+      error: { code: 'staff_cannot_disable_self' },
+    });
+    const r = await h.run(staff.admin, 'staff:disable', { staff: staff.finance.email }, staff.admin.nextOtp());
+    expect(r).toMatchObject({ ok: true, data: { status: 'disabled', sessionsEnded: 1 } });
+    expect(await h.run(staff.finance, 'kyb:list')).toMatchObject({ ok: false, error: { code: 'session_invalid' } });
+  });
+
+  it('writes one audit entry per mutation, none for reads, and the chain verifies', async () => {
+    const [m1, m2, m3] = [await merchantWithKyb(h, 1), await merchantWithKyb(h, 2), await merchantWithKyb(h, 3)];
+    const before = (await auditRows(h)).length;
+
+    // every read command, successfully
+    const reads: Array<[string, unknown]> = [
+      ['kyb:list', {}],
+      ['kyb:show', { merchant: m1 }],
+      ['kyb:export-document', { merchant: m1, kind: 'ownerId' }],
+      ['merchants:list', { search: 'merchant 2' }],
+      ['merchants:show', { merchant: m1 }],
+      ['staff:me', {}],
+      ['staff:list', {}],
+      ['audit:list', { limit: '5' }],
+      ['audit:verify', {}],
+    ];
+    expect(reads.map(([n]) => n).sort()).toEqual(Object.keys(POLICY).filter((n) => !POLICY[n].mutates).sort());
+    for (const [name, input] of reads) {
+      const r = await h.run(staff.admin, name, input);
+      expect(r, name).toMatchObject({ ok: true });
+    }
+    expect((await auditRows(h)).length).toBe(before);
+
+    // every mutating command, successfully
+    const a = staff.admin;
+    const mutations: Array<[string, Record<string, unknown>, string[]]> = [
+      ['kyb:approve', { merchant: m1 }, [m1]],
+      ['kyb:reject', { merchant: m2, reason: 'company registration expired' }, [m2]],
+      ['kyb:request-info', { merchant: m3, message: 'please send a clearer bank proof' }, [m3]],
+      ['merchants:set-fee', { merchant: m1, bps: 65 }, [m1]],
+      ['merchants:suspend', { merchant: m2, reason: 'chargebacks' }, [m2]],
+      ['merchants:reactivate', { merchant: m2 }, [m2]],
+      ['staff:add', { email: 'new.finance@buffmoney.test', role: 'finance', password: 'a very secret pw' }, []],
+      ['staff:disable', { staff: staff.support.id }, [staff.support.id]],
+    ];
+    expect(mutations.map(([n]) => n).sort()).toEqual(Object.keys(POLICY).filter((n) => POLICY[n].mutates).sort());
+    for (const [name, input, touched] of mutations) {
+      const r = await h.run(a, name, input, POLICY[name].stepUp ? a.nextOtp() : undefined);
+      expect(r, name).toMatchObject({ ok: true });
+      const rows = await auditRows(h);
+      const last = rows[rows.length - 1];
+      expect(rows.length, name).toBe(before + mutations.findIndex(([n]) => n === name) + 1);
+      expect(last).toMatchObject({ command: name, actor_staff_id: a.id, actor_email: a.email, outcome: 'ok', error_code: null, at: h.clock.now().toISOString() });
+      for (const id of touched) expect(JSON.parse(last.touched), name).toContain(id);
+    }
+    const addEntry = (await auditRows(h)).find((r) => r.command === 'staff:add')!;
+    expect(JSON.parse(addEntry.input)).toEqual({ email: 'new.finance@buffmoney.test', role: 'finance', password: '[redacted]' });
+    const newStaff = await h.db.kysely.selectFrom('staff').select('id').where('email', '=', 'new.finance@buffmoney.test').executeTakeFirstOrThrow();
+    expect(JSON.parse(addEntry.touched)).toEqual([newStaff.id]);
+    // the otp is never part of the logged input
+    expect((await auditRows(h)).some((r) => r.input.includes('otp'))).toBe(false);
+
+    expect(await h.run(a, 'audit:verify')).toMatchObject({ ok: true, data: { intact: true } });
+  });
+
+  it('audits a failed mutation with its error code and leaves nothing changed', async () => {
+    const m = await merchantWithKyb(h, 1, false);
+    const r = await h.run(staff.admin, 'kyb:approve', { merchant: m }, staff.admin.nextOtp());
+    expect(r).toMatchObject({ ok: false, error: { code: 'kyb_not_pending', kind: 'conflict' } });
+    const last = (await auditRows(h)).at(-1)!;
+    expect(last).toMatchObject({ command: 'kyb:approve', outcome: 'error', error_code: 'kyb_not_pending', actor_staff_id: staff.admin.id });
+    expect(JSON.parse(last.touched)).toEqual([m]);
+    // refused attempts are recorded too
+    await h.run(staff.support, 'merchants:suspend', { merchant: m });
+    expect((await auditRows(h)).at(-1)).toMatchObject({ command: 'merchants:suspend', outcome: 'error', error_code: 'role_forbidden', actor_staff_id: staff.support.id });
+  });
+
+  it('rolls a failing handler’s writes back together with its audit entry, then audits the failure', async () => {
+    const boom = defineCommand({
+      name: 'test:boom',
+      summary: 'writes, then fails',
+      input: z.object({ merchant: z.string() }),
+      output: z.object({}),
+      roles: ['admin'],
+      stepUp: false,
+      mutates: true,
+      async handler(ctx, input) {
+        ctx.touch(input.merchant);
+        await ctx.db.kysely.updateTable('merchants').set({ service_fee_bps: 1 }).where('id', '=', input.merchant).execute();
+        throw new Error('disk on fire');
+      },
+    });
+    const badOutput = defineCommand({ ...boom, name: 'test:bad-output', handler: async () => ({ surprise: 1 }) as never, output: z.object({ needed: z.string() }) });
+    const registry = new CommandRegistry([...backOfficeCommands, boom, badOutput]);
+    const m = await merchantWithKyb(h, 1, false);
+    const seen: unknown[] = [];
+    const r = await registry.execute(h.ctx, { session: staff.admin.session, name: 'test:boom', input: { merchant: m } }, { onUnexpectedError: (e) => seen.push(e) });
+    expect(r).toEqual({ ok: false, error: { code: 'internal_error', message: 'Internal error', kind: 'internal' } });
+    expect(seen).toHaveLength(1);
+    expect((await h.db.kysely.selectFrom('merchants').select('service_fee_bps').where('id', '=', m).executeTakeFirstOrThrow()).service_fee_bps).toBe(80);
+    const rows = await auditRows(h);
+    expect(rows.filter((x) => x.command === 'test:boom').map((x) => [x.outcome, x.error_code])).toEqual([['error', 'internal_error']]);
+    expect(await registry.execute(h.ctx, { session: staff.admin.session, name: 'test:bad-output', input: { merchant: m } })).toMatchObject({
+      ok: false,
+      error: { code: 'output_invalid' },
+    });
+    expect((await verifyAuditChain(h.ctx)).ok).toBe(true);
+  });
+
+  it('lists KYB pending first, oldest first, and exports documents as base64', async () => {
+    const m1 = await merchantWithKyb(h, 1);
+    const m2 = await merchantWithKyb(h, 2);
+    const m3 = await merchantWithKyb(h, 3);
+    await h.run(staff.admin, 'kyb:reject', { merchant: m1, reason: 'wrong company' }, staff.admin.nextOtp());
+    const list = await h.run(staff.support, 'kyb:list');
+    expect(list.ok && list.data.items.map((i: { merchantId: string }) => i.merchantId)).toEqual([m2, m3, m1]);
+    const pendingOnly = await h.run(staff.support, 'kyb:list', { status: 'pending_review' });
+    expect(pendingOnly.ok && pendingOnly.data.items).toHaveLength(2);
+
+    const show = await h.run(staff.finance, 'kyb:show', { merchant: m1 });
+    expect(show).toMatchObject({ ok: true, data: { kyb: { status: 'rejected', rejectionReason: 'wrong company' }, reviewedBy: staff.admin.email } });
+    expect(show.ok && show.data.documents.map((d: { kind: string }) => d.kind).sort()).toEqual(['bankProof', 'companyRegistration', 'ownerId']);
+    const doc = await h.run(staff.support, 'kyb:export-document', { merchant: m2, kind: 'bankProof' });
+    expect(doc.ok && Buffer.from(doc.data.contentBase64, 'base64').toString()).toBe(`${PDF_BYTES.toString()}bank 2`);
+    // outputs are plain JSON: they survive a round trip unchanged
+    expect(JSON.parse(JSON.stringify(show))).toEqual(show);
+  });
+
+  it('searches and filters merchants', async () => {
+    const m1 = await merchantWithKyb(h, 11, false);
+    await merchantWithKyb(h, 12, false);
+    await h.run(staff.admin, 'merchants:suspend', { merchant: m1 }, staff.admin.nextOtp());
+    const suspended = await h.run(staff.support, 'merchants:list', { status: 'suspended' });
+    expect(suspended.ok && suspended.data.items.map((i: { id: string }) => i.id)).toEqual([m1]);
+    const search = await h.run(staff.support, 'merchants:list', { search: 'M12@merchant' });
+    expect(search.ok && search.data.items.map((i: { email: string }) => i.email)).toEqual(['m12@merchant.test']);
+    expect(await h.run(staff.admin, 'merchants:suspend', { merchant: m1 }, staff.admin.nextOtp())).toMatchObject({ ok: false, error: { code: 'merchant_already_suspended' } });
+  });
+
+  it('audit:verify reports an entry altered directly in the database file', async () => {
+    const m = await merchantWithKyb(h, 1);
+    await h.run(staff.admin, 'kyb:approve', { merchant: m }, staff.admin.nextOtp());
+    await h.run(staff.admin, 'merchants:set-fee', { merchant: m, bps: 50 }, staff.admin.nextOtp());
+    expect(await h.run(staff.finance, 'audit:verify')).toMatchObject({ ok: true, data: { intact: true } });
+    const target = (await auditRows(h)).find((r) => r.command === 'merchants:set-fee')!;
+    const raw = new BetterSqlite3(h.dbFile);
+    raw.exec('DROP TRIGGER audit_log_no_update');
+    raw.prepare('UPDATE audit_log SET input = ? WHERE seq = ?').run(target.input.replace('50', '5'), target.seq);
+    raw.close();
+    const r = await h.run(staff.finance, 'audit:verify');
+    expect(r).toMatchObject({ ok: false, error: { code: 'audit_chain_broken', details: { firstBroken: { seq: target.seq, id: target.id } } } });
+    if (!r.ok) expect(r.error.message).toContain(`seq ${target.seq} (${target.id})`);
+  });
+});

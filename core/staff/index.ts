@@ -1,0 +1,4 @@
+/** Back-office staff: accounts with mandatory TOTP, roles, sessions, lockout and step-up. */
+export * from './accounts.js';
+export * from './sessions.js';
+export type * from './tables.js';

@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock, createContext, type CoreContext } from '../context/index.js';
+import { type Db, openDatabase } from '../db/index.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { aggregateUsage } from './aggregate.js';
+
+describe('aggregateUsage', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-agg-'));
+  let db: Db;
+  let ctx: CoreContext;
+  const scope = { merchantId: 'mer_a', environment: 'sandbox' as const };
+  let n = 0;
+
+  async function event(customerId: string, metric: string, quantity: string, occurredAt: string, dimensions = '{}', over: Partial<{ merchant_id: string; environment: 'sandbox' | 'live' }> = {}) {
+    n++;
+    await db.kysely
+      .insertInto('usage_events')
+      .values({
+        id: ctx.ids.next('evt'),
+        merchant_id: over.merchant_id ?? scope.merchantId,
+        environment: over.environment ?? scope.environment,
+        idempotency_key: `k${n}`,
+        customer_id: customerId,
+        metric: metric as any,
+        quantity,
+        occurred_at: occurredAt,
+        dimensions,
+        received_at: occurredAt,
+      })
+      .execute();
+  }
+
+  beforeAll(async () => {
+    db = openDatabase(path.join(dir, 'agg.db'), { durable: false });
+    await migrateToLatest(db);
+    ctx = createContext({ db, clock: new ManualClock(), secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
+  });
+  afterAll(async () => {
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const may = new Date('2026-05-01T00:00:00.000Z');
+  const june = new Date('2026-06-01T00:00:00.000Z');
+
+  it('sums counters per metric and dimensions with BigInt, exactly beyond 10^30', async () => {
+    const big = `1${'0'.repeat(30)}`;
+    await event('cus_1', 'tokens_input', big, '2026-05-02T00:00:00.000Z', '{"model":"gpt-5"}');
+    await event('cus_1', 'tokens_input', big, '2026-05-03T00:00:00.000Z', '{"model":"gpt-5"}');
+    await event('cus_1', 'tokens_input', '9007199254740993', '2026-05-03T00:00:00.000Z', '{"model":"gpt-5"}'); // 2^53 + 1: lossy as a Number
+    await event('cus_1', 'tokens_input', '5', '2026-05-04T00:00:00.000Z', '{"model":"gpt-4o-mini"}');
+    await event('cus_1', 'agent_run', '2', '2026-05-04T00:00:00.000Z');
+    expect(await aggregateUsage(ctx, scope, 'cus_1', may, june)).toEqual([
+      { metric: 'agent_run', dimensions: {}, quantity: '2' },
+      { metric: 'tokens_input', dimensions: { model: 'gpt-4o-mini' }, quantity: '5' },
+      { metric: 'tokens_input', dimensions: { model: 'gpt-5' }, quantity: (2n * 10n ** 30n + 9007199254740993n).toString() },
+    ]);
+  });
+
+  it('takes the peak of storage_gb per dimension set instead of summing readings', async () => {
+    await event('cus_2', 'storage_gb', '3', '2026-05-02T00:00:00.000Z', '{"region":"eu"}');
+    await event('cus_2', 'storage_gb', '12', '2026-05-10T00:00:00.000Z', '{"region":"eu"}');
+    await event('cus_2', 'storage_gb', '4', '2026-05-20T00:00:00.000Z', '{"region":"eu"}');
+    await event('cus_2', 'storage_gb', '1', '2026-05-20T00:00:00.000Z', '{"region":"us"}');
+    expect(await aggregateUsage(ctx, scope, 'cus_2', may, june)).toEqual([
+      { metric: 'storage_gb', dimensions: { region: 'eu' }, quantity: '12' },
+      { metric: 'storage_gb', dimensions: { region: 'us' }, quantity: '1' },
+    ]);
+  });
+
+  it('counts [from, to) only, and only the scope’s merchant and environment', async () => {
+    await event('cus_3', 'agent_run', '1', '2026-04-30T23:59:59.999Z');
+    await event('cus_3', 'agent_run', '10', '2026-05-01T00:00:00.000Z');
+    await event('cus_3', 'agent_run', '100', '2026-05-31T23:59:59.999Z');
+    await event('cus_3', 'agent_run', '1000', '2026-06-01T00:00:00.000Z');
+    await event('cus_3', 'agent_run', '10000', '2026-05-05T00:00:00.000Z', '{}', { environment: 'live' });
+    await event('cus_3', 'agent_run', '100000', '2026-05-05T00:00:00.000Z', '{}', { merchant_id: 'mer_b' });
+    expect(await aggregateUsage(ctx, scope, 'cus_3', may, june)).toEqual([{ metric: 'agent_run', dimensions: {}, quantity: '110' }]);
+  });
+
+  it('groups dimensions by content whatever their key order', async () => {
+    await event('cus_4', 'tokens_output', '1', '2026-05-02T00:00:00.000Z', '{"model":"gpt-5","region":"eu"}');
+    await event('cus_4', 'tokens_output', '2', '2026-05-02T00:00:00.000Z', '{"region":"eu","model":"gpt-5"}');
+    expect(await aggregateUsage(ctx, scope, 'cus_4', may, june)).toEqual([{ metric: 'tokens_output', dimensions: { model: 'gpt-5', region: 'eu' }, quantity: '3' }]);
+  });
+});

@@ -1,0 +1,85 @@
+import type { IngestJob, JobOutcome, UsageEventWriter } from './writer.js';
+
+interface Waiting {
+  job: IngestJob;
+  resolve: (outcome: JobOutcome) => void;
+}
+
+/**
+ * The single writer queue. Requests validate on their own, then queue their batch here; the
+ * queue drains everything waiting (after the current I/O phase, so batches that arrived
+ * together share a transaction) into one `commitGroup`, at most `maxGroupEvents` events per
+ * group to keep latency bounded. Outcomes are delivered only after the writer's COMMIT.
+ */
+export class GroupCommitQueue {
+  private waiting: Waiting[] = [];
+  private scheduled = false;
+  private draining = false;
+  private pauses = 0;
+
+  constructor(
+    private readonly writer: UsageEventWriter,
+    private readonly maxGroupEvents = 10_000,
+  ) {}
+
+  submit(job: IngestJob): Promise<JobOutcome> {
+    return new Promise((resolve) => {
+      this.waiting.push({ job, resolve });
+      this.schedule();
+    });
+  }
+
+  /** Batches queued and not yet committed. */
+  get pending(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * Holds every write until the returned function is called (batches keep queueing). A seam
+   * for tests that need a request to stay in flight deterministically; also usable around
+   * maintenance such as a file backup.
+   */
+  pause(): () => void {
+    this.pauses++;
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      this.pauses--;
+      this.schedule();
+    };
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.draining || this.pauses > 0 || this.waiting.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => void this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    this.scheduled = false;
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.waiting.length > 0 && this.pauses === 0) {
+        let take = 0;
+        let events = 0;
+        while (take < this.waiting.length && (take === 0 || events + this.waiting[take].job.validCount <= this.maxGroupEvents)) {
+          events += this.waiting[take].job.validCount;
+          take++;
+        }
+        const group = this.waiting.splice(0, take);
+        let outcomes: JobOutcome[];
+        try {
+          outcomes = await this.writer.commitGroup(group.map((w) => w.job));
+        } catch (error) {
+          outcomes = group.map(() => ({ kind: 'failed', error }));
+        }
+        for (let i = 0; i < group.length; i++) group[i].resolve(outcomes[i]);
+      }
+    } finally {
+      this.draining = false;
+      this.schedule();
+    }
+  }
+}

@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import type { CoreContext, MerchantScope } from '../context/index.js';
+import { DomainError, conflict } from '../errors/index.js';
+import { renderAllRejected } from './apply-job.js';
+import { GroupCommitQueue } from './group-commit.js';
+import { IDEMPOTENCY_TTL_MS, MAX_EVENTS_PER_BATCH, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.js';
+import { createSqliteUsageEventWriter } from './sqlite-writer.js';
+import { validateUsageEvent } from './validate.js';
+import { type CheckedEvent, type IngestJob, type UsageEventWriter } from './writer.js';
+
+export interface IngestRequest {
+  scope: MerchantScope;
+  /** The request body exactly as received (its SHA-256 is what "same body" means). */
+  body: Buffer;
+  /** The Idempotency-Key header, if sent. */
+  idempotencyKey?: string;
+}
+
+export interface IngestResponse {
+  status: number;
+  /** The exact JSON to send; for replays, the stored bytes. */
+  body: string;
+  /** True when this is a stored response replayed for an Idempotency-Key (Idempotent-Replayed: true). */
+  replayed: boolean;
+}
+
+export interface UsageIngest {
+  ingest(request: IngestRequest): Promise<IngestResponse>;
+  /** See GroupCommitQueue.pause: holds writes until the returned function is called. */
+  pauseWrites(): () => void;
+  /** Batches waiting for the writer. */
+  readonly pendingBatches: number;
+}
+
+/** The dialect's writer, chosen once from capabilities. */
+export function createUsageEventWriter(ctx: CoreContext): UsageEventWriter {
+  if (ctx.db.capabilities.name === 'sqlite') return createSqliteUsageEventWriter(ctx);
+  throw new Error(`No usage-event writer for ${ctx.db.capabilities.name} yet (arrives with PostgreSQL support)`);
+}
+
+const unprocessable = (code: string, message: string) => new DomainError('unprocessable', code, message);
+
+/** Parses and checks the envelope; returns the events array. */
+function parseBatch(body: Buffer): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw unprocessable('malformed_json', 'Request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw unprocessable('invalid_batch', 'The body must be a JSON object: { "events": [ … ] }');
+  }
+  const envelope = parsed as Record<string, unknown>;
+  for (const k in envelope) {
+    if (k !== 'events') throw unprocessable('invalid_batch', `Unknown field "${k.slice(0, 64)}": the body is { "events": [ … ] }`);
+  }
+  const events = envelope.events;
+  if (!Array.isArray(events)) throw unprocessable('invalid_batch', '"events" must be an array of usage events');
+  if (events.length === 0) throw unprocessable('invalid_batch', '"events" must hold at least one event');
+  if (events.length > MAX_EVENTS_PER_BATCH) {
+    throw new DomainError('payload_too_large', 'batch_too_large', `A batch holds at most ${MAX_EVENTS_PER_BATCH} events (got ${events.length})`);
+  }
+  return events;
+}
+
+/**
+ * Usage-event ingestion: validate in the request, write in a shared group-commit transaction.
+ *
+ * Idempotency-Key: the stored response is looked up and written by the writer inside the same
+ * transaction as the events, so a response is stored if and only if its events are (exactly
+ * once). Within this process, a key whose request is still running is answered 409
+ * `idempotency_key_in_use` at once; a request on another process sharing the database waits for
+ * the write lock and then replays (never a second execution).
+ */
+export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEventWriter; maxGroupEvents?: number } = {}): UsageIngest {
+  const queue = new GroupCommitQueue(options.writer ?? createUsageEventWriter(ctx), options.maxGroupEvents);
+  /** Idempotency-Key → SHA-256 of the body, for requests of this process still running. */
+  const inFlight = new Map<string, string>();
+
+  async function ingest(request: IngestRequest): Promise<IngestResponse> {
+    const { scope } = request;
+    const headerKey = request.idempotencyKey;
+    if (headerKey !== undefined && (headerKey.length === 0 || headerKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
+      throw unprocessable('invalid_idempotency_key_header', `The Idempotency-Key header must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+    }
+    const input = parseBatch(request.body);
+    const now = ctx.clock.now();
+    const nowMs = now.getTime();
+    const events: CheckedEvent[] = new Array(input.length);
+    let validCount = 0;
+    for (let i = 0; i < input.length; i++) {
+      const raw = input[i];
+      const checked = validateUsageEvent(raw, nowMs);
+      if (typeof checked === 'string') {
+        const key = (raw as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+        events[i] = {
+          rejected: checked,
+          idempotencyKey: checked !== 'invalid_idempotency_key' && checked !== 'invalid_event' ? (key as string) : undefined,
+        };
+      } else {
+        events[i] = checked;
+        validCount++;
+      }
+    }
+    const job: IngestJob = { scope, receivedAt: now.toISOString(), events, validCount, idempotency: null };
+
+    if (headerKey === undefined) {
+      // Nothing for the database to decide: answer without queueing.
+      if (validCount === 0) return { status: 422, body: renderAllRejected(job), replayed: false };
+      return run(job);
+    }
+
+    const requestHash = createHash('sha256').update(request.body).digest('hex');
+    const flightKey = `${scope.merchantId}\u0000${scope.environment}\u0000${headerKey}`;
+    const running = inFlight.get(flightKey);
+    if (running !== undefined) {
+      if (running !== requestHash) throw keyReused();
+      throw keyInUse();
+    }
+    inFlight.set(flightKey, requestHash);
+    try {
+      job.idempotency = { key: headerKey, requestHash, expiresAt: new Date(nowMs + IDEMPOTENCY_TTL_MS).toISOString() };
+      return await run(job);
+    } finally {
+      inFlight.delete(flightKey);
+    }
+  }
+
+  async function run(job: IngestJob): Promise<IngestResponse> {
+    const outcome = await queue.submit(job);
+    switch (outcome.kind) {
+      case 'executed':
+        return { status: outcome.status, body: outcome.body, replayed: false };
+      case 'replayed':
+        return { status: outcome.status, body: outcome.body, replayed: true };
+      case 'key_reused':
+        throw keyReused();
+      case 'key_in_use':
+        throw keyInUse();
+      case 'failed':
+        throw outcome.error;
+    }
+  }
+
+  return {
+    ingest,
+    pauseWrites: () => queue.pause(),
+    get pendingBatches() {
+      return queue.pending;
+    },
+  };
+}
+
+const keyReused = () =>
+  conflict('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body; use a new key for a new request');
+const keyInUse = () =>
+  conflict('idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry shortly to receive its response');
+
+const services = new WeakMap<CoreContext, UsageIngest>();
+
+/** The one ingest service (and writer queue) of a context: one writer per database connection. */
+export function usageIngestFor(ctx: CoreContext): UsageIngest {
+  let service = services.get(ctx);
+  if (!service) {
+    service = createUsageIngest(ctx);
+    services.set(ctx, service);
+  }
+  return service;
+}

@@ -1,0 +1,50 @@
+import type { MerchantScope } from '../context/index.js';
+import type { RejectionReason } from './limits.js';
+import type { ValidUsageEvent } from './validate.js';
+
+/**
+ * The port between the ingest service and the database. A writer commits a *group* of batches
+ * in one transaction (group commit) and resolves only after COMMIT returned, so no response
+ * leaves before its events are durable. Each dialect has its own implementation, chosen once
+ * in `createUsageEventWriter`; SQLite's lives in sqlite-writer.ts.
+ */
+export interface UsageEventWriter {
+  /** Applies every job in one transaction; one outcome per job, in order. */
+  commitGroup(jobs: readonly IngestJob[]): Promise<JobOutcome[]>;
+}
+
+/** An event refused before it reached the database, with the key it carried (when valid). */
+export interface RefusedEvent {
+  rejected: RejectionReason;
+  idempotencyKey?: string;
+}
+
+export type CheckedEvent = ValidUsageEvent | RefusedEvent;
+
+export function isRefused(e: CheckedEvent): e is RefusedEvent {
+  return (e as RefusedEvent).rejected !== undefined;
+}
+
+/** One HTTP batch after validation: what the writer needs to apply it. */
+export interface IngestJob {
+  scope: MerchantScope;
+  /** ISO time the batch was received (usage_events.received_at). */
+  receivedAt: string;
+  /** One entry per input event, in input order. */
+  events: CheckedEvent[];
+  /** Events that passed validation (a group is capped by this count). */
+  validCount: number;
+  /** The Idempotency-Key header: the response is stored in the same transaction as the events. */
+  idempotency: { key: string; requestHash: string; expiresAt: string } | null;
+}
+
+export type JobOutcome =
+  /** Applied now; `body` is the exact JSON sent (and stored under the Idempotency-Key). */
+  | { kind: 'executed'; status: number; body: string }
+  /** The Idempotency-Key was completed before with the same body: its stored response. */
+  | { kind: 'replayed'; status: number; body: string }
+  /** The Idempotency-Key was used before with a different body. */
+  | { kind: 'key_reused' }
+  /** Another process is still executing a request with this Idempotency-Key. */
+  | { kind: 'key_in_use' }
+  | { kind: 'failed'; error: unknown };
