@@ -1,9 +1,15 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { isPostgres } from './_dialect.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
+  const pg = isPostgres(db);
+  // The hot table: rows append in commit order under an integer sequence (SQLite's rowid), and
+  // the only index maintained while ingesting is the dedupe key. Aggregation per customer reads
+  // usage_by_customer (below), which is filled from this table asynchronously, in bulk.
   await db.schema
     .createTable('usage_events')
-    .addColumn('id', 'text', (c) => c.primaryKey()) // evt_<ULID>: time-ordered, appends at the index's right edge
+    .addColumn('seq', pg ? 'bigserial' : 'integer', (c) => c.primaryKey())
+    .addColumn('id', 'text', (c) => c.notNull()) // evt_<ULID>, time-ordered, the public eventId
     .addColumn('merchant_id', 'text', (c) => c.notNull())
     .addColumn('environment', 'text', (c) => c.notNull())
     .addColumn('idempotency_key', 'text', (c) => c.notNull())
@@ -20,7 +26,27 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(['merchant_id', 'environment', 'idempotency_key'])
     .unique()
     .execute();
-  await db.schema.createIndex('usage_events_customer_time').on('usage_events').columns(['customer_id', 'occurred_at']).execute();
+
+  // A per-customer, time-ordered copy of each event's billing fields: the index invoicing and
+  // usage summaries read. Written in large sorted batches by the usage indexer (events with
+  // seq <= usage_index_state.last_seq are in it); readers add the not-yet-indexed tail.
+  await db.schema
+    .createTable('usage_by_customer')
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('occurred_at', 'text', (c) => c.notNull())
+    .addColumn('seq', pg ? 'bigint' : 'integer', (c) => c.notNull())
+    .addColumn('metric', 'text', (c) => c.notNull())
+    .addColumn('quantity', 'text', (c) => c.notNull())
+    .addColumn('dimensions', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('usage_by_customer_pk', ['customer_id', 'occurred_at', 'seq'])
+    .$call((b) => (pg ? b : b.modifyEnd(sql`without rowid`)))
+    .execute();
+  await db.schema
+    .createTable('usage_index_state')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('last_seq', pg ? 'bigint' : 'integer', (c) => c.notNull())
+    .execute();
+  await db.insertInto('usage_index_state').values({ name: 'usage_by_customer', last_seq: 0 }).execute();
 
   await db.schema
     .createTable('idempotency_records')
@@ -40,5 +66,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('idempotency_records').execute();
+  await db.schema.dropTable('usage_index_state').execute();
+  await db.schema.dropTable('usage_by_customer').execute();
   await db.schema.dropTable('usage_events').execute();
 }

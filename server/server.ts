@@ -3,7 +3,9 @@ import http from 'node:http';
 import { type Clock, type CoreContext, createContext } from '../core/context/index.js';
 import { type Db, openDatabase } from '../core/db/index.js';
 import { migrateToLatest } from '../core/db/migrate.js';
+import { usageIngestFor } from '../core/usage/ingest.js';
 import { createApp } from './app.js';
+import { startUsageIndexer } from './workers/usage-indexer.js';
 import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
 
 export interface RunningServer {
@@ -36,6 +38,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     resolveHost: options.resolveHost,
   });
   const app = createApp({ ctx, config });
+  const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
+    onError: (e) => console.error('[buffmoney] usage indexer failed:', e),
+  });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -55,6 +60,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await usageIndexer.stop();
       await db.close();
     },
   };

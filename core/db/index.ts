@@ -46,6 +46,10 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   raw.pragma('journal_mode = WAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
+  // A 64 MB page cache keeps the hot index pages in memory under sustained ingest; checkpoints
+  // every ~40 MB of WAL instead of ~4 MB spare the writer most checkpoint pauses.
+  raw.pragma('cache_size = -65536');
+  raw.pragma('wal_autocheckpoint = 10000');
   // WAL + FULL syncs the WAL on every commit; NORMAL may lose the last commits on power loss.
   raw.pragma(`synchronous = ${options.durable === false ? 'NORMAL' : 'FULL'}`);
   const lock = new ConnectionLock();

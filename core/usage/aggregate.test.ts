@@ -6,6 +6,7 @@ import { ManualClock, createContext, type CoreContext } from '../context/index.j
 import { type Db, openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { aggregateUsage } from './aggregate.js';
+import { createUsageIngest } from './ingest.js';
 
 describe('aggregateUsage', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-agg-'));
@@ -85,5 +86,29 @@ describe('aggregateUsage', () => {
     await event('cus_4', 'tokens_output', '1', '2026-05-02T00:00:00.000Z', '{"model":"gpt-5","region":"eu"}');
     await event('cus_4', 'tokens_output', '2', '2026-05-02T00:00:00.000Z', '{"region":"eu","model":"gpt-5"}');
     expect(await aggregateUsage(ctx, scope, 'cus_4', may, june)).toEqual([{ metric: 'tokens_output', dimensions: { model: 'gpt-5', region: 'eu' }, quantity: '3' }]);
+  });
+
+  it('reads the same totals before, during and after the usage indexer copies events into usage_by_customer', async () => {
+    const ingest = createUsageIngest(ctx);
+    for (let i = 0; i < 25; i++) {
+      await event('cus_idx', i % 2 ? 'tokens_output' : 'tokens_input', String(1000 + i), `2026-05-${String(1 + (i % 28)).padStart(2, '0')}T12:00:00.000Z`, '{"model":"gpt-5"}');
+    }
+    await event('cus_idx', 'storage_gb', '7', '2026-05-10T00:00:00.000Z');
+    await event('cus_idx', 'storage_gb', '3', '2026-05-11T00:00:00.000Z');
+    await event('cus_idx', 'tokens_input', '1', '2026-06-01T00:00:00.000Z'); // outside the window
+    const before = await aggregateUsage(ctx, scope, 'cus_idx', may, june);
+    expect(before.find((r) => r.metric === 'storage_gb')?.quantity).toBe('7');
+    expect(await ingest.unindexedCount()).toBeGreaterThan(0);
+
+    expect(await ingest.indexCustomerUsage(10)).toBe(10); // partly indexed: index + tail
+    expect(await aggregateUsage(ctx, scope, 'cus_idx', may, june)).toEqual(before);
+    while ((await ingest.indexCustomerUsage(7)) > 0);
+    expect(await ingest.unindexedCount()).toBe(0);
+    expect(await aggregateUsage(ctx, scope, 'cus_idx', may, june)).toEqual(before);
+    // Running again copies nothing and changes nothing.
+    expect(await ingest.indexCustomerUsage()).toBe(0);
+    expect(await aggregateUsage(ctx, scope, 'cus_idx', may, june)).toEqual(before);
+    const copied = await db.kysely.selectFrom('usage_by_customer').select((eb) => eb.fn.countAll<number>().as('n')).where('customer_id', '=', 'cus_idx').executeTakeFirstOrThrow();
+    expect(Number(copied.n)).toBe(28);
   });
 });

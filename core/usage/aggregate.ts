@@ -1,4 +1,5 @@
 import type { CoreContext, MerchantScope } from '../context/index.js';
+import { inTransaction } from '../db/transaction.js';
 import type { AggregatedUsage } from '../pricing/schemas.js';
 import type { UsageMetric } from './tables.js';
 
@@ -39,15 +40,35 @@ function canonicalDimensions(text: string): { key: string; dimensions: Record<st
 }
 
 export async function aggregateUsage(ctx: CoreContext, scope: MerchantScope, customerId: string, from: Date, to: Date): Promise<AggregatedUsage[]> {
-  const rows = await ctx.db.kysely
-    .selectFrom('usage_events')
-    .select(['metric', 'dimensions', 'quantity'])
-    .where('merchant_id', '=', scope.merchantId)
-    .where('environment', '=', scope.environment)
-    .where('customer_id', '=', customerId)
-    .where('occurred_at', '>=', from.toISOString())
-    .where('occurred_at', '<', to.toISOString())
-    .execute();
+  // usage_by_customer holds every event up to the indexer's cursor; the tail after it is read
+  // from usage_events. Both in one transaction, so an indexer run cannot slip in between and
+  // make an event count twice or not at all.
+  const rows = await inTransaction(ctx, async (tx) => {
+    const cursor = await tx.db.kysely
+      .selectFrom('usage_index_state')
+      .select('last_seq')
+      .where('name', '=', 'usage_by_customer')
+      .executeTakeFirstOrThrow();
+    const indexed = await tx.db.kysely
+      .selectFrom('usage_by_customer')
+      .select(['metric', 'dimensions', 'quantity'])
+      .where('customer_id', '=', customerId)
+      .where('occurred_at', '>=', from.toISOString())
+      .where('occurred_at', '<', to.toISOString())
+      .where('seq', '<=', cursor.last_seq)
+      .execute();
+    const tail = await tx.db.kysely
+      .selectFrom('usage_events')
+      .select(['metric', 'dimensions', 'quantity'])
+      .where('seq', '>', cursor.last_seq)
+      .where('merchant_id', '=', scope.merchantId)
+      .where('environment', '=', scope.environment)
+      .where('customer_id', '=', customerId)
+      .where('occurred_at', '>=', from.toISOString())
+      .where('occurred_at', '<', to.toISOString())
+      .execute();
+    return indexed.concat(tail);
+  });
 
   const totals = new Map<string, { metric: string; dimensions: Record<string, string>; quantity: bigint }>();
   for (const row of rows) {

@@ -100,6 +100,8 @@ describe('group commit', () => {
           groups.push(jobs.length);
           return inner.commitGroup(jobs);
         },
+        indexCustomerUsage: (maxRows) => inner.indexCustomerUsage(maxRows),
+        unindexedCount: () => inner.unindexedCount(),
       },
     };
   }

@@ -30,6 +30,16 @@ export interface UsageIngest {
   pauseWrites(): () => void;
   /** Batches waiting for the writer. */
   readonly pendingBatches: number;
+  /** Batches handed to the writer since start: unchanged between two looks means ingestion was idle. */
+  readonly submittedBatches: number;
+  /**
+   * Copies up to `maxRows` not-yet-indexed events into usage_by_customer (one transaction, in
+   * key order). The server's usage indexer calls it when ingestion is idle or the backlog is
+   * large; invoicing may call it before reading. Returns how many rows were copied.
+   */
+  indexCustomerUsage(maxRows?: number): Promise<number>;
+  /** Events stored but not yet in usage_by_customer (readers add them from usage_events). */
+  unindexedCount(): Promise<number>;
 }
 
 /** The dialect's writer, chosen once from capabilities. */
@@ -74,7 +84,8 @@ function parseBatch(body: Buffer): unknown[] {
  * the write lock and then replays (never a second execution).
  */
 export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEventWriter; maxGroupEvents?: number } = {}): UsageIngest {
-  const queue = new GroupCommitQueue(options.writer ?? createUsageEventWriter(ctx), options.maxGroupEvents);
+  const writer = options.writer ?? createUsageEventWriter(ctx);
+  const queue = new GroupCommitQueue(writer, options.maxGroupEvents);
   /** Idempotency-Key → SHA-256 of the body, for requests of this process still running. */
   const inFlight = new Map<string, string>();
 
@@ -127,7 +138,9 @@ export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEve
     }
   }
 
+  let submitted = 0;
   async function run(job: IngestJob): Promise<IngestResponse> {
+    submitted++;
     const outcome = await queue.submit(job);
     switch (outcome.kind) {
       case 'executed':
@@ -146,8 +159,13 @@ export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEve
   return {
     ingest,
     pauseWrites: () => queue.pause(),
+    indexCustomerUsage: (maxRows = 50_000) => writer.indexCustomerUsage(maxRows),
+    unindexedCount: () => writer.unindexedCount(),
     get pendingBatches() {
       return queue.pending;
+    },
+    get submittedBatches() {
+      return submitted;
     },
   };
 }

@@ -23,6 +23,11 @@ interface Statements {
   insertCustomer: BetterSqlite3.Statement;
   insertEvent: BetterSqlite3.Statement;
   findEventId: BetterSqlite3.Statement;
+  indexCursor: BetterSqlite3.Statement;
+  maxSeq: BetterSqlite3.Statement;
+  unindexed: BetterSqlite3.Statement;
+  insertByCustomer: BetterSqlite3.Statement;
+  advanceCursor: BetterSqlite3.Statement;
 }
 
 function prepare(raw: BetterSqlite3.Database): Statements {
@@ -58,6 +63,15 @@ function prepare(raw: BetterSqlite3.Database): Statements {
        ON CONFLICT (merchant_id, environment, idempotency_key) DO NOTHING`,
     ),
     findEventId: raw.prepare('SELECT id FROM usage_events WHERE merchant_id = ? AND environment = ? AND idempotency_key = ?').pluck(),
+    indexCursor: raw.prepare("SELECT last_seq FROM usage_index_state WHERE name = 'usage_by_customer'").pluck(),
+    maxSeq: raw.prepare('SELECT COALESCE(MAX(seq), 0) FROM usage_events').pluck(),
+    unindexed: raw
+      .prepare('SELECT seq, customer_id, occurred_at, metric, quantity, dimensions FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?')
+      .raw(),
+    insertByCustomer: raw.prepare(
+      'INSERT INTO usage_by_customer (customer_id, occurred_at, seq, metric, quantity, dimensions) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    advanceCursor: raw.prepare("UPDATE usage_index_state SET last_seq = ? WHERE name = 'usage_by_customer' AND last_seq < ?"),
   };
 }
 
@@ -93,16 +107,54 @@ export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter
   const prepared = new WeakMap<BetterSqlite3.Database, { s: Statements; tx: UsageWriteTx }>();
   let lastPurgeMs = -Infinity;
 
+  const statements = (raw: BetterSqlite3.Database) => {
+    let p = prepared.get(raw);
+    if (!p) {
+      const s = prepare(raw);
+      p = { s, tx: writeTx(s) };
+      prepared.set(raw, p);
+    }
+    return p;
+  };
+
   return {
+    indexCustomerUsage(maxRows: number): Promise<number> {
+      return db.exclusive!<number>((raw) => {
+        const { s } = statements(raw);
+        s.begin.run();
+        try {
+          const from = s.indexCursor.get() as number;
+          const rows = s.unindexed.all(from, maxRows) as Array<[number, string, string, string, string, string]>;
+          if (rows.length === 0) {
+            s.commit.run();
+            return 0;
+          }
+          // Sorted by the target key, the inserts walk the index in order: each page is written
+          // once per batch instead of once per event — the point of indexing in bulk.
+          rows.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[0] - b[0]));
+          let last = from;
+          for (const r of rows) {
+            s.insertByCustomer.run(r[1], r[2], r[0], r[3], r[4], r[5]);
+            if (r[0] > last) last = r[0];
+          }
+          s.advanceCursor.run(last, last);
+          s.commit.run();
+          return rows.length;
+        } catch (error) {
+          if (raw.inTransaction) s.rollback.run();
+          throw error;
+        }
+      });
+    },
+    unindexedCount(): Promise<number> {
+      return db.exclusive!<number>((raw) => {
+        const { s } = statements(raw);
+        return (s.maxSeq.get() as number) - (s.indexCursor.get() as number);
+      });
+    },
     commitGroup(jobs: readonly IngestJob[]): Promise<JobOutcome[]> {
       return db.exclusive!<JobOutcome[]>((raw) => {
-        let p = prepared.get(raw);
-        if (!p) {
-          const s = prepare(raw);
-          p = { s, tx: writeTx(s) };
-          prepared.set(raw, p);
-        }
-        const { s, tx } = p;
+        const { s, tx } = statements(raw);
         const now = ctx.clock.now();
         const nowIso = now.toISOString();
         const outcomes: JobOutcome[] = new Array(jobs.length);

@@ -1,7 +1,11 @@
+import type { Generated } from 'kysely';
+
 export const USAGE_METRICS = ['tokens_input', 'tokens_output', 'image_generation', 'agent_run', 'storage_gb'] as const;
 export type UsageMetric = (typeof USAGE_METRICS)[number];
 
 export interface UsageEventsTable {
+  /** Commit-ordered sequence (SQLite rowid): the usage indexer's cursor. */
+  seq: Generated<number>;
   id: string;
   merchant_id: string;
   environment: 'sandbox' | 'live';
@@ -29,7 +33,25 @@ export interface IdempotencyRecordsTable {
   expires_at: string;
 }
 
+/** Per-customer, time-ordered copy of billing fields, filled in bulk by the usage indexer. */
+export interface UsageByCustomerTable {
+  customer_id: string;
+  occurred_at: string;
+  seq: number;
+  metric: UsageMetric;
+  quantity: string;
+  dimensions: string;
+}
+
+/** How far each asynchronous index has read usage_events (by seq). */
+export interface UsageIndexStateTable {
+  name: string;
+  last_seq: number;
+}
+
 export interface UsageTables {
   usage_events: UsageEventsTable;
+  usage_by_customer: UsageByCustomerTable;
+  usage_index_state: UsageIndexStateTable;
   idempotency_records: IdempotencyRecordsTable;
 }

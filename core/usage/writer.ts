@@ -11,6 +11,13 @@ import type { ValidUsageEvent } from './validate.js';
 export interface UsageEventWriter {
   /** Applies every job in one transaction; one outcome per job, in order. */
   commitGroup(jobs: readonly IngestJob[]): Promise<JobOutcome[]>;
+  /**
+   * Copies up to `maxRows` events not yet in usage_by_customer into it (sorted, one
+   * transaction) and advances the cursor; returns how many were copied.
+   */
+  indexCustomerUsage(maxRows: number): Promise<number>;
+  /** Events stored but not yet copied into usage_by_customer. */
+  unindexedCount(): Promise<number>;
 }
 
 /** An event refused before it reached the database, with the key it carried (when valid). */
