@@ -18,6 +18,8 @@ export interface ServerConfig {
   bcryptCost: number;
   /** fsync every commit (default on: a 200 means stored even through a power cut). */
   durable: boolean;
+  /** Commit usage events on a writer thread of their own (default on; BUFFMONEY_INGEST_THREAD=0 keeps them inline). */
+  ingestThread: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -36,6 +38,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     limits: { loginPerMinute: 10, signupPerMinute: 5 },
     bcryptCost: 12,
     durable: env.BUFFMONEY_DURABLE !== '0',
+    ingestThread: env.BUFFMONEY_INGEST_THREAD !== '0',
   };
 }
 

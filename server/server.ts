@@ -3,7 +3,8 @@ import http from 'node:http';
 import { type Clock, type CoreContext, createContext } from '../core/context/index.js';
 import { type Db, openDatabase } from '../core/db/index.js';
 import { migrateToLatest } from '../core/db/migrate.js';
-import { usageIngestFor } from '../core/usage/ingest.js';
+import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
+import { type ThreadedUsageEventWriter, createThreadedUsageEventWriter } from '../core/usage/worker-writer.js';
 import { createApp } from './app.js';
 import { startUsageIndexer } from './workers/usage-indexer.js';
 import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
@@ -37,6 +38,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     policy: { production: config.production, allowPrivateWebhooks: config.allowPrivateWebhooks },
     resolveHost: options.resolveHost,
   });
+  let usageWriter: ThreadedUsageEventWriter | undefined;
+  if (config.ingestThread && db.capabilities.name === 'sqlite' && config.dbPath !== ':memory:') {
+    usageWriter = createThreadedUsageEventWriter({ dbPath: config.dbPath, durable: config.durable, clock: ctx.clock });
+    installUsageIngest(ctx, createUsageIngest(ctx, { writer: usageWriter }));
+  }
   const app = createApp({ ctx, config });
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
     onError: (e) => console.error('[buffmoney] usage indexer failed:', e),
@@ -61,6 +67,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         server.closeAllConnections();
       });
       await usageIndexer.stop();
+      await usageWriter?.close();
       await db.close();
     },
   };

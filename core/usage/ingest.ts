@@ -177,6 +177,15 @@ const keyInUse = () =>
 
 const services = new WeakMap<CoreContext, UsageIngest>();
 
+/**
+ * Installs the ingest service a context uses (the server installs one with a threaded writer);
+ * must happen before the first `usageIngestFor(ctx)`.
+ */
+export function installUsageIngest(ctx: CoreContext, service: UsageIngest): void {
+  if (services.has(ctx)) throw new Error('usage ingest already set up for this context');
+  services.set(ctx, service);
+}
+
 /** The one ingest service (and writer queue) of a context: one writer per database connection. */
 export function usageIngestFor(ctx: CoreContext): UsageIngest {
   let service = services.get(ctx);
