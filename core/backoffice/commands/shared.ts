@@ -1,3 +1,4 @@
+import { KybStatusView } from '../../merchants/kyb-schemas.js';
 import { z } from 'zod';
 
 /** Input pieces shared by several commands. Field names double as CLI flags (`--merchant`). */
@@ -47,14 +48,5 @@ export const MerchantAdminView = z.object({
   createdAt: z.string(),
 });
 
-export const KybView = z.object({
-  status: z.enum(['not_submitted', 'pending_review', 'approved', 'rejected', 'info_requested']),
-  submissionId: z.string().nullable(),
-  companyName: z.string().nullable(),
-  registrationNumber: z.string().nullable(),
-  country: z.string().nullable(),
-  submittedAt: z.string().nullable(),
-  reviewedAt: z.string().nullable(),
-  rejectionReason: z.string().nullable(),
-  infoRequest: z.string().nullable(),
-});
+/** The merchant's KYB state without its document list (commands list documents their own way). */
+export const KybView = KybStatusView.omit({ documents: true });
