@@ -59,6 +59,19 @@ export const UsageSummary = z
   .meta({ id: 'UsageSummary' });
 export type UsageSummary = z.infer<typeof UsageSummary>;
 
+/** Usage no price covers (or no contract prices): listed with its quantity, never as a zero charge. */
+function unpricedLine(u: { metric: string; dimensions: Record<string, string>; quantity: string }): UsageSummary['metrics'][number] {
+  return {
+    metric: u.metric,
+    dimensions: u.dimensions,
+    quantity: u.quantity,
+    amountMinor: null,
+    amountExact: null,
+    pricingModel: null,
+    usage: [{ dimensions: u.dimensions, quantity: u.quantity }],
+  };
+}
+
 function calendarMonth(at: Date): BillingPeriod {
   return {
     start: new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1)),
@@ -110,15 +123,7 @@ export async function summariseCustomerUsage(
       contractId: null,
       rateCardId: null,
       rateCardVersion: null,
-      metrics: usage.map((u) => ({
-        metric: u.metric,
-        dimensions: u.dimensions,
-        quantity: u.quantity,
-        amountMinor: null,
-        amountExact: null,
-        pricingModel: null,
-        usage: [{ dimensions: u.dimensions, quantity: u.quantity }],
-      })),
+      metrics: usage.map(unpricedLine),
       totalMinor: null,
       hasUnpricedUsage: usage.length > 0,
     };
@@ -136,15 +141,7 @@ export async function summariseCustomerUsage(
       pricingModel: l.model,
       usage: l.usage,
     })),
-    ...rated.unpriced.map((u) => ({
-      metric: u.metric,
-      dimensions: u.dimensions,
-      quantity: u.quantity,
-      amountMinor: null,
-      amountExact: null,
-      pricingModel: null,
-      usage: [{ dimensions: u.dimensions, quantity: u.quantity }],
-    })),
+    ...rated.unpriced.map(unpricedLine),
   ];
   return {
     ...base,

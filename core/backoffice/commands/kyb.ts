@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { KYB_DOCUMENT_KINDS, decideKyb, getKyb, readKybDocument } from '../../merchants/kyb.js';
+import { KYB_DOCUMENT_KINDS, type KybDecision, decideKyb, getKyb, readKybDocument } from '../../merchants/kyb.js';
 import { getMerchant, loadMerchantRow } from '../../merchants/view.js';
-import { defineCommand } from '../registry.js';
+import { type CommandContext, defineCommand } from '../registry.js';
 import { KybView, Limit, MerchantRef, ReviewerText } from './shared.js';
 
 /**
@@ -167,6 +167,14 @@ async function withLiveAccess(ctx: Parameters<typeof getMerchant>[0], decided: A
   return { ...decided, status: decided.status as z.infer<typeof Decision>['status'], liveAccess: view.liveAccess };
 }
 
+/** A reviewer's decision on the pending submission, with the ids it touched and the live-access outcome. */
+async function recordDecision(ctx: CommandContext, merchantId: string, decision: KybDecision) {
+  ctx.touch(merchantId);
+  const decided = await decideKyb(ctx, merchantId, ctx.staff.id, decision);
+  ctx.touch(decided.submissionId);
+  return withLiveAccess(ctx, decided);
+}
+
 export const kybApprove = defineCommand({
   name: 'kyb:approve',
   summary: "Approve the merchant's pending KYB (unlocks live keys once 2FA and a destination exist)",
@@ -176,10 +184,7 @@ export const kybApprove = defineCommand({
   stepUp: true,
   mutates: true,
   async handler(ctx, input) {
-    ctx.touch(input.merchant);
-    const decided = await decideKyb(ctx, input.merchant, ctx.staff.id, { decision: 'approve' });
-    ctx.touch(decided.submissionId);
-    return withLiveAccess(ctx, decided);
+    return recordDecision(ctx, input.merchant, { decision: 'approve' });
   },
 });
 
@@ -192,10 +197,7 @@ export const kybReject = defineCommand({
   stepUp: true,
   mutates: true,
   async handler(ctx, input) {
-    ctx.touch(input.merchant);
-    const decided = await decideKyb(ctx, input.merchant, ctx.staff.id, { decision: 'reject', reason: input.reason });
-    ctx.touch(decided.submissionId);
-    return withLiveAccess(ctx, decided);
+    return recordDecision(ctx, input.merchant, { decision: 'reject', reason: input.reason });
   },
 });
 
@@ -208,9 +210,6 @@ export const kybRequestInfo = defineCommand({
   stepUp: false,
   mutates: true,
   async handler(ctx, input) {
-    ctx.touch(input.merchant);
-    const decided = await decideKyb(ctx, input.merchant, ctx.staff.id, { decision: 'request_info', message: input.message });
-    ctx.touch(decided.submissionId);
-    return withLiveAccess(ctx, decided);
+    return recordDecision(ctx, input.merchant, { decision: 'request_info', message: input.message });
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { conflict } from '../../errors/index.js';
 import { getMerchant, loadMerchantRow } from '../../merchants/view.js';
-import { defineCommand } from '../registry.js';
+import { type CommandContext, defineCommand } from '../registry.js';
 import { Limit, MerchantAdminView, MerchantRef, wholeNumber } from './shared.js';
 
 /**
@@ -93,14 +93,15 @@ export const merchantsSuspend = defineCommand({
     ctx.touch(input.merchant);
     const m = await loadMerchantRow(ctx, input.merchant);
     if (m.status === 'suspended') throw conflict('merchant_already_suspended', 'This merchant is already suspended');
-    await ctx.db.kysely
-      .updateTable('merchants')
-      .set({ status: 'suspended', updated_at: ctx.clock.now().toISOString() })
-      .where('id', '=', m.id)
-      .execute();
-    return { merchantId: m.id, status: 'suspended' as const, previousStatus: m.status };
+    return setMerchantStatus(ctx, m, 'suspended');
   },
 });
+
+/** The one place a command changes a merchant's status (API-key auth reads it on every call). */
+async function setMerchantStatus<S extends 'active' | 'suspended'>(ctx: CommandContext, m: { id: string; status: string }, status: S) {
+  await ctx.db.kysely.updateTable('merchants').set({ status, updated_at: ctx.clock.now().toISOString() }).where('id', '=', m.id).execute();
+  return { merchantId: m.id, status, previousStatus: m.status };
+}
 
 export const merchantsReactivate = defineCommand({
   name: 'merchants:reactivate',
@@ -114,12 +115,7 @@ export const merchantsReactivate = defineCommand({
     ctx.touch(input.merchant);
     const m = await loadMerchantRow(ctx, input.merchant);
     if (m.status !== 'suspended') throw conflict('merchant_not_suspended', 'This merchant is not suspended');
-    await ctx.db.kysely
-      .updateTable('merchants')
-      .set({ status: 'active', updated_at: ctx.clock.now().toISOString() })
-      .where('id', '=', m.id)
-      .execute();
-    return { merchantId: m.id, status: 'active' as const, previousStatus: m.status };
+    return setMerchantStatus(ctx, m, 'active');
   },
 });
 
