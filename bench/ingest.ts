@@ -17,13 +17,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { openDatabase } from '../core/db/index.js';
 import { migrateToLatest } from '../core/db/migrate.js';
-import { createUlidSource } from '../core/ids/index.js';
+import { USAGE_METRICS } from '../core/usage/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -63,6 +64,7 @@ const MODELS = ['gpt-5', 'gpt-5-mini', 'claude-opus-4', 'claude-sonnet-4', 'llam
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'cn-shanghai'];
 const FEATURES = ['chat', 'batch', 'agent'];
 const METRICS = ['tokens_input', 'tokens_input', 'tokens_output', 'tokens_output', 'agent_run', 'image_generation'];
+const METRICS_ORDER: readonly string[] = USAGE_METRICS;
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)];
 
 interface BenchEvent {
@@ -75,9 +77,12 @@ interface BenchEvent {
 }
 
 /** Pre-built request bodies: each ~10% duplicates (retries of earlier keys, a few within the batch). */
-function buildPool(kind: KeyKind, batches: number, startMs: number): { bodies: Buffer[]; events: BenchEvent[][] } {
+/**
+ * Only the bodies are kept: holding ~1.6 million event objects on the load generator's heap
+ * would make its every major GC mark them all (pauses that show up as batch latency).
+ */
+function buildPool(kind: KeyKind, batches: number, startMs: number): { bodies: Buffer[] } {
   const bodies: Buffer[] = [];
-  const events: BenchEvent[][] = [];
   const recent: string[] = [];
   let ms = startMs;
   const occurredBase = Date.now() - 60_000;
@@ -103,9 +108,8 @@ function buildPool(kind: KeyKind, batches: number, startMs: number): { bodies: B
     for (let i = 0; i < 40; i++) recent.push(batch[Math.floor(Math.random() * BATCH)].idempotencyKey);
     if (recent.length > 20_000) recent.splice(0, recent.length - 20_000);
     bodies.push(Buffer.from(JSON.stringify({ events: batch })));
-    events.push(batch);
   }
-  return { bodies, events };
+  return { bodies };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,7 +130,10 @@ async function startServerChild(dbFile: string): Promise<ServerChild> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    if (process.env.BENCH_SERVER_STDERR === '1') process.stderr.write(d);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -152,6 +159,20 @@ function peakRssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
+}
+
+/** CPU seconds per thread of a process (utime + stime), by thread id. */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 function cpuSeconds(pid: number): number {
@@ -210,8 +231,79 @@ interface HttpResult {
   errors: number;
 }
 
+/**
+ * One keep-alive HTTP/1.1 connection that sends a request and reads its response, with as little
+ * work as possible on this side: the load generator shares the 2 cores with the server, so
+ * every microsecond it spends is one the server does not get. Requests are written as one
+ * buffer (request line, headers, body); the response is framed by its Content-Length.
+ */
+class RawHttpClient {
+  private socket!: net.Socket;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private waiter: ((r: { status: number; head: string }) => void) | undefined;
+  private failer: ((e: Error) => void) | undefined;
+
+  static async connect(port: number): Promise<RawHttpClient> {
+    const c = new RawHttpClient();
+    c.socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    c.socket.on('data', (d: Buffer) => c.onData(d));
+    c.socket.on('error', (e) => c.failer?.(e));
+    c.socket.on('close', () => c.failer?.(new Error('connection closed')));
+    await new Promise<void>((resolve, reject) => c.socket.once('connect', resolve).once('error', reject));
+    return c;
+  }
+
+  /** Sends one request; resolves with the status and the first 256 bytes of the body. */
+  send(request: Buffer): Promise<{ status: number; head: string }> {
+    return new Promise((resolve, reject) => {
+      this.waiter = resolve;
+      this.failer = reject;
+      this.socket.write(request);
+    });
+  }
+
+  private onData(d: Buffer): void {
+    this.chunks.push(d);
+    this.size += d.length;
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
+    const headerEnd = all.indexOf('\r\n\r\n');
+    if (headerEnd < 0) return;
+    const head = all.toString('latin1', 0, headerEnd);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
+    if (!Number.isFinite(length)) throw new Error(`response without Content-Length: ${head}`);
+    if (all.length < headerEnd + 4 + length) {
+      this.chunks = [all];
+      return;
+    }
+    if (all.length > headerEnd + 4 + length) throw new Error('unexpected bytes after the response');
+    this.chunks = [];
+    this.size = 0;
+    const status = Number(head.slice(9, 12));
+    const waiter = this.waiter!;
+    this.waiter = this.failer = undefined;
+    waiter({ status, head: all.toString('utf8', headerEnd + 4, Math.min(all.length, headerEnd + 4 + 256)) });
+  }
+
+  close(): void {
+    this.failer = undefined;
+    this.socket.destroy();
+  }
+}
+
+/** The whole request (line, headers, body) as one buffer, built before the clock starts. */
+function rawRequest(host: string, apiKey: string, body: Buffer, idempotencyKey?: string): Buffer {
+  const head =
+    `POST /api/v1/usage-events HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: application/json\r\n` +
+    (idempotencyKey ? `Idempotency-Key: ${idempotencyKey}\r\n` : '') +
+    `Content-Length: ${body.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
 async function drive(base: string, apiKey: string, bodies: Buffer[], seconds: number, label: string): Promise<HttpResult> {
-  const url = `${base}/api/v1/usage-events`;
+  const url = new URL(base);
+  const requests = bodies.map((b, i) => rawRequest(url.host, apiKey, b, SEND_IDEMPOTENCY_HEADER ? `bench-${label}-${i}` : undefined));
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => RawHttpClient.connect(Number(url.port))));
   let next = 0;
   const latencies: number[] = [];
   let accepted = 0;
@@ -220,18 +312,16 @@ async function drive(base: string, apiKey: string, bodies: Buffer[], seconds: nu
   let errors = 0;
   const start = performance.now();
   const deadline = start + seconds * 1000;
-  async function client() {
-    while (performance.now() < deadline && next < bodies.length) {
+  async function run(client: RawHttpClient) {
+    while (performance.now() < deadline && next < requests.length) {
       const i = next++;
-      const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
-      if (SEND_IDEMPOTENCY_HEADER) headers['idempotency-key'] = `bench-${label}-${i}`;
       const t0 = performance.now();
-      const res = await request(url, 'POST', bodies[i], headers);
+      const res = await client.send(requests[i]);
       latencies.push(performance.now() - t0);
-      const m = /"accepted":(\d+),"duplicates":(\d+),"rejected":(\d+)/.exec(res.text.slice(0, 200));
+      const m = /"accepted":(\d+),"duplicates":(\d+),"rejected":(\d+)/.exec(res.head);
       if (res.status !== 200 || !m) {
         errors++;
-        if (errors < 5) console.error(`  unexpected ${res.status}: ${res.text.slice(0, 200)}`);
+        if (errors < 5) console.error(`  unexpected ${res.status}: ${res.head}`);
         continue;
       }
       accepted += Number(m[1]);
@@ -239,8 +329,9 @@ async function drive(base: string, apiKey: string, bodies: Buffer[], seconds: nu
       rejected += Number(m[3]);
     }
   }
-  await Promise.all(Array.from({ length: CLIENTS }, client));
+  await Promise.all(clients.map(run));
   const elapsed = (performance.now() - start) / 1000;
+  for (const c of clients) c.close();
   return { accepted, duplicates, rejected, requests: latencies.length, seconds: elapsed, latencies, errors };
 }
 
@@ -271,7 +362,7 @@ async function indexCatchUp(dbFile: string): Promise<{ backlog: number; seconds:
 // ---------------------------------------------------------------------------------------------
 // The local limit: same rows, same table, better-sqlite3 in one process
 
-async function rawLimit(dir: string, events: BenchEvent[][], seconds: number): Promise<{ rows: number; seconds: number }> {
+async function rawLimit(dir: string, bodies: Buffer[], seconds: number): Promise<{ rows: number; seconds: number }> {
   const file = path.join(dir, 'raw.db');
   const db = openDatabase(file, { durable: DURABLE });
   await migrateToLatest(db); // the real schema
@@ -279,19 +370,21 @@ async function rawLimit(dir: string, events: BenchEvent[][], seconds: number): P
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
   raw.pragma(`synchronous = ${DURABLE ? 'FULL' : 'NORMAL'}`);
+  // The compact row (migration 0006): integer scope, customer, metric, times and dimension set.
   const insert = raw.prepare(
-    `INSERT INTO usage_events (id, merchant_id, environment, idempotency_key, customer_id, metric, quantity, occurred_at, dimensions, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (merchant_id, environment, idempotency_key) DO NOTHING`,
+    `INSERT INTO usage_events (scope, idempotency_key, customer, metric, quantity, occurred_at, dimensions, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, idempotency_key) DO NOTHING`,
   );
-  const ids = createUlidSource(() => Date.now(), (n) => new Uint8Array(randomBytes(n)));
-  const customerIds = Array.from({ length: CUSTOMERS }, () => ids.next('cus'));
-  const merchant = ids.next('mer');
-  // Rows prepared up front: the limit measures SQLite, not string building.
-  const rows = events.map((batch) =>
-    batch.map((e) => {
+  // Rows prepared up front, references resolved: the limit measures SQLite, not string building
+  // or lookups (the writer caches scope, customer and dimension-set refs the same way).
+  const dimensionSets = new Map<string, number>();
+  const rows = bodies.map((body) =>
+    (JSON.parse(body.toString('utf8')).events as BenchEvent[]).map((e) => {
       const d = e.dimensions;
       const dims = JSON.stringify({ api_key_id: d.api_key_id, feature: d.feature, model: d.model, region: d.region });
-      return [merchant, 'sandbox', e.idempotencyKey, customerIds[Number(e.customerExternalId.slice(5))], e.metric, e.quantity, e.occurredAt, dims];
+      let dimsId = dimensionSets.get(dims);
+      if (dimsId === undefined) dimensionSets.set(dims, (dimsId = dimensionSets.size + 1));
+      return [e.idempotencyKey, 1 + Number(e.customerExternalId.slice(5)), 1 + METRICS_ORDER.indexOf(e.metric), e.quantity, Date.parse(e.occurredAt), dimsId] as const;
     }),
   );
   const begin = raw.prepare('BEGIN IMMEDIATE');
@@ -300,9 +393,9 @@ async function rawLimit(dir: string, events: BenchEvent[][], seconds: number): P
   const start = performance.now();
   const deadline = start + seconds * 1000;
   for (let b = 0; b < rows.length && performance.now() < deadline; b++) {
-    const receivedAt = new Date().toISOString();
+    const receivedMs = Date.now();
     begin.run();
-    for (const r of rows[b]) inserted += insert.run(ids.next('evt'), r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], receivedAt).changes;
+    for (const r of rows[b]) inserted += insert.run(1, r[0], r[1], r[2], r[3], r[4], r[5], receivedMs).changes;
     commit.run();
   }
   const elapsed = (performance.now() - start) / 1000;
@@ -325,19 +418,27 @@ async function runKind(kind: KeyKind) {
     let http: HttpResult;
     let rssMb: number;
     let cpu: number;
+    let loadShare = '';
     let catchUp: { backlog: number; seconds: number };
     try {
       const apiKey = await setUpMerchant(server.url);
       await drive(server.url, apiKey, warm.bodies, 3, 'warm-up'); // JIT warm-up, own keys
       const cpu0 = cpuSeconds(server.pid);
+      const threads0 = threadCpuSeconds(server.pid);
+      const self0 = process.cpuUsage();
       http = await drive(server.url, apiKey, pool.bodies, SECONDS, 'timed');
       cpu = cpuSeconds(server.pid) - cpu0;
+      const self = process.cpuUsage(self0);
+      const threads = [...threadCpuSeconds(server.pid)].map(([tid, s]) => s - (threads0.get(tid) ?? 0)).filter((s) => s > 0.05).sort((a, b) => b - a);
+      loadShare =
+        `server threads ${threads.map((s) => `${((s / http.seconds) * 100).toFixed(0)}%`).join(' + ')} of a core; ` +
+        `load generator ${(((self.user + self.system) / 1e6 / http.seconds) * 100).toFixed(0)}%`;
       rssMb = peakRssMb(server.pid);
       catchUp = await indexCatchUp(path.join(dir, 'buffmoney.db'));
     } finally {
       await server.stop();
     }
-    const raw = await rawLimit(dir, pool.events, SECONDS);
+    const raw = await rawLimit(dir, pool.bodies, SECONDS);
     const sorted = http.latencies.slice().sort((a, b) => a - b);
     const httpRate = http.accepted / http.seconds;
     const rawRate = raw.rows / raw.seconds;
@@ -349,7 +450,7 @@ async function runKind(kind: KeyKind) {
         `${fmt(http.accepted)} accepted, ${fmt(http.duplicates)} duplicates, ${fmt(http.rejected)} rejected, ${http.errors} errors) ` +
         `in ${http.requests} batches over ${http.seconds.toFixed(1)} s with ${CLIENTS} clients`,
     );
-    console.log(`[${kind}] batch latency p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; server peak RSS ${rssMb.toFixed(0)} MB; server CPU ${((cpu / http.seconds) * 100).toFixed(0)}% of one core`);
+    console.log(`[${kind}] batch latency p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; server peak RSS ${rssMb.toFixed(0)} MB; server CPU ${((cpu / http.seconds) * 100).toFixed(0)}% of one core (${loadShare})`);
     console.log(
       `[${kind}] deferred per-customer usage index: ${fmt(catchUp.backlog)} events behind when the load stopped, caught up in ${catchUp.seconds.toFixed(1)} s ` +
         `(${catchUp.seconds > 0 ? fmt(catchUp.backlog / catchUp.seconds) : '—'} events/s, while idle; readers add the unindexed tail meanwhile)`,

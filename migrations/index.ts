@@ -4,6 +4,7 @@ import * as m0002 from './0002_customers.js';
 import * as m0003 from './0003_usage.js';
 import * as m0004 from './0004_backoffice.js';
 import * as m0005 from './0005_catalog.js';
+import * as m0006 from './0006_usage_compact.js';
 
 /**
  * Every migration, in order, listed statically: scanning a folder at run time breaks inside an
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003_usage': m0003,
   '0004_backoffice': m0004,
   '0005_catalog': m0005,
+  '0006_usage_compact': m0006,
 };

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { type Clock, type CoreContext, createContext } from '../core/context/index.js';
 import { type Db, openDatabase } from '../core/db/index.js';
+import { startCheckpointer } from '../core/db/checkpointer.js';
 import { migrateToLatest } from '../core/db/migrate.js';
 import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
 import { type ThreadedUsageEventWriter, createThreadedUsageEventWriter } from '../core/usage/worker-writer.js';
@@ -28,7 +29,9 @@ export interface StartOptions {
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const base = loadConfig();
   const config: ServerConfig = { ...base, ...options.config, limits: { ...base.limits, ...options.config?.limits } };
-  const db = openDatabase(config.dbPath, { durable: config.durable });
+  // A file database gets a checkpointer thread: WAL checkpoints leave the commit path.
+  const fileDb = config.dbPath !== ':memory:' && !/^postgres(ql)?:\/\//.test(config.dbPath);
+  const db = openDatabase(config.dbPath, { durable: config.durable, autoCheckpoint: !fileDb });
   await migrateToLatest(db);
   const ctx = createContext({
     db,
@@ -40,9 +43,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
   let usageWriter: ThreadedUsageEventWriter | undefined;
   if (config.ingestThread && db.capabilities.name === 'sqlite' && config.dbPath !== ':memory:') {
-    usageWriter = createThreadedUsageEventWriter({ dbPath: config.dbPath, durable: config.durable, clock: ctx.clock });
+    usageWriter = createThreadedUsageEventWriter({ dbPath: config.dbPath, durable: config.durable, clock: ctx.clock, autoCheckpoint: !fileDb });
     installUsageIngest(ctx, createUsageIngest(ctx, { writer: usageWriter }));
   }
+  const checkpointer = fileDb
+    ? startCheckpointer({ file: config.dbPath, durable: config.durable, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) })
+    : undefined;
   const app = createApp({ ctx, config });
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
     onError: (e) => console.error('[buffmoney] usage indexer failed:', e),
@@ -68,6 +74,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       });
       await usageIndexer.stop();
       await usageWriter?.close();
+      await checkpointer?.stop();
       await db.close();
     },
   };

@@ -33,6 +33,11 @@ export interface Db {
 export interface OpenDatabaseOptions {
   /** fsync every commit (durable against power loss). Default true: a 200 means stored. */
   durable?: boolean;
+  /**
+   * false when a checkpointer thread (checkpointer.ts) does the WAL checkpoints: commits on this
+   * connection then checkpoint only past a 1 GB WAL, a safety net. Default true.
+   */
+  autoCheckpoint?: boolean;
 }
 
 /** Opens a database from a URL: a file path (SQLite, the embedded default) or postgres://… */
@@ -49,7 +54,7 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   // A 64 MB page cache keeps the hot index pages in memory under sustained ingest; checkpoints
   // every ~40 MB of WAL instead of ~4 MB spare the writer most checkpoint pauses.
   raw.pragma('cache_size = -65536');
-  raw.pragma('wal_autocheckpoint = 10000');
+  raw.pragma(`wal_autocheckpoint = ${options.autoCheckpoint === false ? 262_144 : 10_000}`);
   // WAL + FULL syncs the WAL on every commit; NORMAL may lose the last commits on power loss.
   raw.pragma(`synchronous = ${options.durable === false ? 'NORMAL' : 'FULL'}`);
   const lock = new ConnectionLock();

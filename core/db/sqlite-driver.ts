@@ -38,11 +38,27 @@ export class ConnectionLock {
   }
 }
 
+/** Prepared statements kept per connection: preparing costs more than running most queries. */
+const STATEMENT_CACHE_SIZE = 500;
+
 class SqliteConnection implements DatabaseConnection {
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
   constructor(private readonly raw: BetterSqlite3.Database) {}
 
+  private prepared(sql: string): BetterSqlite3.Statement {
+    let stmt = this.statements.get(sql);
+    if (stmt === undefined) {
+      stmt = this.raw.prepare(sql);
+      // Queries are few and fixed (Kysely compiles to the same text each time); a flood of
+      // distinct texts (e.g. IN lists of varying length) just starts the cache over.
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.clear();
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const stmt = this.raw.prepare(compiled.sql);
+    const stmt = this.prepared(compiled.sql);
     const params = compiled.parameters as unknown[];
     if (stmt.reader) {
       return { rows: stmt.all(...params) as R[] };

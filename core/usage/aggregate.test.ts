@@ -7,6 +7,8 @@ import { type Db, openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { aggregateUsage } from './aggregate.js';
 import { createUsageIngest } from './ingest.js';
+import type { UsageMetric } from './tables.js';
+import { insertUsageRowForTest } from './testing.js';
 
 describe('aggregateUsage', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-agg-'));
@@ -15,23 +17,18 @@ describe('aggregateUsage', () => {
   const scope = { merchantId: 'mer_a', environment: 'sandbox' as const };
   let n = 0;
 
-  async function event(customerId: string, metric: string, quantity: string, occurredAt: string, dimensions = '{}', over: Partial<{ merchant_id: string; environment: 'sandbox' | 'live' }> = {}) {
+  async function event(customerId: string, metric: string, quantity: string, occurredAt: string, dimensions = '{}') {
     n++;
-    await db.kysely
-      .insertInto('usage_events')
-      .values({
-        id: ctx.ids.next('evt'),
-        merchant_id: over.merchant_id ?? scope.merchantId,
-        environment: over.environment ?? scope.environment,
-        idempotency_key: `k${n}`,
-        customer_id: customerId,
-        metric: metric as any,
-        quantity,
-        occurred_at: occurredAt,
-        dimensions,
-        received_at: occurredAt,
-      })
-      .execute();
+    await insertUsageRowForTest(db, {
+      merchantId: scope.merchantId,
+      environment: scope.environment,
+      customerId,
+      idempotencyKey: `k${n}`,
+      metric: metric as UsageMetric,
+      quantity,
+      occurredAt,
+      dimensions,
+    });
   }
 
   beforeAll(async () => {
@@ -72,13 +69,12 @@ describe('aggregateUsage', () => {
     ]);
   });
 
-  it('counts [from, to) only, and only the scope’s merchant and environment', async () => {
+  it('counts [from, to) only, and only the customer’s own events', async () => {
     await event('cus_3', 'agent_run', '1', '2026-04-30T23:59:59.999Z');
     await event('cus_3', 'agent_run', '10', '2026-05-01T00:00:00.000Z');
     await event('cus_3', 'agent_run', '100', '2026-05-31T23:59:59.999Z');
     await event('cus_3', 'agent_run', '1000', '2026-06-01T00:00:00.000Z');
-    await event('cus_3', 'agent_run', '10000', '2026-05-05T00:00:00.000Z', '{}', { environment: 'live' });
-    await event('cus_3', 'agent_run', '100000', '2026-05-05T00:00:00.000Z', '{}', { merchant_id: 'mer_b' });
+    await event('cus_3b', 'agent_run', '10000', '2026-05-05T00:00:00.000Z');
     expect(await aggregateUsage(ctx, scope, 'cus_3', may, june)).toEqual([{ metric: 'agent_run', dimensions: {}, quantity: '110' }]);
   });
 
@@ -108,7 +104,7 @@ describe('aggregateUsage', () => {
     // Running again copies nothing and changes nothing.
     expect(await ingest.indexCustomerUsage()).toBe(0);
     expect(await aggregateUsage(ctx, scope, 'cus_idx', may, june)).toEqual(before);
-    const copied = await db.kysely.selectFrom('usage_by_customer').select((eb) => eb.fn.countAll<number>().as('n')).where('customer_id', '=', 'cus_idx').executeTakeFirstOrThrow();
+    const copied = await db.kysely.selectFrom('usage_by_customer').select((eb) => eb.fn.countAll<number>().as('n')).innerJoin('usage_customers as c', 'c.ref', 'usage_by_customer.customer').where('c.customer_id', '=', 'cus_idx').executeTakeFirstOrThrow();
     expect(Number(copied.n)).toBe(28);
   });
 });

@@ -1,6 +1,7 @@
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
 import type { AggregatedUsage } from '../pricing/schemas.js';
+import { metricOf } from './batch.js';
 import type { UsageMetric } from './tables.js';
 
 /**
@@ -44,28 +45,30 @@ export async function aggregateUsage(ctx: CoreContext, scope: MerchantScope, cus
   // from usage_events. Both in one transaction, so an indexer run cannot slip in between and
   // make an event count twice or not at all.
   const rows = await inTransaction(ctx, async (tx) => {
+    const customer = await tx.db.kysely.selectFrom('usage_customers').select('ref').where('customer_id', '=', customerId).executeTakeFirst();
+    if (!customer) return []; // no usage ever recorded
     const cursor = await tx.db.kysely
       .selectFrom('usage_index_state')
       .select('last_seq')
       .where('name', '=', 'usage_by_customer')
       .executeTakeFirstOrThrow();
     const indexed = await tx.db.kysely
-      .selectFrom('usage_by_customer')
-      .select(['metric', 'dimensions', 'quantity'])
-      .where('customer_id', '=', customerId)
-      .where('occurred_at', '>=', from.toISOString())
-      .where('occurred_at', '<', to.toISOString())
-      .where('seq', '<=', cursor.last_seq)
+      .selectFrom('usage_by_customer as u')
+      .innerJoin('usage_dimension_sets as d', 'd.id', 'u.dimensions')
+      .select(['u.metric', 'd.canonical as dimensions', 'u.quantity'])
+      .where('u.customer', '=', customer.ref)
+      .where('u.occurred_at', '>=', from.getTime())
+      .where('u.occurred_at', '<', to.getTime())
+      .where('u.seq', '<=', cursor.last_seq)
       .execute();
     const tail = await tx.db.kysely
-      .selectFrom('usage_events')
-      .select(['metric', 'dimensions', 'quantity'])
-      .where('seq', '>', cursor.last_seq)
-      .where('merchant_id', '=', scope.merchantId)
-      .where('environment', '=', scope.environment)
-      .where('customer_id', '=', customerId)
-      .where('occurred_at', '>=', from.toISOString())
-      .where('occurred_at', '<', to.toISOString())
+      .selectFrom('usage_events as e')
+      .innerJoin('usage_dimension_sets as d', 'd.id', 'e.dimensions')
+      .select(['e.metric', 'd.canonical as dimensions', 'e.quantity'])
+      .where('e.seq', '>', cursor.last_seq)
+      .where('e.customer', '=', customer.ref)
+      .where('e.occurred_at', '>=', from.getTime())
+      .where('e.occurred_at', '<', to.getTime())
       .execute();
     return indexed.concat(tail);
   });
@@ -73,12 +76,13 @@ export async function aggregateUsage(ctx: CoreContext, scope: MerchantScope, cus
   const totals = new Map<string, { metric: string; dimensions: Record<string, string>; quantity: bigint }>();
   for (const row of rows) {
     const { key, dimensions } = canonicalDimensions(row.dimensions);
-    const groupKey = `${row.metric}\u0000${key}`;
+    const metric = metricOf(row.metric);
+    const groupKey = `${metric}\u0000${key}`;
     const quantity = BigInt(row.quantity);
     const acc = totals.get(groupKey);
     if (!acc) {
-      totals.set(groupKey, { metric: row.metric, dimensions, quantity });
-    } else if ((METRIC_AGGREGATION[row.metric as UsageMetric] ?? 'sum') === 'max') {
+      totals.set(groupKey, { metric, dimensions, quantity });
+    } else if (METRIC_AGGREGATION[metric] === 'max') {
       if (quantity > acc.quantity) acc.quantity = quantity;
     } else {
       acc.quantity += quantity;

@@ -1,8 +1,8 @@
 import type { MerchantScope } from '../context/index.js';
 import type { IdSource } from '../ids/index.js';
+import { type CheckedBatch, reasonCode, reasonOf } from './batch.js';
 import type { RejectionReason } from './limits.js';
-import type { ValidUsageEvent } from './validate.js';
-import { type IngestJob, type JobOutcome, isRefused } from './writer.js';
+import type { IngestJob, JobOutcome } from './writer.js';
 
 /**
  * The rules of applying one batch, written once against a synchronous view of an open write
@@ -14,14 +14,21 @@ export interface UsageWriteTx {
   findIdempotencyRecord(scope: MerchantScope, key: string): StoredIdempotencyRecord | undefined;
   deleteIdempotencyRecord(scope: MerchantScope, key: string): void;
   insertIdempotencyRecord(scope: MerchantScope, key: string, record: NewIdempotencyRecord): void;
+  /** The scope's integer ref (usage_scopes), created on first use. */
+  scopeRef(scope: MerchantScope): number;
   autoCreatesCustomers(merchantId: string): boolean;
+  /** The customer with its usage ref (usage_customers, created on first use), if it exists. */
   findCustomer(scope: MerchantScope, externalId: string): CustomerRef | undefined;
-  /** Creates an auto-created customer (name = externalId); returns the row now stored. */
+  /** Creates an auto-created customer (name = externalId); returns it as now stored. */
   createCustomer(scope: MerchantScope, externalId: string, id: string, now: string): CustomerRef;
-  /** Inserts the event unless its (merchant, environment, idempotencyKey) exists; true when inserted. */
-  insertEvent(scope: MerchantScope, id: string, customerId: string, e: ValidUsageEvent, receivedAt: string): boolean;
-  /** The id of the stored event with this key. */
-  findEventId(scope: MerchantScope, key: string): string | undefined;
+  /** The id of this canonical dimensions JSON (usage_dimension_sets), created on first use. */
+  dimensionSetRef(canonical: string): number;
+  /** Inserts the event unless (scope, idempotencyKey) exists: the new row's seq, or 0. */
+  insertEvent(scopeRef: number, key: string, customerRef: number, metric: number, quantity: string, occurredMs: number, dimensionsRef: number, receivedMs: number): number;
+  /** The stored event with this key. */
+  findEvent(scopeRef: number, key: string): { seq: number; legacy_id: string | null } | undefined;
+  /** Public ids of these seqs (event-ids.ts). */
+  eventIds(seqs: readonly number[]): string[];
 }
 
 export interface StoredIdempotencyRecord {
@@ -41,18 +48,78 @@ export interface NewIdempotencyRecord {
 }
 
 export interface CustomerRef {
-  id: string;
+  /** usage_customers.ref */
+  ref: number;
   status: string;
-  usage_locked_until: string | null;
+  /** customers.usage_locked_until in ms, or null. */
+  lockedUntilMs: number | null;
 }
 
-/** Customers resolved during one group transaction, keyed by merchant, environment, externalId. */
-export type CustomerCache = Map<string, CustomerRef | null>;
+/**
+ * What a writer may remember between groups. Scope refs and dimension-set ids never change once
+ * committed; customers may (archived, period closed, created), so the writer drops `customers`
+ * whenever usage_state.customers_epoch moved. Anything created inside a transaction that rolls
+ * back must be forgotten too: the writer calls `clear()`.
+ */
+export class WriterCaches {
+  scopes = new Map<string, number>();
+  /**
+   * scope ref → externalId → customer (null: no such customer). Misses are kept for one group
+   * only (`startGroup`): a merchant may switch auto-create on, which no customer row records.
+   */
+  customers = new Map<number, Map<string, CustomerRef | null>>();
+  private misses: Array<[Map<string, CustomerRef | null>, string]> = [];
+  customerCount = 0;
+  dimensions = new Map<string, number>();
+  static readonly MAX_CUSTOMERS = 200_000;
+  static readonly MAX_DIMENSION_SETS = 100_000;
+
+  /** Called at the start of every group transaction. */
+  startGroup(): void {
+    for (const [byId, externalId] of this.misses) if (byId.get(externalId) === null) byId.delete(externalId);
+    this.misses.length = 0;
+  }
+
+  noteMiss(byId: Map<string, CustomerRef | null>, externalId: string): void {
+    this.misses.push([byId, externalId]);
+  }
+
+  clear(): void {
+    this.scopes.clear();
+    this.clearCustomers();
+    this.dimensions.clear();
+  }
+
+  clearCustomers(): void {
+    this.customers.clear();
+    this.misses.length = 0;
+    this.customerCount = 0;
+  }
+}
 
 const ALL_REJECTED_MESSAGE = 'Every event in the batch was rejected; see results[].reason';
+const ACCEPTED = 1;
+const DUPLICATE = 2;
 
-export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, cache: CustomerCache, ids: IdSource, nowIso: string): JobOutcome {
-  const { scope } = job;
+function customerOf(tx: UsageWriteTx, caches: WriterCaches, scope: MerchantScope, scopeRef: number, externalId: string, ids: IdSource, nowIso: string, autoCreate: { value?: boolean }): CustomerRef | null {
+  let byId = caches.customers.get(scopeRef);
+  if (byId === undefined) caches.customers.set(scopeRef, (byId = new Map()));
+  let customer = byId.get(externalId);
+  if (customer !== undefined) return customer;
+  customer = tx.findCustomer(scope, externalId) ?? null;
+  if (customer === null) {
+    autoCreate.value ??= tx.autoCreatesCustomers(scope.merchantId);
+    if (autoCreate.value) customer = tx.createCustomer(scope, externalId, ids.next('cus'), nowIso);
+  }
+  if (caches.customerCount >= WriterCaches.MAX_CUSTOMERS) caches.clearCustomers();
+  byId.set(externalId, customer);
+  if (customer === null) caches.noteMiss(byId, externalId);
+  caches.customerCount++;
+  return customer;
+}
+
+export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterCaches, ids: IdSource, nowIso: string): JobOutcome {
+  const { scope, batch } = job;
   const idem = job.idempotency;
   if (idem) {
     const existing = tx.findIdempotencyRecord(scope, idem.key);
@@ -64,55 +131,75 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, cache: Customer
     if (existing) tx.deleteIdempotencyRecord(scope, idem.key); // expired: as if absent
   }
 
-  let autoCreate: boolean | undefined;
-  const cachePrefix = `${scope.merchantId}\u0000${scope.environment}\u0000`;
-  const n = job.events.length;
-  let out = '';
+  const scopeKey = `${scope.merchantId}\u0000${scope.environment}`;
+  let scopeRef = caches.scopes.get(scopeKey);
+  if (scopeRef === undefined) caches.scopes.set(scopeKey, (scopeRef = tx.scopeRef(scope)));
+
+  const n = batch.count;
+  // Per event: ACCEPTED / DUPLICATE with its seq (or legacy id), else a rejection code.
+  const outcome = new Uint8Array(n);
+  const reasons = batch.reasons.slice();
+  const seqs: number[] = [];
+  const seqOf = new Int32Array(n).fill(-1); // index into seqs
+  let legacy: Map<number, string> | undefined;
+  const autoCreate: { value?: boolean } = {};
   let accepted = 0;
   let duplicates = 0;
   let rejected = 0;
   for (let i = 0; i < n; i++) {
-    const e = job.events[i];
-    if (i > 0) out += ',';
-    if (isRefused(e)) {
+    if (reasons[i] !== 0) {
       rejected++;
-      out += rejectedResult(e.idempotencyKey, e.rejected);
       continue;
     }
-    const cacheKey = cachePrefix + e.customerExternalId;
-    let customer = cache.get(cacheKey);
-    if (customer === undefined) {
-      customer = tx.findCustomer(scope, e.customerExternalId) ?? null;
-      if (customer === null) {
-        autoCreate ??= tx.autoCreatesCustomers(scope.merchantId);
-        if (autoCreate) customer = tx.createCustomer(scope, e.customerExternalId, ids.next('cus'), nowIso);
-      }
-      cache.set(cacheKey, customer);
-    }
+    const customer = customerOf(tx, caches, scope, scopeRef, batch.externalIds[i], ids, nowIso, autoCreate);
     let refusal: RejectionReason | undefined;
     if (customer === null) refusal = 'unknown_customer';
     else if (customer.status !== 'active') refusal = 'customer_archived';
-    else if (customer.usage_locked_until !== null && e.occurredAt < customer.usage_locked_until) refusal = 'period_closed';
+    else if (customer.lockedUntilMs !== null && batch.occurredMs[i] < customer.lockedUntilMs) refusal = 'period_closed';
 
+    const key = batch.keys[i]!;
     if (refusal === undefined) {
-      const id = ids.next('evt');
-      if (tx.insertEvent(scope, id, customer!.id, e, job.receivedAt)) {
+      const canonical = batch.dimensions[i];
+      let dims = caches.dimensions.get(canonical);
+      if (dims === undefined) {
+        dims = tx.dimensionSetRef(canonical);
+        if (caches.dimensions.size >= WriterCaches.MAX_DIMENSION_SETS) caches.dimensions.clear();
+        caches.dimensions.set(canonical, dims);
+      }
+      const seq = tx.insertEvent(scopeRef, key, customer!.ref, batch.metrics[i], batch.quantities[i], batch.occurredMs[i], dims, job.receivedMs);
+      if (seq !== 0) {
         accepted++;
-        out += `{"idempotencyKey":${JSON.stringify(e.idempotencyKey)},"status":"accepted","eventId":"${id}"}`;
+        outcome[i] = ACCEPTED;
+        seqOf[i] = seqs.push(seq) - 1;
         continue;
       }
     }
     // A retry of an event stored earlier is a duplicate even if its period has closed since.
-    const original = tx.findEventId(scope, e.idempotencyKey);
+    const original = tx.findEvent(scopeRef, key);
     if (original !== undefined) {
       duplicates++;
-      out += `{"idempotencyKey":${JSON.stringify(e.idempotencyKey)},"status":"duplicate","eventId":"${original}"}`;
+      outcome[i] = DUPLICATE;
+      if (original.legacy_id !== null) (legacy ??= new Map()).set(i, original.legacy_id);
+      else seqOf[i] = seqs.push(original.seq) - 1;
     } else if (refusal !== undefined) {
       rejected++;
-      out += rejectedResult(e.idempotencyKey, refusal);
+      reasons[i] = reasonCode(refusal);
     } else {
       throw new Error('usage event insert conflicted but no stored event has its key');
     }
+  }
+
+  const eventIds = tx.eventIds(seqs);
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out += ',';
+    const o = outcome[i];
+    if (o === 0) {
+      out += rejectedResult(batch.keys[i], reasonOf(reasons[i]));
+      continue;
+    }
+    const id = seqOf[i] >= 0 ? eventIds[seqOf[i]] : legacy!.get(i)!;
+    out += `{"idempotencyKey":${JSON.stringify(batch.keys[i])},"status":"${o === ACCEPTED ? 'accepted' : 'duplicate'}","eventId":"${id}"}`;
   }
 
   const counts = `"accepted":${accepted},"duplicates":${duplicates},"rejected":${rejected},"results":[${out}]}`;
@@ -127,17 +214,16 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, cache: Customer
   return { kind: 'executed', status, body };
 }
 
-function rejectedResult(key: string | undefined, reason: RejectionReason): string {
-  return key === undefined ? `{"status":"rejected","reason":"${reason}"}` : `{"idempotencyKey":${JSON.stringify(key)},"status":"rejected","reason":"${reason}"}`;
+function rejectedResult(key: string | null, reason: RejectionReason): string {
+  return key === null ? `{"status":"rejected","reason":"${reason}"}` : `{"idempotencyKey":${JSON.stringify(key)},"status":"rejected","reason":"${reason}"}`;
 }
 
-/** Responses for batches refused entirely before the database (no Idempotency-Key involved). */
-export function renderAllRejected(job: IngestJob): string {
+/** The response for a batch whose events were all refused before the database. */
+export function renderAllRejected(batch: CheckedBatch): string {
   let out = '';
-  for (let i = 0; i < job.events.length; i++) {
-    const e = job.events[i];
-    if (!isRefused(e)) throw new Error('renderAllRejected: batch has a valid event');
-    out += (i > 0 ? ',' : '') + rejectedResult(e.idempotencyKey, e.rejected);
+  for (let i = 0; i < batch.count; i++) {
+    if (batch.reasons[i] === 0) throw new Error('renderAllRejected: batch has a valid event');
+    out += (i > 0 ? ',' : '') + rejectedResult(batch.keys[i], reasonOf(batch.reasons[i]));
   }
-  return `{"ok":false,"error":"all_events_rejected","message":${JSON.stringify(ALL_REJECTED_MESSAGE)},"accepted":0,"duplicates":0,"rejected":${job.events.length},"results":[${out}]}`;
+  return `{"ok":false,"error":"all_events_rejected","message":${JSON.stringify(ALL_REJECTED_MESSAGE)},"accepted":0,"duplicates":0,"rejected":${batch.count},"results":[${out}]}`;
 }

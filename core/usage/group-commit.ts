@@ -10,17 +10,26 @@ interface Waiting {
  * queue drains everything waiting (after the current I/O phase, so batches that arrived
  * together share a transaction) into one `commitGroup`, at most `maxGroupEvents` events per
  * group to keep latency bounded. Outcomes are delivered only after the writer's COMMIT.
+ *
+ * A writer that groups again on its side (the writer thread merges every group waiting for it
+ * into one transaction) says so with `maxInFlightGroups` > 1: groups are then handed over
+ * without waiting for the previous COMMIT, so the writer never idles while this thread is busy,
+ * and the writer still applies them one after another, in order.
  */
 export class GroupCommitQueue {
   private waiting: Waiting[] = [];
   private scheduled = false;
   private draining = false;
   private pauses = 0;
+  private inFlight = 0;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly writer: UsageEventWriter,
     private readonly maxGroupEvents = 10_000,
-  ) {}
+  ) {
+    this.maxInFlight = Math.max(1, writer.maxInFlightGroups ?? 1);
+  }
 
   submit(job: IngestJob): Promise<JobOutcome> {
     return new Promise((resolve) => {
@@ -51,35 +60,41 @@ export class GroupCommitQueue {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.draining || this.pauses > 0 || this.waiting.length === 0) return;
+    if (this.scheduled || this.draining || this.pauses > 0 || this.waiting.length === 0 || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
-    setImmediate(() => void this.drain());
+    setImmediate(() => this.drain());
   }
 
-  private async drain(): Promise<void> {
+  private drain(): void {
     this.scheduled = false;
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.waiting.length > 0 && this.pauses === 0) {
+      while (this.waiting.length > 0 && this.pauses === 0 && this.inFlight < this.maxInFlight) {
         let take = 0;
         let events = 0;
-        while (take < this.waiting.length && (take === 0 || events + this.waiting[take].job.validCount <= this.maxGroupEvents)) {
-          events += this.waiting[take].job.validCount;
+        while (take < this.waiting.length && (take === 0 || events + this.waiting[take].job.batch.validCount <= this.maxGroupEvents)) {
+          events += this.waiting[take].job.batch.validCount;
           take++;
         }
         const group = this.waiting.splice(0, take);
-        let outcomes: JobOutcome[];
-        try {
-          outcomes = await this.writer.commitGroup(group.map((w) => w.job));
-        } catch (error) {
-          outcomes = group.map(() => ({ kind: 'failed', error }));
-        }
-        for (let i = 0; i < group.length; i++) group[i].resolve(outcomes[i]);
+        this.inFlight++;
+        this.commit(group);
       }
     } finally {
       this.draining = false;
-      this.schedule();
     }
+  }
+
+  private async commit(group: Waiting[]): Promise<void> {
+    let outcomes: JobOutcome[];
+    try {
+      outcomes = await this.writer.commitGroup(group.map((w) => w.job));
+    } catch (error) {
+      outcomes = group.map(() => ({ kind: 'failed', error }));
+    }
+    this.inFlight--;
+    for (let i = 0; i < group.length; i++) group[i].resolve(outcomes[i]);
+    this.schedule();
   }
 }

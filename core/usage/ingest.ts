@@ -3,10 +3,11 @@ import type { CoreContext, MerchantScope } from '../context/index.js';
 import { DomainError, conflict } from '../errors/index.js';
 import { renderAllRejected } from './apply-job.js';
 import { GroupCommitQueue } from './group-commit.js';
-import { IDEMPOTENCY_TTL_MS, MAX_EVENTS_PER_BATCH, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.js';
+import { checkUsageBatch, parseBatchEnvelope } from './batch.js';
+import { IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.js';
+import { scanUsageBatch } from './scan.js';
 import { createSqliteUsageEventWriter } from './sqlite-writer.js';
-import { validateUsageEvent } from './validate.js';
-import { type CheckedEvent, type IngestJob, type UsageEventWriter } from './writer.js';
+import type { IngestJob, UsageEventWriter } from './writer.js';
 
 export interface IngestRequest {
   scope: MerchantScope;
@@ -50,30 +51,6 @@ export function createUsageEventWriter(ctx: CoreContext): UsageEventWriter {
 
 const unprocessable = (code: string, message: string) => new DomainError('unprocessable', code, message);
 
-/** Parses and checks the envelope; returns the events array. */
-function parseBatch(body: Buffer): unknown[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw unprocessable('malformed_json', 'Request body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw unprocessable('invalid_batch', 'The body must be a JSON object: { "events": [ … ] }');
-  }
-  const envelope = parsed as Record<string, unknown>;
-  for (const k in envelope) {
-    if (k !== 'events') throw unprocessable('invalid_batch', `Unknown field "${k.slice(0, 64)}": the body is { "events": [ … ] }`);
-  }
-  const events = envelope.events;
-  if (!Array.isArray(events)) throw unprocessable('invalid_batch', '"events" must be an array of usage events');
-  if (events.length === 0) throw unprocessable('invalid_batch', '"events" must hold at least one event');
-  if (events.length > MAX_EVENTS_PER_BATCH) {
-    throw new DomainError('payload_too_large', 'batch_too_large', `A batch holds at most ${MAX_EVENTS_PER_BATCH} events (got ${events.length})`);
-  }
-  return events;
-}
-
 /**
  * Usage-event ingestion: validate in the request, write in a shared group-commit transaction.
  *
@@ -95,30 +72,16 @@ export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEve
     if (headerKey !== undefined && (headerKey.length === 0 || headerKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
       throw unprocessable('invalid_idempotency_key_header', `The Idempotency-Key header must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
     }
-    const input = parseBatch(request.body);
     const now = ctx.clock.now();
     const nowMs = now.getTime();
-    const events: CheckedEvent[] = new Array(input.length);
-    let validCount = 0;
-    for (let i = 0; i < input.length; i++) {
-      const raw = input[i];
-      const checked = validateUsageEvent(raw, nowMs);
-      if (typeof checked === 'string') {
-        const key = (raw as { idempotencyKey?: unknown } | null)?.idempotencyKey;
-        events[i] = {
-          rejected: checked,
-          idempotencyKey: checked !== 'invalid_idempotency_key' && checked !== 'invalid_event' ? (key as string) : undefined,
-        };
-      } else {
-        events[i] = checked;
-        validCount++;
-      }
-    }
-    const job: IngestJob = { scope, receivedAt: now.toISOString(), events, validCount, idempotency: null };
+    // The single-pass scanner covers the usual body; anything it does not (escapes, non-ASCII,
+    // odd types, envelope errors) takes the general path, with the same result.
+    const batch = scanUsageBatch(request.body, nowMs) ?? checkUsageBatch(parseBatchEnvelope(request.body), nowMs);
+    const job: IngestJob = { scope, receivedMs: nowMs, batch, idempotency: null };
 
     if (headerKey === undefined) {
       // Nothing for the database to decide: answer without queueing.
-      if (validCount === 0) return { status: 422, body: renderAllRejected(job), replayed: false };
+      if (batch.validCount === 0) return { status: 422, body: renderAllRejected(batch), replayed: false };
       return run(job);
     }
 

@@ -1,36 +1,14 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CoreContext, MerchantScope } from '../context/index.js';
-import { type CustomerCache, type CustomerRef, type StoredIdempotencyRecord, type UsageWriteTx, applyIngestJob } from './apply-job.js';
+import { type CustomerRef, type StoredIdempotencyRecord, type UsageWriteTx, WriterCaches, applyIngestJob } from './apply-job.js';
+import { type EventIdCodec, createEventIdCodec } from './event-ids.js';
 import type { IngestJob, JobOutcome, UsageEventWriter } from './writer.js';
 
 /** Expired Idempotency-Key records are purged at most this often, a bounded slice at a time. */
 const PURGE_EVERY_MS = 60_000;
 const PURGE_SLICE = 1_000;
 
-interface Statements {
-  begin: BetterSqlite3.Statement;
-  commit: BetterSqlite3.Statement;
-  rollback: BetterSqlite3.Statement;
-  savepoint: BetterSqlite3.Statement;
-  release: BetterSqlite3.Statement;
-  rollbackToSavepoint: BetterSqlite3.Statement;
-  findIdempotency: BetterSqlite3.Statement;
-  deleteIdempotency: BetterSqlite3.Statement;
-  insertIdempotency: BetterSqlite3.Statement;
-  purgeIdempotency: BetterSqlite3.Statement;
-  merchantAutoCreate: BetterSqlite3.Statement;
-  findCustomer: BetterSqlite3.Statement;
-  insertCustomer: BetterSqlite3.Statement;
-  insertEvent: BetterSqlite3.Statement;
-  findEventId: BetterSqlite3.Statement;
-  indexCursor: BetterSqlite3.Statement;
-  maxSeq: BetterSqlite3.Statement;
-  unindexed: BetterSqlite3.Statement;
-  insertByCustomer: BetterSqlite3.Statement;
-  advanceCursor: BetterSqlite3.Statement;
-}
-
-function prepare(raw: BetterSqlite3.Database): Statements {
+function prepare(raw: BetterSqlite3.Database) {
   return {
     // IMMEDIATE: take the write lock up front (another process waits on busy_timeout).
     begin: raw.prepare('BEGIN IMMEDIATE'),
@@ -39,6 +17,8 @@ function prepare(raw: BetterSqlite3.Database): Statements {
     savepoint: raw.prepare('SAVEPOINT usage_job'),
     release: raw.prepare('RELEASE usage_job'),
     rollbackToSavepoint: raw.prepare('ROLLBACK TO usage_job'),
+    customersEpoch: raw.prepare('SELECT customers_epoch FROM usage_state WHERE id = 1').pluck(),
+    eventIdKey: raw.prepare('SELECT event_id_key FROM usage_state WHERE id = 1').pluck(),
     findIdempotency: raw.prepare(
       'SELECT request_hash, state, response_status, response_body, expires_at FROM idempotency_records WHERE merchant_id = ? AND environment = ? AND idempotency_key = ?',
     ),
@@ -50,47 +30,78 @@ function prepare(raw: BetterSqlite3.Database): Statements {
     purgeIdempotency: raw.prepare(
       'DELETE FROM idempotency_records WHERE rowid IN (SELECT rowid FROM idempotency_records WHERE expires_at <= ? LIMIT ?)',
     ),
+    findScope: raw.prepare('SELECT id FROM usage_scopes WHERE merchant_id = ? AND environment = ?').pluck(),
+    insertScope: raw.prepare('INSERT INTO usage_scopes (merchant_id, environment) VALUES (?, ?)'),
     merchantAutoCreate: raw.prepare('SELECT auto_create_customers FROM merchants WHERE id = ?').pluck(),
-    findCustomer: raw.prepare('SELECT id, status, usage_locked_until FROM customers WHERE merchant_id = ? AND environment = ? AND external_id = ?'),
+    findCustomer: raw.prepare(
+      `SELECT c.id, c.status, c.usage_locked_until, u.ref FROM customers c LEFT JOIN usage_customers u ON u.customer_id = c.id
+       WHERE c.merchant_id = ? AND c.environment = ? AND c.external_id = ?`,
+    ),
+    insertCustomerRef: raw.prepare('INSERT INTO usage_customers (customer_id) VALUES (?)'),
     insertCustomer: raw.prepare(
       `INSERT INTO customers (id, merchant_id, environment, external_id, name, email, metadata, status, usage_locked_until, auto_created, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, NULL, '{}', 'active', NULL, 1, ?, ?)
        ON CONFLICT (merchant_id, environment, external_id) DO NOTHING`,
     ),
+    findDimensionSet: raw.prepare('SELECT id FROM usage_dimension_sets WHERE canonical = ?').pluck(),
+    insertDimensionSet: raw.prepare('INSERT INTO usage_dimension_sets (canonical) VALUES (?)'),
     insertEvent: raw.prepare(
-      `INSERT INTO usage_events (id, merchant_id, environment, idempotency_key, customer_id, metric, quantity, occurred_at, dimensions, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (merchant_id, environment, idempotency_key) DO NOTHING`,
+      `INSERT INTO usage_events (scope, idempotency_key, customer, metric, quantity, occurred_at, dimensions, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (scope, idempotency_key) DO NOTHING`,
     ),
-    findEventId: raw.prepare('SELECT id FROM usage_events WHERE merchant_id = ? AND environment = ? AND idempotency_key = ?').pluck(),
+    findEvent: raw.prepare('SELECT seq, legacy_id FROM usage_events WHERE scope = ? AND idempotency_key = ?'),
     indexCursor: raw.prepare("SELECT last_seq FROM usage_index_state WHERE name = 'usage_by_customer'").pluck(),
     maxSeq: raw.prepare('SELECT COALESCE(MAX(seq), 0) FROM usage_events').pluck(),
     unindexed: raw
-      .prepare('SELECT seq, customer_id, occurred_at, metric, quantity, dimensions FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?')
+      .prepare('SELECT seq, customer, occurred_at, metric, quantity, dimensions FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?')
       .raw(),
     insertByCustomer: raw.prepare(
-      'INSERT INTO usage_by_customer (customer_id, occurred_at, seq, metric, quantity, dimensions) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO usage_by_customer (customer, occurred_at, seq, metric, quantity, dimensions) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
     advanceCursor: raw.prepare("UPDATE usage_index_state SET last_seq = ? WHERE name = 'usage_by_customer' AND last_seq < ?"),
   };
 }
+type Statements = ReturnType<typeof prepare>;
 
-function writeTx(s: Statements): UsageWriteTx {
+interface CustomerRow {
+  id: string;
+  status: string;
+  usage_locked_until: string | null;
+  ref: number | null;
+}
+
+function writeTx(s: Statements, codec: EventIdCodec): UsageWriteTx {
+  const withRef = (row: CustomerRow): CustomerRef => ({
+    ref: row.ref ?? Number(s.insertCustomerRef.run(row.id).lastInsertRowid),
+    status: row.status,
+    lockedUntilMs: row.usage_locked_until === null ? null : Date.parse(row.usage_locked_until),
+  });
   return {
     findIdempotencyRecord: (scope, key) => s.findIdempotency.get(scope.merchantId, scope.environment, key) as StoredIdempotencyRecord | undefined,
     deleteIdempotencyRecord: (scope, key) => void s.deleteIdempotency.run(scope.merchantId, scope.environment, key),
     insertIdempotencyRecord: (scope, key, r) =>
       void s.insertIdempotency.run(scope.merchantId, scope.environment, key, r.requestHash, r.status, r.body, r.createdAt, r.expiresAt),
+    scopeRef: (scope) =>
+      (s.findScope.get(scope.merchantId, scope.environment) as number | undefined) ??
+      Number(s.insertScope.run(scope.merchantId, scope.environment).lastInsertRowid),
     autoCreatesCustomers: (merchantId) => s.merchantAutoCreate.get(merchantId) === 1,
-    findCustomer: (scope, externalId) => s.findCustomer.get(scope.merchantId, scope.environment, externalId) as CustomerRef | undefined,
+    findCustomer(scope, externalId) {
+      const row = s.findCustomer.get(scope.merchantId, scope.environment, externalId) as CustomerRow | undefined;
+      return row && withRef(row);
+    },
     createCustomer(scope: MerchantScope, externalId: string, id: string, now: string): CustomerRef {
       s.insertCustomer.run(id, scope.merchantId, scope.environment, externalId, externalId, now, now);
-      return s.findCustomer.get(scope.merchantId, scope.environment, externalId) as CustomerRef;
+      return withRef(s.findCustomer.get(scope.merchantId, scope.environment, externalId) as CustomerRow);
     },
-    insertEvent: (scope, id, customerId, e, receivedAt) =>
-      s.insertEvent.run(id, scope.merchantId, scope.environment, e.idempotencyKey, customerId, e.metric, e.quantity, e.occurredAt, e.dimensions, receivedAt)
-        .changes === 1,
-    findEventId: (scope, key) => s.findEventId.get(scope.merchantId, scope.environment, key) as string | undefined,
+    dimensionSetRef: (canonical) =>
+      (s.findDimensionSet.get(canonical) as number | undefined) ?? Number(s.insertDimensionSet.run(canonical).lastInsertRowid),
+    insertEvent(scopeRef, key, customerRef, metric, quantity, occurredMs, dimensionsRef, receivedMs) {
+      const r = s.insertEvent.run(scopeRef, key, customerRef, metric, quantity, occurredMs, dimensionsRef, receivedMs);
+      return r.changes === 1 ? Number(r.lastInsertRowid) : 0;
+    },
+    findEvent: (scopeRef, key) => s.findEvent.get(scopeRef, key) as { seq: number; legacy_id: string | null } | undefined,
+    eventIds: (seqs) => codec.encode(seqs),
   };
 }
 
@@ -105,13 +116,17 @@ export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter
   const db = ctx.db;
   if (!db.exclusive) throw new Error('SQLite usage-event writer needs db.exclusive');
   const prepared = new WeakMap<BetterSqlite3.Database, { s: Statements; tx: UsageWriteTx }>();
+  const caches = new WriterCaches();
+  let epoch = -1;
   let lastPurgeMs = -Infinity;
 
   const statements = (raw: BetterSqlite3.Database) => {
     let p = prepared.get(raw);
     if (!p) {
       const s = prepare(raw);
-      p = { s, tx: writeTx(s) };
+      const key = s.eventIdKey.get() as Buffer | undefined;
+      if (!key) throw new Error('usage_state has no event id key (migration 0006 missing?)');
+      p = { s, tx: writeTx(s, createEventIdCodec(key)) };
       prepared.set(raw, p);
     }
     return p;
@@ -124,14 +139,14 @@ export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter
         s.begin.run();
         try {
           const from = s.indexCursor.get() as number;
-          const rows = s.unindexed.all(from, maxRows) as Array<[number, string, string, string, string, string]>;
+          const rows = s.unindexed.all(from, maxRows) as Array<[number, number, number, number, string, number]>;
           if (rows.length === 0) {
             s.commit.run();
             return 0;
           }
           // Sorted by the target key, the inserts walk the index in order: each page is written
           // once per batch instead of once per event — the point of indexing in bulk.
-          rows.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[0] - b[0]));
+          rows.sort((a, b) => a[1] - b[1] || a[2] - b[2] || a[0] - b[0]);
           let last = from;
           for (const r of rows) {
             s.insertByCustomer.run(r[1], r[2], r[0], r[3], r[4], r[5]);
@@ -158,18 +173,25 @@ export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter
         const now = ctx.clock.now();
         const nowIso = now.toISOString();
         const outcomes: JobOutcome[] = new Array(jobs.length);
-        const cache: CustomerCache = new Map();
         s.begin.run();
         try {
+          // Inside the write transaction nobody else can change customers: if the counter is
+          // where it was, every cached customer is still exactly as stored.
+          const current = s.customersEpoch.get() as number;
+          if (current !== epoch) {
+            caches.clearCustomers();
+            epoch = current;
+          }
+          caches.startGroup();
           for (let i = 0; i < jobs.length; i++) {
             s.savepoint.run();
             try {
-              outcomes[i] = applyIngestJob(tx, jobs[i], cache, ctx.ids, nowIso);
+              outcomes[i] = applyIngestJob(tx, jobs[i], caches, ctx.ids, nowIso);
               s.release.run();
             } catch (error) {
               s.rollbackToSavepoint.run();
               s.release.run();
-              cache.clear(); // customers it auto-created are gone again
+              caches.clear(); // rows it created (customers, refs, dimension sets) are gone again
               outcomes[i] = { kind: 'failed', error };
             }
           }
@@ -179,6 +201,8 @@ export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter
           }
           s.commit.run();
         } catch (error) {
+          caches.clear();
+          epoch = -1;
           if (raw.inTransaction) s.rollback.run();
           throw error;
         }

@@ -26,9 +26,9 @@ export interface ThreadedUsageEventWriter extends UsageEventWriter {
   close(): Promise<void>;
 }
 
-export function createThreadedUsageEventWriter(options: { dbPath: string; durable: boolean; clock: Clock }): ThreadedUsageEventWriter {
+export function createThreadedUsageEventWriter(options: { dbPath: string; durable: boolean; clock: Clock; autoCheckpoint?: boolean }): ThreadedUsageEventWriter {
   const worker = new Worker(new URL('./writer-thread-entry.mjs', import.meta.url), {
-    workerData: { dbPath: options.dbPath, durable: options.durable },
+    workerData: { dbPath: options.dbPath, durable: options.durable, autoCheckpoint: options.autoCheckpoint ?? true },
   });
   let nextId = 1;
   let closed = false;
@@ -57,6 +57,8 @@ export function createThreadedUsageEventWriter(options: { dbPath: string; durabl
   }
 
   return {
+    // The thread merges waiting groups itself (writer-thread.ts), so hand them over at once.
+    maxInFlightGroups: 8,
     async commitGroup(jobs) {
       const res = await request({ type: 'commit', jobs } as Omit<WriterRequest, 'id' | 'now'>);
       return res.outcomes!.map((o): JobOutcome => (o.kind === 'failed' ? { kind: 'failed', error: new Error(o.message) } : o));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { CoreContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
 import { createUlidSource } from '../ids/index.js';
@@ -13,8 +13,8 @@ import type { WriterRequest, WriterResponse, WireOutcome } from './worker-writer
  * commits. Time comes from the requester (its clock decides expiry and received-at), ids from
  * a ULID source of this thread.
  */
-const { dbPath, durable } = workerData as { dbPath: string; durable: boolean };
-const db = openDatabase(dbPath, { durable });
+const { dbPath, durable, autoCheckpoint } = workerData as { dbPath: string; durable: boolean; autoCheckpoint: boolean };
+const db = openDatabase(dbPath, { durable, autoCheckpoint });
 let now = new Date();
 const ctx = {
   db,
@@ -28,11 +28,19 @@ function wire(o: JobOutcome): WireOutcome {
   return o.kind === 'failed' ? { kind: 'failed', message: o.error instanceof Error ? o.error.message : String(o.error) } : o;
 }
 
-async function handle(req: WriterRequest): Promise<WriterResponse> {
-  now = new Date(req.now);
+/** A merged group stays below this many events (as the queue's own groups do). */
+const MAX_MERGED_EVENTS = 10_000;
+const port = parentPort!;
+const backlog: WriterRequest[] = [];
+let pumping = false;
+
+/** Moves every message already delivered to this thread into the backlog, without waiting. */
+function takeDelivered(): void {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) backlog.push(m.message as WriterRequest);
+}
+
+async function other(req: Exclude<WriterRequest, { type: 'commit' }>): Promise<WriterResponse> {
   switch (req.type) {
-    case 'commit':
-      return { id: req.id, outcomes: (await writer.commitGroup(req.jobs as IngestJob[])).map(wire) };
     case 'index':
       return { id: req.id, count: await writer.indexCustomerUsage(req.maxRows) };
     case 'unindexed':
@@ -43,9 +51,58 @@ async function handle(req: WriterRequest): Promise<WriterResponse> {
   }
 }
 
-parentPort!.on('message', (req: WriterRequest) => {
-  handle(req).then(
-    (res) => parentPort!.postMessage(res),
-    (e: unknown) => parentPort!.postMessage({ id: req.id, error: e instanceof Error ? e.message : String(e) } satisfies WriterResponse),
-  );
+/**
+ * Every commit request waiting when the writer gets free is applied in ONE transaction (one
+ * fsync for all of them), in arrival order; each request still gets exactly its own outcomes,
+ * after that COMMIT. While a transaction runs, the HTTP thread keeps sending groups, so the
+ * writer never waits for that thread's event loop between two commits.
+ */
+async function pump(): Promise<void> {
+  if (pumping) return;
+  pumping = true;
+  try {
+    for (;;) {
+      takeDelivered();
+      const first = backlog.shift();
+      if (first === undefined) break;
+      now = new Date(first.now);
+      if (first.type !== 'commit') {
+        const res = await other(first).catch((e: unknown) => ({ id: first.id, error: e instanceof Error ? e.message : String(e) }));
+        port.postMessage(res);
+        continue;
+      }
+      const requests = [first];
+      let events = first.jobs.reduce((n, j) => n + j.batch.validCount, 0);
+      while (backlog.length > 0 && backlog[0].type === 'commit') {
+        const next = backlog[0];
+        const more = next.jobs.reduce((n, j) => n + j.batch.validCount, 0);
+        if (events + more > MAX_MERGED_EVENTS) break;
+        backlog.shift();
+        requests.push(next);
+        events += more;
+        now = new Date(next.now);
+      }
+      const jobs = requests.length === 1 ? first.jobs : requests.flatMap((r) => (r as typeof first).jobs);
+      let outcomes: WireOutcome[] | undefined;
+      let error: string | undefined;
+      try {
+        outcomes = (await writer.commitGroup(jobs as IngestJob[])).map(wire);
+      } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+      }
+      let offset = 0;
+      for (const r of requests) {
+        const n = (r as typeof first).jobs.length;
+        port.postMessage(error !== undefined ? { id: r.id, error } : { id: r.id, outcomes: outcomes!.slice(offset, offset + n) });
+        offset += n;
+      }
+    }
+  } finally {
+    pumping = false;
+  }
+}
+
+port.on('message', (req: WriterRequest) => {
+  backlog.push(req);
+  void pump();
 });

@@ -1,6 +1,5 @@
 import type { MerchantScope } from '../context/index.js';
-import type { RejectionReason } from './limits.js';
-import type { ValidUsageEvent } from './validate.js';
+import type { CheckedBatch } from './batch.js';
 
 /**
  * The port between the ingest service and the database. A writer commits a *group* of batches
@@ -18,29 +17,20 @@ export interface UsageEventWriter {
   indexCustomerUsage(maxRows: number): Promise<number>;
   /** Events stored but not yet copied into usage_by_customer. */
   unindexedCount(): Promise<number>;
-}
-
-/** An event refused before it reached the database, with the key it carried (when valid). */
-export interface RefusedEvent {
-  rejected: RejectionReason;
-  idempotencyKey?: string;
-}
-
-export type CheckedEvent = ValidUsageEvent | RefusedEvent;
-
-export function isRefused(e: CheckedEvent): e is RefusedEvent {
-  return (e as RefusedEvent).rejected !== undefined;
+  /**
+   * How many groups may be handed over before the first one committed (default 1). Only for
+   * writers that apply groups strictly in order and merge waiting ones (the writer thread).
+   */
+  readonly maxInFlightGroups?: number;
 }
 
 /** One HTTP batch after validation: what the writer needs to apply it. */
 export interface IngestJob {
   scope: MerchantScope;
-  /** ISO time the batch was received (usage_events.received_at). */
-  receivedAt: string;
-  /** One entry per input event, in input order. */
-  events: CheckedEvent[];
-  /** Events that passed validation (a group is capped by this count). */
-  validCount: number;
+  /** When the batch was received, ms since the epoch (usage_events.received_at). */
+  receivedMs: number;
+  /** The events, checked (batch.ts). */
+  batch: CheckedBatch;
   /** The Idempotency-Key header: the response is stored in the same transaction as the events. */
   idempotency: { key: string; requestHash: string; expiresAt: string } | null;
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockCustomerUsageUntil } from '../../core/customers/lookup.js';
-import { usageIngestFor } from '../../core/usage/index.js';
+import { type StoredUsageEvent, getStoredUsageEvent, listStoredUsageEvents, usageIngestFor } from '../../core/usage/index.js';
+import { insertUsageRowForTest } from '../../core/usage/testing.js';
 import { signupMerchant, startTestServer, type TestServer } from '../../test/helpers.js';
 
 type Merchant = Awaited<ReturnType<typeof signupMerchant>>;
@@ -57,8 +58,12 @@ function ingestRaw(server: TestServer, key: string, rawBody: string, headers: Re
   });
 }
 
-async function storedEvents(server: TestServer, merchantId: string) {
-  return server.db.kysely.selectFrom('usage_events').selectAll().where('merchant_id', '=', merchantId).orderBy('id').execute();
+async function storedEvents(server: TestServer, merchantId: string): Promise<StoredUsageEvent[]> {
+  return listStoredUsageEvents(server.ctx, merchantId);
+}
+
+async function storedEvent(server: TestServer, m: { id: string }, eventId: string, environment: 'sandbox' | 'live' = 'sandbox') {
+  return getStoredUsageEvent(server.ctx, { merchantId: m.id, environment }, eventId);
 }
 
 describe('POST /api/v1/usage-events', () => {
@@ -86,9 +91,9 @@ describe('POST /api/v1/usage-events', () => {
       expect(rb).toEqual({ idempotencyKey: b.idempotencyKey, status: 'rejected', reason: 'invalid_quantity' });
       expect(rc).toEqual({ idempotencyKey: a.idempotencyKey, status: 'duplicate', eventId: ra.eventId });
       expect(rd).toEqual({ idempotencyKey: d.idempotencyKey, status: 'rejected', reason: 'unknown_customer' });
-      const rows = await server.db.kysely.selectFrom('usage_events').selectAll().where('id', '=', ra.eventId).execute();
-      expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ merchant_id: m.id, environment: 'sandbox', idempotency_key: a.idempotencyKey, quantity: '12500', metric: 'tokens_input' });
+      const stored = await storedEvent(server, m, ra.eventId);
+      expect(stored).toMatchObject({ eventId: ra.eventId, environment: 'sandbox', idempotencyKey: a.idempotencyKey, quantity: '12500', metric: 'tokens_input' });
+      expect(await storedEvent(server, m, ra.eventId, 'live')).toBeUndefined();
     });
 
     it('answers 401 without credentials and with a bad or revoked-looking key', async () => {
@@ -265,7 +270,7 @@ describe('POST /api/v1/usage-events', () => {
         ['other_new', 'other_new', 1, 'sandbox', 'active'],
       ]);
       const rows = await storedEvents(server, other.id);
-      expect(new Set(rows.map((r) => r.customer_id))).toEqual(new Set(customers.map((c) => c.id)));
+      expect(new Set(rows.map((r) => r.customerId))).toEqual(new Set(customers.map((c) => c.id)));
     });
   });
 
@@ -278,12 +283,7 @@ describe('POST /api/v1/usage-events', () => {
       const zero = event({ quantity: '0000' });
       const res = await ingest(server, m.sandboxKey, { events: [e30, e40, big, padded, zero] });
       expect(res.body.accepted).toBe(5);
-      const rows = await server.db.kysely
-        .selectFrom('usage_events')
-        .select(['id', 'quantity'])
-        .where('id', 'in', res.body.results.map((r: any) => r.eventId))
-        .orderBy('id')
-        .execute();
+      const rows = await Promise.all(res.body.results.map((r: any) => storedEvent(server, m, r.eventId).then((e) => e!)));
       expect(rows.map((r) => r.quantity)).toEqual(['1' + '0'.repeat(30), '1' + '0'.repeat(40), '9'.repeat(78), '123', '0']);
       const sum = rows.reduce((acc, r) => acc + BigInt(r.quantity), 0n);
       expect(sum.toString()).toBe((10n ** 30n + 10n ** 40n + 10n ** 78n - 1n + 123n).toString());
@@ -293,10 +293,10 @@ describe('POST /api/v1/usage-events', () => {
       const e = event({ occurredAt: '2026-04-01T12:00:00.123456+08:00', dimensions: { region: 'us-east-1', model: 'gpt-5', 'a"b': 'x\ny' } });
       const none = event({ dimensions: undefined });
       const res = await ingest(server, m.sandboxKey, { events: [e, none] });
-      const [row] = await server.db.kysely.selectFrom('usage_events').selectAll().where('id', '=', res.body.results[0].eventId).execute();
-      expect(row.occurred_at).toBe('2026-04-01T04:00:00.123Z');
+      const row = (await storedEvent(server, m, res.body.results[0].eventId))!;
+      expect(row.occurredAt).toBe('2026-04-01T04:00:00.123Z');
       expect(row.dimensions).toBe('{"a\\"b":"x\\ny","model":"gpt-5","region":"us-east-1"}');
-      const [plain] = await server.db.kysely.selectFrom('usage_events').selectAll().where('id', '=', res.body.results[1].eventId).execute();
+      const plain = (await storedEvent(server, m, res.body.results[1].eventId))!;
       expect(plain.dimensions).toBe('{}');
     });
   });
@@ -327,7 +327,7 @@ describe('POST /api/v1/usage-events', () => {
       expect(responses.every((r) => r.status === 200)).toBe(true);
       const rows = await storedEvents(server, other.id);
       expect(rows).toHaveLength(keys.length);
-      const idByKey = new Map(rows.map((r) => [r.idempotency_key, r.id]));
+      const idByKey = new Map(rows.map((r) => [r.idempotencyKey, r.eventId]));
       expect(idByKey.size).toBe(keys.length);
       const acceptedPerKey = new Map<string, number>();
       for (const r of responses.flatMap((x) => x.body.results)) {
@@ -358,28 +358,25 @@ describe('POST /api/v1/usage-events', () => {
       await addCustomer(server, a, 'user_42');
       await addCustomer(server, a, 'live_only', { environment: 'live' });
       const liveCustomer = await addCustomer(server, a, 'user_42', { environment: 'live' });
-      const now = new Date().toISOString();
-      await server.db.kysely
-        .insertInto('usage_events')
-        .values({
-          id: 'evt_01livelivelivelivelivelive',
-          merchant_id: a.id,
-          environment: 'live',
-          idempotency_key: 'same-key',
-          customer_id: liveCustomer,
-          metric: 'tokens_input',
-          quantity: '1',
-          occurred_at: now,
-          dimensions: '{}',
-          received_at: now,
-        })
-        .execute();
+      // A live event with the same key, stored as the live writer would (live keys need KYB).
+      await insertUsageRowForTest(server.db, {
+        merchantId: a.id,
+        environment: 'live',
+        customerId: liveCustomer,
+        idempotencyKey: 'same-key',
+        metric: 'tokens_input',
+        quantity: '1',
+        occurredAt: new Date().toISOString(),
+      });
+      const [live] = await listStoredUsageEvents(server.ctx, a.id, { environment: 'live' });
       const res = await ingest(server, a.sandboxKey, { events: [event({ idempotencyKey: 'same-key' }), event({ customerExternalId: 'live_only' })] });
       expect(res.body.results[0]).toMatchObject({ status: 'accepted' });
-      expect(res.body.results[0].eventId).not.toBe('evt_01livelivelivelivelivelive');
+      expect(res.body.results[0].eventId).not.toBe(live.eventId);
+      expect(await storedEvent(server, a, live.eventId, 'sandbox')).toBeUndefined();
+      expect((await storedEvent(server, a, live.eventId, 'live'))!.customerId).toBe(liveCustomer);
       expect(res.body.results[1]).toMatchObject({ status: 'rejected', reason: 'unknown_customer' });
       const rows = await storedEvents(server, a.id);
-      expect(rows.map((r) => [r.environment, r.idempotency_key]).sort()).toEqual([
+      expect(rows.map((r) => [r.environment, r.idempotencyKey]).sort()).toEqual([
         ['live', 'same-key'],
         ['sandbox', 'same-key'],
       ]);
@@ -397,8 +394,7 @@ describe('POST /api/v1/usage-events', () => {
       expect(second.headers.get('idempotent-replayed')).toBe('true');
       expect(second.text).toBe(first.text);
       expect(second.body.results[0].status).toBe('accepted'); // not "duplicate": it is the first answer
-      const stored = await server.db.kysely.selectFrom('usage_events').select('id').where('id', '=', first.body.results[0].eventId).execute();
-      expect(stored).toHaveLength(1);
+      expect(await storedEvent(server, m, first.body.results[0].eventId)).toBeDefined();
     });
 
     it('replays a stored 422 all_events_rejected as well', async () => {

