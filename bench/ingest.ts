@@ -11,7 +11,8 @@
  *
  * Environment: BENCH_SECONDS (10), BENCH_CLIENTS (6), BENCH_CUSTOMERS (1000),
  * BENCH_DURABLE (1: synchronous=FULL as in production; 0: NORMAL), BENCH_KINDS (ulid,uuid),
- * BENCH_IDEMPOTENCY_HEADER (0; 1 sends an Idempotency-Key header with every batch).
+ * BENCH_IDEMPOTENCY_HEADER (0; 1 sends an Idempotency-Key header with every batch), BENCH_TRACE
+ * (0; 1 prints the worst batch latency per 250 ms), BENCH_SERVER_NODE_ARGS, BENCH_SERVER_STDERR.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -32,6 +33,9 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 6);
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1000);
 const DURABLE = process.env.BENCH_DURABLE !== '0';
 const KINDS = (process.env.BENCH_KINDS ?? 'ulid,uuid').split(',') as KeyKind[];
+for (const k of KINDS) if (k !== 'ulid' && k !== 'uuid') throw new Error(`BENCH_KINDS: unknown key kind "${k}" (ulid, uuid)`);
+/** BENCH_TRACE=1: also print the worst batch latency per 250 ms of the run. */
+const TRACE = process.env.BENCH_TRACE === '1';
 const SEND_IDEMPOTENCY_HEADER = process.env.BENCH_IDEMPOTENCY_HEADER === '1';
 const BATCH = 500;
 const DUPLICATE_SHARE = 0.1;
@@ -306,6 +310,7 @@ async function drive(base: string, apiKey: string, bodies: Buffer[], seconds: nu
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => RawHttpClient.connect(Number(url.port))));
   let next = 0;
   const latencies: number[] = [];
+  const trace: Array<[number, number]> = [];
   let accepted = 0;
   let duplicates = 0;
   let rejected = 0;
@@ -318,6 +323,7 @@ async function drive(base: string, apiKey: string, bodies: Buffer[], seconds: nu
       const t0 = performance.now();
       const res = await client.send(requests[i]);
       latencies.push(performance.now() - t0);
+      if (TRACE) trace.push([t0 - start, performance.now() - t0]);
       const m = /"accepted":(\d+),"duplicates":(\d+),"rejected":(\d+)/.exec(res.head);
       if (res.status !== 200 || !m) {
         errors++;
@@ -331,6 +337,16 @@ async function drive(base: string, apiKey: string, bodies: Buffer[], seconds: nu
   }
   await Promise.all(clients.map(run));
   const elapsed = (performance.now() - start) / 1000;
+  if (TRACE) {
+    // Per 250 ms of the run: batches started and their worst latency — where the tail comes from.
+    const buckets = new Map<number, number[]>();
+    for (const [at, ms] of trace) {
+      const b = Math.floor(at / 250);
+      if (!buckets.has(b)) buckets.set(b, []);
+      buckets.get(b)!.push(ms);
+    }
+    console.log(`[${label}] trace (start s: batches, max ms): ${[...buckets].map(([b, l]) => `${(b / 4).toFixed(2)}:${l.length},${Math.round(Math.max(...l))}`).join(' ')}`);
+  }
   for (const c of clients) c.close();
   return { accepted, duplicates, rejected, requests: latencies.length, seconds: elapsed, latencies, errors };
 }
@@ -453,7 +469,8 @@ async function runKind(kind: KeyKind) {
     console.log(`[${kind}] batch latency p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; server peak RSS ${rssMb.toFixed(0)} MB; server CPU ${((cpu / http.seconds) * 100).toFixed(0)}% of one core (${loadShare})`);
     console.log(
       `[${kind}] deferred per-customer usage index: ${fmt(catchUp.backlog)} events behind when the load stopped, caught up in ${catchUp.seconds.toFixed(1)} s ` +
-        `(${catchUp.seconds > 0 ? fmt(catchUp.backlog / catchUp.seconds) : '—'} events/s, while idle; readers add the unindexed tail meanwhile)`,
+        `(${catchUp.seconds > 0 ? fmt(catchUp.backlog / catchUp.seconds) : '—'} events/s, while idle; readers add the unindexed tail meanwhile) ` +
+        `→ ingested and indexed: ${fmt(http.accepted / (http.seconds + catchUp.seconds))} events/s over load + catch-up`,
     );
     console.log(`[${kind}] raw better-sqlite3 limit: ${fmt(rawRate)} rows/s (${fmt(raw.rows)} rows, 500-row transactions, same table) → HTTP is ${(ratio * 100).toFixed(0)}% of raw`);
     return { kind, httpRate, p99, ratio };

@@ -1,24 +1,36 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
-import { buildRouter } from './http/route.js';
+import { COMMON_HEADERS, buildRouter, leanDispatcher } from './http/route.js';
 import type { ServerDeps } from './deps.js';
 import { allRoutes } from './routes/index.js';
 
 export const API_VERSION = '0.1.0';
 
-export function createApp(deps: ServerDeps): Express {
+/**
+ * The server's request listener: hot-path routes (defineLeanRoute) are served before Express,
+ * everything else by the Express app.
+ */
+export function createRequestListener(deps: ServerDeps): RequestListener {
+  const routes = allRoutes(deps);
+  const app = createApp(deps, routes);
+  const lean = leanDispatcher(deps.ctx, routes, '/api/v1');
+  return (req, res) => {
+    if (!lean(req, res)) app(req, res);
+  };
+}
+
+export function createApp(deps: ServerDeps, routes = allRoutes(deps)): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.trustProxy);
   app.set('etag', false);
   app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Cache-Control', 'no-store');
+    for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
     next();
   });
 
-  const routes = allRoutes(deps);
   const openapi = JSON.stringify(buildOpenApiDocument(routes, { version: API_VERSION }));
   app.get('/api/openapi', (_req, res) => {
     res.type('application/json').send(openapi);

@@ -6,7 +6,7 @@ import { startCheckpointer } from '../core/db/checkpointer.js';
 import { migrateToLatest } from '../core/db/migrate.js';
 import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
 import { type ThreadedUsageEventWriter, createThreadedUsageEventWriter } from '../core/usage/worker-writer.js';
-import { createApp } from './app.js';
+import { createRequestListener } from './app.js';
 import { startUsageIndexer } from './workers/usage-indexer.js';
 import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
 
@@ -49,11 +49,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const checkpointer = fileDb
     ? startCheckpointer({ file: config.dbPath, durable: config.durable, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) })
     : undefined;
-  const app = createApp({ ctx, config });
+  const listener = createRequestListener({ ctx, config });
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
     onError: (e) => console.error('[buffmoney] usage indexer failed:', e),
   });
-  const server = http.createServer(app);
+  const server = http.createServer(listener);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

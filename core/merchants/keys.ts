@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { API_KEY_SCOPES, type ApiKeyScope, createApiKey, parseApiKey } from '../auth/api-keys.js';
 import { constantTimeEqual, sha256Hex } from '../auth/encoding.js';
 import { DAY, type CoreContext, type Environment } from '../context/index.js';
+import { compiledQuery } from '../db/compiled.js';
 import { inTransaction } from '../db/transaction.js';
 import { DomainError, forbidden, invalidInput, unauthenticated } from '../errors/index.js';
 import type { GenerateKeyInput, RotateKeyInput } from './schemas.js';
@@ -146,6 +147,17 @@ export interface ApiKeyPrincipal {
   keyId: string;
 }
 
+// Runs on every API request: compiled once (see compiledQuery).
+const apiKeyById = compiledQuery(
+  (kysely, keyId: string) =>
+    kysely
+      .selectFrom('merchant_api_keys as k')
+      .innerJoin('merchants as m', 'm.id', 'k.merchant_id')
+      .select(['k.merchant_id', 'k.environment', 'k.secret_hash', 'k.scopes', 'k.revoked_at', 'm.status'])
+      .where('k.id', '=', keyId),
+  ['$keyId'] as [string],
+);
+
 /**
  * Authenticates a presented API key: one indexed lookup and a SHA-256 compared in constant time
  * (microseconds — a key is 256 random bits, so a slow hash buys nothing). Suspended merchants
@@ -155,12 +167,7 @@ export async function authenticateApiKey(ctx: CoreContext, presented: string, op
   const invalid = () => unauthenticated('api_key_invalid', 'Invalid API key');
   const parsed = parseApiKey(presented);
   if (!parsed) throw invalid();
-  const row = await ctx.db.kysely
-    .selectFrom('merchant_api_keys as k')
-    .innerJoin('merchants as m', 'm.id', 'k.merchant_id')
-    .select(['k.merchant_id', 'k.environment', 'k.secret_hash', 'k.scopes', 'k.revoked_at', 'm.status'])
-    .where('k.id', '=', parsed.keyId)
-    .executeTakeFirst();
+  const [row] = await apiKeyById(ctx.db.kysely, parsed.keyId);
   const presentedHash = sha256Hex(parsed.secret);
   if (!row || !constantTimeEqual(row.secret_hash, presentedHash) || row.revoked_at !== null || row.environment !== parsed.environment) {
     throw invalid();

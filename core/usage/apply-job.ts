@@ -141,6 +141,9 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterC
   const reasons = batch.reasons.slice();
   const seqs: number[] = [];
   const seqOf = new Int32Array(n).fill(-1); // index into seqs
+  // Per distinct dimension set of the batch: its usage_dimension_sets id, resolved on first use
+  // (0: not yet; ids are rowids, ≥ 1). Float64: an id is a rowid, which can outgrow an Int32.
+  const dimensionRefs = new Float64Array(batch.dimensionSets.length);
   let legacy: Map<number, string> | undefined;
   const autoCreate: { value?: boolean } = {};
   let accepted = 0;
@@ -159,12 +162,17 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterC
 
     const key = batch.keys[i]!;
     if (refusal === undefined) {
-      const canonical = batch.dimensions[i];
-      let dims = caches.dimensions.get(canonical);
-      if (dims === undefined) {
-        dims = tx.dimensionSetRef(canonical);
-        if (caches.dimensions.size >= WriterCaches.MAX_DIMENSION_SETS) caches.dimensions.clear();
-        caches.dimensions.set(canonical, dims);
+      const d = batch.dimensionIndex[i];
+      let dims = dimensionRefs[d];
+      if (dims === 0) {
+        const canonical = batch.dimensionSets[d];
+        let ref = caches.dimensions.get(canonical);
+        if (ref === undefined) {
+          ref = tx.dimensionSetRef(canonical);
+          if (caches.dimensions.size >= WriterCaches.MAX_DIMENSION_SETS) caches.dimensions.clear();
+          caches.dimensions.set(canonical, ref);
+        }
+        dimensionRefs[d] = dims = ref;
       }
       const seq = tx.insertEvent(scopeRef, key, customer!.ref, batch.metrics[i], batch.quantities[i], batch.occurredMs[i], dims, job.receivedMs);
       if (seq !== 0) {

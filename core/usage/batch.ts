@@ -6,7 +6,7 @@ import { validateUsageEvent } from './validate.js';
 /**
  * One request's events after every check that needs no database, in a columnar form: a few
  * arrays per batch instead of an object per event, because the batch crosses to the writer
- * thread by structured clone, and cloning 6 arrays is far cheaper than 500 objects with six
+ * thread by structured clone, and cloning a few arrays is far cheaper than 500 objects with six
  * named fields each. Two producers build it and must agree exactly (a test feeds both the same
  * corpus): `scanUsageBatch` (scan.ts, a single pass over the request bytes, for the common case)
  * and `checkUsageBatch` below (JSON.parse + validateUsageEvent, for everything else).
@@ -32,8 +32,18 @@ export interface CheckedBatch {
   quantities: string[];
   /** Per valid event: occurredAt in ms since the epoch, truncated to ms (0 for refused events). */
   occurredMs: Float64Array;
-  /** Per valid event: canonical dimensions JSON, keys sorted, '{}' when none ('' for refused). */
-  dimensions: string[];
+  /**
+   * The distinct canonical dimensions JSON (keys sorted, '{}' when none) of the valid events, in
+   * order of first appearance. A table rather than a string per event: 500 copies of a ~90-char
+   * string cost far more to clone than a few distinct ones and an index each, and the writer
+   * resolves each distinct set to its row once per batch instead of once per event.
+   */
+  dimensionSets: string[];
+  /**
+   * Per event (length `count`): for a valid event, the index of its dimensions in dimensionSets.
+   * A refused event's value means nothing; both producers leave it 0, so batches compare equal.
+   */
+  dimensionIndex: Uint16Array;
 }
 
 /** Rejection reasons by code − 1. Append only: codes travel between threads, never stored. */
@@ -71,7 +81,8 @@ export function emptyBatch(count: number): CheckedBatch {
     metrics: new Uint8Array(count),
     quantities: new Array<string>(count).fill(''),
     occurredMs: new Float64Array(count),
-    dimensions: new Array<string>(count).fill(''),
+    dimensionSets: [],
+    dimensionIndex: new Uint16Array(count),
   };
 }
 
@@ -107,6 +118,7 @@ export function parseBatchEnvelope(body: Buffer): unknown[] {
 /** The general path: parsed events → CheckedBatch, one validateUsageEvent per event. */
 export function checkUsageBatch(events: readonly unknown[], nowMs: number): CheckedBatch {
   const batch = emptyBatch(events.length);
+  const setIndex = new Map<string, number>();
   for (let i = 0; i < events.length; i++) {
     const raw = events[i];
     const checked = validateUsageEvent(raw, nowMs);
@@ -123,7 +135,9 @@ export function checkUsageBatch(events: readonly unknown[], nowMs: number): Chec
     batch.metrics[i] = metricCode(checked.metric);
     batch.quantities[i] = checked.quantity;
     batch.occurredMs[i] = Date.parse(checked.occurredAt);
-    batch.dimensions[i] = checked.dimensions;
+    let d = setIndex.get(checked.dimensions);
+    if (d === undefined) setIndex.set(checked.dimensions, (d = batch.dimensionSets.push(checked.dimensions) - 1));
+    batch.dimensionIndex[i] = d;
   }
   return batch;
 }

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { checkUsageBatch, parseBatchEnvelope, reasonOf, type CheckedBatch } from './batch.js';
-import { scanUsageBatch } from './scan.js';
+import { dimensionsTextHash, scanUsageBatch } from './scan.js';
 import { parseRfc3339 } from './validate.js';
 
 const NOW = Date.parse('2026-05-25T12:00:00Z');
@@ -15,7 +15,11 @@ function general(body: Buffer, now: number): CheckedBatch | Error {
   }
 }
 
-/** Both paths on one body: a batch from the scanner must equal the general path's exactly. */
+/**
+ * Both paths on one body: a batch from the scanner must equal the general path's exactly. That
+ * includes dimensionIndex of refused events, meaningless to consumers: both producers leave it 0,
+ * so the whole batch compares as is.
+ */
 function compare(text: string | Buffer, now = NOW): { fast: boolean; slow: CheckedBatch | Error } {
   const body = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   const slow = general(body, now);
@@ -280,7 +284,7 @@ describe('scanUsageBatch', () => {
 
   it('reads occurredAt exactly as parseRfc3339 does (500 dates per body)', () => {
     const g = new Gen(7);
-    for (let b = 0; b < 20; b++) {
+    for (let b = 0; b < 30; b++) {
       const events: string[] = [];
       for (let i = 0; i < 500; i++) {
         const date = genDate(g, NOW);
@@ -402,10 +406,90 @@ describe('scanUsageBatch', () => {
     expect(batch.validCount).toBe(1);
     expect(batch.quantities[0]).toBe('123456');
     expect(batch.occurredMs[0]).toBe(Date.parse('2026-05-25T02:00:00.123Z'));
-    expect(batch.dimensions[0]).toBe('{"model":"claude-sonnet-4","region":"ap-southeast-1"}');
+    expect(batch.dimensionSets).toEqual(['{"model":"claude-sonnet-4","region":"ap-southeast-1"}']);
+    expect(batch.dimensionIndex).toEqual(new Uint16Array([0]));
     // A Uint8Array that is not a Buffer, at an offset into a larger ArrayBuffer.
     const bytes = Buffer.from('xx' + cases[1]);
     expect(scanUsageBatch(new Uint8Array(bytes.buffer, bytes.byteOffset + 2, bytes.length - 2), NOW)).toStrictEqual(general(Buffer.from(cases[1]), NOW));
+  });
+
+  it('lists the distinct dimension sets of the valid events once each, in order of first appearance', () => {
+    const ev = (key: string, dims: string | null, metric = 'agent_run', occurredAt = '2026-05-25T10:00:00Z') =>
+      `{"idempotencyKey":"${key}","customerExternalId":"c","metric":"${metric}","quantity":"1","occurredAt":"${occurredAt}"${dims === null ? '' : `,"dimensions":${dims}`}}`;
+    // Texts over the scanner's cache limit (1,024 bytes): one the same set as a cached text, one not.
+    const padded = '{"model":"m",' + ' '.repeat(1100) + '"region":"eu"}';
+    const large = '{' + ['k4', 'k0', 'k3', 'k1', 'k2'].map((k) => `"${k}":"${'v'.repeat(250)}"`).join(',') + '}';
+    const largeCanonical = '{' + ['k0', 'k1', 'k2', 'k3', 'k4'].map((k) => `"${k}":"${'v'.repeat(250)}"`).join(',') + '}';
+    const events = [
+      ev('a', '{"region":"eu","model":"m"}', 'agent_run', '2026-05-25T12:05:01Z'), // refused after its dimensions were read
+      ev('b', '{"model":"x"}', 'nope'), // refused before
+      ev('c', null),
+      ev('d', '{ "model" : "m", "region":"eu" }'),
+      ev('e', '{"region":"eu","model":"m"}'),
+      ev('f', '{}'),
+      ev('g', '{"model":"x"}'),
+      ev('h', '{"":"x"}'), // invalid_dimensions
+      ev('i', padded),
+      ev('j', large),
+      ev('k', '{"model":"x"}'),
+      ev('l', large),
+    ];
+    const { fast, slow } = compare(`{"events":[${events.join(',')}]}`);
+    expect(fast).toBe(true);
+    const batch = slow as CheckedBatch;
+    expect([...batch.reasons].map((r) => (r === 0 ? 'ok' : reasonOf(r)))).toEqual(
+      ['occurred_at_in_future', 'invalid_metric', 'ok', 'ok', 'ok', 'ok', 'ok', 'invalid_dimensions', 'ok', 'ok', 'ok', 'ok'],
+    );
+    expect(batch.dimensionSets).toEqual(['{}', '{"model":"m","region":"eu"}', '{"model":"x"}', largeCanonical]);
+    expect([...batch.dimensionIndex]).toEqual([0, 0, 0, 1, 1, 0, 2, 0, 1, 3, 2, 3]);
+  });
+
+  it('agrees with the general path on far more distinct dimension texts than its cache holds', () => {
+    const g = new Gen(4096);
+    const bodies: string[] = [];
+    const sets = new Set<string>();
+    const texts = new Set<string>();
+    for (let b = 0; b < 30; b++) {
+      const events: string[] = [];
+      for (let i = 0; i < 500; i++) {
+        // 400 sets per batch, each written in either key order: repeats within a batch, two texts
+        // per set, and far more texts in all than the cache's 4,096 entries (it empties itself,
+        // mid-batch). And 10 sets common to all batches, whose entries go to others after a clear.
+        const n = g.chance(0.3) ? -1 - g.int(10) : b * 400 + g.int(400);
+        const members = [`"api_key_id":"key_${n}"`, `"model":"${g.pick(['gpt-5', 'claude-sonnet-4'])}"`, `"region":"r${n % 7}"`];
+        if (g.chance(0.5)) members.reverse();
+        const occurredAt = g.chance(0.05) ? '2026-05-25T13:00:00Z' : '2026-05-25T10:00:00Z';
+        sets.add([...members].sort().join());
+        texts.add(members.join());
+        events.push(`{"idempotencyKey":"k${i}","customerExternalId":"c","metric":"agent_run","quantity":"1","occurredAt":"${occurredAt}","dimensions":{${members.join(',')}}}`);
+      }
+      bodies.push(`{"events":[${events.join(',')}]}`);
+    }
+    expect(sets.size).toBeGreaterThan(5000);
+    expect(texts.size).toBeGreaterThan(2 * 4096);
+    // Twice over: the second pass meets texts the cache has dropped and texts it still holds.
+    for (let pass = 0; pass < 2; pass++) {
+      for (const body of bodies) expect(compare(body).fast).toBe(true);
+    }
+  });
+
+  it('tells apart dimension texts of the same length and the same hash', () => {
+    const [x, y] = ['{"model":"sykbaa"}', '{"model":"6cbeaa"}'];
+    const hash = (text: string) => {
+      const bytes = Buffer.from(text);
+      return dimensionsTextHash(new DataView(bytes.buffer, bytes.byteOffset, bytes.length), 0, bytes.length);
+    };
+    // If the hash function changes, find another pair (any two equal-length texts with one hash).
+    expect(hash(x)).toBe(hash(y));
+    const body = (order: string[]) =>
+      `{"events":[${order.map((d, i) => `{"idempotencyKey":"k${i}","customerExternalId":"c","metric":"agent_run","quantity":"1","occurredAt":"2026-05-25T10:00:00Z","dimensions":${d}}`).join(',')}]}`;
+    for (const order of [[x, y, x, y, y], [y, x, x, y], [x, x], [y]]) {
+      const { fast, slow } = compare(body(order));
+      expect(fast).toBe(true);
+      const sets = [...new Set(order)];
+      expect((slow as CheckedBatch).dimensionSets).toEqual(sets);
+      expect([...(slow as CheckedBatch).dimensionIndex]).toEqual(order.map((d) => sets.indexOf(d)));
+    }
   });
 
   it('prints its speed on benchmark-shaped bodies (not an assertion)', () => {
@@ -415,7 +499,7 @@ describe('scanUsageBatch', () => {
     const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'cn-shanghai'];
     const BENCH_METRICS = ['tokens_input', 'tokens_input', 'tokens_output', 'tokens_output', 'agent_run', 'image_generation'];
     const bodies: Buffer[] = [];
-    for (let b = 0; b < 20; b++) {
+    for (let b = 0; b < 30; b++) {
       const events = [];
       for (let i = 0; i < 500; i++) {
         let key = '';

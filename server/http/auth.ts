@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { type ApiKeyScope, looksLikeApiKey } from '../../core/auth/api-keys.js';
 import { verifyMerchantJwt } from '../../core/auth/jwt.js';
 import type { CoreContext, Environment } from '../../core/context/index.js';
@@ -29,7 +29,7 @@ export interface MerchantPrincipal {
   hasScope(scope: ApiKeyScope): boolean;
 }
 
-function presentedCredential(req: Request): { kind: 'api_key' | 'jwt'; value: string } | null {
+function presentedCredential(req: IncomingMessage): { kind: 'api_key' | 'jwt'; value: string } | null {
   const header = req.headers['x-api-key'];
   if (typeof header === 'string' && header.length > 0) return { kind: 'api_key', value: header.trim() };
   const authz = req.headers.authorization;
@@ -40,7 +40,7 @@ function presentedCredential(req: Request): { kind: 'api_key' | 'jwt'; value: st
   return null;
 }
 
-export async function authenticateMerchant(ctx: CoreContext, req: Request, need: MerchantAuthRequirement): Promise<MerchantPrincipal> {
+export async function authenticateMerchant(ctx: CoreContext, req: IncomingMessage, need: MerchantAuthRequirement): Promise<MerchantPrincipal> {
   const cred = presentedCredential(req);
   const jwtOnly = need.jwt && !need.apiKey;
   if (!cred) {

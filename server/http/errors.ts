@@ -15,10 +15,21 @@ export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   internal: 500,
 };
 
+/** The wire form of a domain error: status, extra headers, the `{ ok: false, error, message }` body. */
+export function errorResponse(err: DomainError): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {
+  return {
+    status: STATUS_BY_KIND[err.kind],
+    headers: err.retryAfterSeconds !== undefined ? { 'Retry-After': String(err.retryAfterSeconds) } : {},
+    body: { ok: false, error: err.code, message: err.message, ...(err.details ?? {}) },
+  };
+}
+
+export const INTERNAL_ERROR_BODY = { ok: false, error: 'internal_error', message: 'Internal server error' } as const;
+
 export function sendError(res: Response, err: DomainError): void {
-  const status = STATUS_BY_KIND[err.kind];
-  if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-  res.status(status).json({ ok: false, error: err.code, message: err.message, ...(err.details ?? {}) });
+  const { status, headers, body } = errorResponse(err);
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.status(status).json(body);
 }
 
 /** Errors thrown by body parsers and upload middleware, mapped to the same shape. */
@@ -38,6 +49,12 @@ function fromMiddlewareError(err: any): DomainError | null {
   return null;
 }
 
+/** Errors from anything but our own code: what the log and the client see. */
+export function logInternalError(method: string | undefined, url: string | undefined, err: unknown): void {
+  // Never a stack trace on the wire; the log keeps it.
+  console.error(`[buffmoney] ${method} ${url} failed:`, err);
+}
+
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (res.headersSent) {
     res.end();
@@ -48,9 +65,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     sendError(res, known);
     return;
   }
-  // Never a stack trace on the wire; the log keeps it.
-  console.error(`[buffmoney] ${req.method} ${req.originalUrl} failed:`, err);
-  res.status(500).json({ ok: false, error: 'internal_error', message: 'Internal server error' });
+  logInternalError(req.method, req.originalUrl, err);
+  res.status(500).json(INTERNAL_ERROR_BODY);
 };
 
 export const notFoundHandler: RequestHandler = (req, res) => {

@@ -469,6 +469,58 @@ describe('POST /api/v1/usage-events', () => {
     });
   });
 
+  describe('served before Express (lean route)', () => {
+    const pick = (h: Headers) => ({ type: h.get('content-type'), nosniff: h.get('x-content-type-options'), cache: h.get('cache-control') });
+
+    it('answers exactly as the Express path does (a trailing slash still goes through Express)', async () => {
+      const lean = await ingest(server, m.sandboxKey, { events: [event({ idempotencyKey: 'lean-parity-1' })] });
+      const viaExpress = await server.call('POST', '/api/v1/usage-events/', {
+        headers: { authorization: `Bearer ${m.sandboxKey}` },
+        body: { events: [event({ idempotencyKey: 'lean-parity-2' })] },
+      });
+      expect(lean.status).toBe(200);
+      expect(viaExpress.status).toBe(200);
+      expect(pick(lean.headers)).toEqual({ type: 'application/json; charset=utf-8', nosniff: 'nosniff', cache: 'no-store' });
+      expect(pick(viaExpress.headers)).toEqual(pick(lean.headers));
+      expect(Object.keys(lean.body)).toEqual(Object.keys(viaExpress.body));
+      expect(lean.body.results[0].status).toBe('accepted');
+      expect(viaExpress.body.results[0].status).toBe('accepted');
+    });
+
+    it('gives the same error bodies, statuses and headers on both paths', async () => {
+      const cases: Array<[string, Record<string, string>, string]> = [
+        ['no credentials', {}, '{"events":[]}'],
+        ['a bad key', { authorization: 'Bearer bm_test_nope' }, '{"events":[]}'],
+        ['malformed JSON', { authorization: `Bearer ${m.sandboxKey}` }, '{"events":['],
+        ['an empty batch', { authorization: `Bearer ${m.sandboxKey}` }, '{"events":[]}'],
+        ['a compressed body', { authorization: `Bearer ${m.sandboxKey}`, 'content-encoding': 'gzip' }, '{"events":[]}'],
+        ['too many events', { authorization: `Bearer ${m.sandboxKey}` }, `{"events":[${'"x",'.repeat(500)}"x"]}`],
+        ['a body above the size limit', { authorization: `Bearer ${m.sandboxKey}` }, ' '.repeat(9 * 1024 * 1024)],
+      ];
+      for (const [label, headers, rawBody] of cases) {
+        const send = (path: string) => server.call('POST', path, { headers: { 'content-type': 'application/json', ...headers }, rawBody });
+        const lean = await send('/api/v1/usage-events');
+        const viaExpress = await send('/api/v1/usage-events/');
+        expect(lean.status, label).toBeGreaterThanOrEqual(400);
+        expect(viaExpress.status, label).toBe(lean.status);
+        expect(viaExpress.text, label).toBe(lean.text);
+        expect(pick(viaExpress.headers), label).toEqual(pick(lean.headers));
+      }
+    });
+
+    it('serves the path with a query string, and leaves other methods to Express', async () => {
+      const withQuery = await server.call('POST', '/api/v1/usage-events?source=sdk', {
+        headers: { authorization: `Bearer ${m.sandboxKey}` },
+        body: { events: [event({ idempotencyKey: 'lean-query-1' })] },
+      });
+      expect(withQuery.status).toBe(200);
+      expect(withQuery.body.accepted).toBe(1);
+      const get = await server.call('GET', '/api/v1/usage-events', { headers: { authorization: `Bearer ${m.sandboxKey}` } });
+      expect(get.status).toBe(404);
+      expect(get.body.error).toBe('route_not_found');
+    });
+  });
+
   describe('OpenAPI', () => {
     it('documents /api/v1/usage-events with its schemas, reasons and the Idempotency-Key header', async () => {
       const doc = (await server.call('GET', '/api/openapi')).body;

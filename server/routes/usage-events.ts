@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { DomainError } from '../../core/errors/index.js';
 import {
@@ -13,12 +13,12 @@ import {
 } from '../../core/usage/index.js';
 import type { ServerDeps } from '../deps.js';
 import { ErrorSchema } from '../http/openapi.js';
-import { type RouteSpec, defineRoute } from '../http/route.js';
+import { type RouteSpec, defineLeanRoute } from '../http/route.js';
 
 const tooLarge = () => new DomainError('payload_too_large', 'payload_too_large', `Request body is larger than ${MAX_BODY_BYTES} bytes`);
 
 /** The request body as received: its bytes are hashed for Idempotency-Key and parsed once. */
-function readRawBody(req: Request, limit: number): Promise<Buffer> {
+function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
     return Promise.reject(new DomainError('unsupported_media_type', 'unsupported_encoding', 'Send the batch uncompressed (Content-Encoding: identity)'));
@@ -63,7 +63,8 @@ Idempotency-Key header (optional, 1–255 characters): the whole response (statu
 export function usageEventRoutes(deps: ServerDeps): RouteSpec[] {
   const service = usageIngestFor(deps.ctx);
   return [
-    defineRoute({
+    // The hot path: served before Express (defineLeanRoute).
+    defineLeanRoute({
       method: 'post',
       path: '/usage-events',
       operationId: 'ingestUsageEvents',
@@ -72,7 +73,6 @@ export function usageEventRoutes(deps: ServerDeps): RouteSpec[] {
       tags: ['Usage'],
       auth: { apiKey: true, jwt: true, scope: 'usage:write' },
       body: UsageEventBatch,
-      bodyType: 'raw',
       invalidInputKind: 'unprocessable',
       responses: {
         200: {
