@@ -1,6 +1,6 @@
 import type { MerchantScope } from '../context/index.js';
 import type { IdSource } from '../ids/index.js';
-import { type CheckedBatch, reasonCode, reasonOf } from './batch.js';
+import { type IngestBatch, reasonCode, reasonOf, unpackBatch } from './batch.js';
 import type { RejectionReason } from './limits.js';
 import type { IngestJob, JobOutcome } from './writer.js';
 
@@ -119,7 +119,7 @@ function customerOf(tx: UsageWriteTx, caches: WriterCaches, scope: MerchantScope
 }
 
 export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterCaches, ids: IdSource, nowIso: string): JobOutcome {
-  const { scope, batch } = job;
+  const { scope } = job;
   const idem = job.idempotency;
   if (idem) {
     const existing = tx.findIdempotencyRecord(scope, idem.key);
@@ -130,6 +130,7 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterC
     }
     if (existing) tx.deleteIdempotencyRecord(scope, idem.key); // expired: as if absent
   }
+  const batch = unpackBatch(job.batch);
 
   const scopeKey = `${scope.merchantId}\u0000${scope.environment}`;
   let scopeRef = caches.scopes.get(scopeKey);
@@ -227,7 +228,8 @@ function rejectedResult(key: string | null, reason: RejectionReason): string {
 }
 
 /** The response for a batch whose events were all refused before the database. */
-export function renderAllRejected(batch: CheckedBatch): string {
+export function renderAllRejected(packed: IngestBatch): string {
+  const batch = unpackBatch(packed);
   let out = '';
   for (let i = 0; i < batch.count; i++) {
     if (batch.reasons[i] === 0) throw new Error('renderAllRejected: batch has a valid event');

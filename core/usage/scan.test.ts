@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { checkUsageBatch, parseBatchEnvelope, reasonOf, type CheckedBatch } from './batch.js';
+import { checkUsageBatch, parseBatchEnvelope, reasonOf, type CheckedBatch, unpackBatch } from './batch.js';
 import { dimensionsTextHash, scanUsageBatch } from './scan.js';
 import { parseRfc3339 } from './validate.js';
 
@@ -15,6 +15,12 @@ function general(body: Buffer, now: number): CheckedBatch | Error {
   }
 }
 
+/** The scanner's batch with its strings read out (what the writer works on), or null. */
+function scanned(body: Buffer | Uint8Array, now: number): CheckedBatch | null {
+  const packed = scanUsageBatch(body, now);
+  return packed && unpackBatch(packed);
+}
+
 /**
  * Both paths on one body: a batch from the scanner must equal the general path's exactly. That
  * includes dimensionIndex of refused events, meaningless to consumers: both producers leave it 0,
@@ -23,7 +29,7 @@ function general(body: Buffer, now: number): CheckedBatch | Error {
 function compare(text: string | Buffer, now = NOW): { fast: boolean; slow: CheckedBatch | Error } {
   const body = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   const slow = general(body, now);
-  const fast = scanUsageBatch(body, now);
+  const fast = scanned(body, now);
   if (slow instanceof Error) {
     if (fast !== null) expect.fail(`the general path throws ${slow.message} but the scanner answered, body: ${body.toString('utf8').slice(0, 2000)}`);
   } else if (fast !== null && !isDeepStrictEqual(fast, slow)) {
@@ -313,7 +319,7 @@ describe('scanUsageBatch', () => {
     for (let start = 0; start < dates.length; start += 500) {
       const chunk = dates.slice(start, start + 500);
       const events = chunk.map((d, i) => `{"idempotencyKey":"k${i}","customerExternalId":"c","metric":"agent_run","quantity":"1","occurredAt":"${d}"}`);
-      const batch = scanUsageBatch(Buffer.from(`{"events":[${events.join(',')}]}`), now);
+      const batch = scanned(Buffer.from(`{"events":[${events.join(',')}]}`), now);
       expect(batch).not.toBeNull();
       for (let i = 0; i < chunk.length; i++) {
         const expected = parseRfc3339(chunk[i]);
@@ -402,7 +408,7 @@ describe('scanUsageBatch', () => {
       `{"events":[${Array.from({ length: 500 }, (_, i) => `{${fields.join(',').replace('000A', String(i).padStart(4, '0'))}}`).join(',')}]}`,
     ];
     for (const text of cases) expect(compare(text).fast, text.slice(0, 200)).toBe(true);
-    const batch = scanUsageBatch(Buffer.from(cases[0]), NOW)!;
+    const batch = scanned(Buffer.from(cases[0]), NOW)!;
     expect(batch.validCount).toBe(1);
     expect(batch.quantities[0]).toBe('123456');
     expect(batch.occurredMs[0]).toBe(Date.parse('2026-05-25T02:00:00.123Z'));
@@ -410,7 +416,32 @@ describe('scanUsageBatch', () => {
     expect(batch.dimensionIndex).toEqual(new Uint16Array([0]));
     // A Uint8Array that is not a Buffer, at an offset into a larger ArrayBuffer.
     const bytes = Buffer.from('xx' + cases[1]);
-    expect(scanUsageBatch(new Uint8Array(bytes.buffer, bytes.byteOffset + 2, bytes.length - 2), NOW)).toStrictEqual(general(Buffer.from(cases[1]), NOW));
+    expect(scanned(new Uint8Array(bytes.buffer, bytes.byteOffset + 2, bytes.length - 2), NOW)).toStrictEqual(general(Buffer.from(cases[1]), NOW));
+  });
+
+  it('keeps keys, customer ids and quantities as spans of the body (packed), read out by unpackBatch', () => {
+    const text =
+      '{"events":[' +
+      '{"idempotencyKey":"k-1","customerExternalId":"c-1","metric":"agent_run","quantity":"000120","occurredAt":"2026-05-25T02:00:00Z"},' +
+      '{"idempotencyKey":"k-2","customerExternalId":"c-2","metric":"nope","quantity":"1","occurredAt":"2026-05-25T02:00:00Z"},' +
+      '{"idempotencyKey":"","customerExternalId":"c-3","metric":"agent_run","quantity":"1","occurredAt":"2026-05-25T02:00:00Z"},' +
+      '{"idempotencyKey":"k-4","customerExternalId":"c-4","metric":"agent_run","quantity":"0000","occurredAt":"2026-05-25T02:00:00Z"}]}';
+    const body = Buffer.from(text);
+    const packed = scanUsageBatch(body, NOW)!;
+    expect(packed.text).toBe(body); // no copy on the HTTP thread
+    const span = (i: number, f: number) => (packed.spans[i * 6 + f * 2] < 0 ? null : text.slice(packed.spans[i * 6 + f * 2], packed.spans[i * 6 + f * 2 + 1]));
+    expect([span(0, 0), span(0, 1), span(0, 2)]).toEqual(['k-1', 'c-1', '120']);
+    // A refused event keeps its valid key, nothing else; an invalid key is no key at all.
+    expect([span(1, 0), span(1, 1), span(1, 2)]).toEqual(['k-2', null, null]);
+    expect([span(2, 0), span(2, 1), span(2, 2)]).toEqual([null, null, null]);
+    expect(span(3, 2)).toBe('0');
+    const batch = unpackBatch(packed);
+    expect(batch.keys).toEqual(['k-1', 'k-2', null, 'k-4']);
+    expect(batch.externalIds).toEqual(['c-1', '', '', 'c-4']);
+    expect(batch.quantities).toEqual(['120', '', '', '0']);
+    // What crosses to the writer thread is a copy of the text: unpacking that gives the same batch.
+    expect(unpackBatch({ ...packed, text: new Uint8Array(body) })).toStrictEqual(batch);
+    expect(batch).toStrictEqual(general(body, NOW));
   });
 
   it('lists the distinct dimension sets of the valid events once each, in order of first appearance', () => {

@@ -1,16 +1,17 @@
-import { REASON_CODES, type CheckedBatch } from './batch.js';
+import { type Latin1Bytes, type PackedBatch, REASON_CODES, latin1Bytes } from './batch.js';
 import * as limits from './limits.js';
 import type { RejectionReason } from './limits.js';
 import { USAGE_METRICS } from './tables.js';
 
 /**
  * The fast path of `POST /api/v1/usage-events`: one pass over the request bytes that builds the
- * same `CheckedBatch` as `checkUsageBatch(parseBatchEnvelope(body), nowMs)` (batch.ts) without
- * JSON.parse, without an object per event, and creating strings only for values that are kept.
+ * same batch as `checkUsageBatch(parseBatchEnvelope(body), nowMs)` (batch.ts) without JSON.parse,
+ * without an object per event, and without a string per event: keys, customer ids and quantities
+ * stay spans of the body (a PackedBatch), read out by the writer thread (`unpackBatch`).
  *
  * It only handles the shape real clients send, and answers `null` for everything else, so the
  * caller runs the general path (which also produces the envelope errors). Returning null is always
- * safe; a batch it returns is exactly (deep-equal) what the general path returns, which
+ * safe; a batch it returns, unpacked, is exactly (deep-equal) what the general path returns, which
  * scan.test.ts checks on a fuzzed corpus. The fast path is:
  *
  * - the body is `{"events":[ … ]}` with 1–500 elements, JSON whitespace between tokens only,
@@ -65,20 +66,6 @@ const STR = new Uint8Array(256);
 for (let c = 0x20; c <= 0x7f; c++) STR[c] = c === QUOTE || c === 0x5c ? 0 : 1;
 
 const EVENTS = Buffer.from('events', 'latin1');
-
-/** A Buffer's one-byte string slice; Node has it on every Buffer (toString('latin1') calls it). */
-interface Latin1Bytes extends Uint8Array {
-  latin1Slice(start: number, end: number): string;
-}
-
-function asLatin1Bytes(body: Buffer | Uint8Array): Latin1Bytes {
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (typeof (buf as unknown as Partial<Latin1Bytes>).latin1Slice === 'function') return buf as unknown as Latin1Bytes;
-  // Not expected on Node, but keep working if the undocumented method ever goes away.
-  const shim = buf as unknown as Latin1Bytes;
-  Object.defineProperty(shim, 'latin1Slice', { value: (s: number, e: number) => buf.toString('latin1', s, e) });
-  return shim;
-}
 
 function skipWs(b: Uint8Array, p: number, n: number): number {
   while (p < n && WS[b[p]] === 1) p++;
@@ -317,15 +304,10 @@ function isQuantity(b: Uint8Array, s: number, e: number): boolean {
   return true;
 }
 
-/** The quantity's digits without leading zeros ("007" → "7", "000" → "0"). */
-function canonicalQuantity(b: Latin1Bytes, s: number, e: number): string {
+/** Where the quantity's canonical digits start: after its leading zeros ("007" → "7", "000" → "0"). */
+function canonicalQuantityStart(b: Uint8Array, s: number, e: number): number {
   while (s < e - 1 && b[s] === ZERO) s++;
-  if (e - s > 15) return b.latin1Slice(s, e);
-  // Up to 15 digits the value is an exact integer whose String() is these very digits, and
-  // building it is several times cheaper than a string slice (no call into C++).
-  let v = 0;
-  for (let i = s; i < e; i++) v = v * 10 + (b[i] - ZERO);
-  return String(v);
+  return s;
 }
 
 /**
@@ -485,11 +467,10 @@ const reasonsScratch = new Uint8Array(MAX_EVENTS_PER_BATCH);
 const metricsScratch = new Uint8Array(MAX_EVENTS_PER_BATCH);
 const occurredScratch = new Float64Array(MAX_EVENTS_PER_BATCH);
 const dimensionIndexScratch = new Uint16Array(MAX_EVENTS_PER_BATCH);
+/** Per event: the six string offsets of PackedBatch.spans. */
+const spansScratch = new Int32Array(MAX_EVENTS_PER_BATCH * 6);
 
 interface Columns {
-  keys: (string | null)[];
-  externalIds: string[];
-  quantities: string[];
   dimensionSets: string[];
   /**
    * dimensionSets' index of each of its strings. Consulted once per cache entry and batch, and per
@@ -524,16 +505,15 @@ function entrySetIndex(out: Columns, entry: number): number {
  */
 function checkEvent(buf: Latin1Bytes, view: DataView, i: number, nowMs: number, out: Columns): boolean {
   let reason = 0;
-  let key: string | null = null;
   let metric = 0;
   let occurredMs = NaN;
   let dimensions = '{}';
   let entry = -1;
   const ks = fieldStart[ID_KEY];
   const ke = fieldEnd[ID_KEY];
-  if (ks < 0 || ke === ks || ke - ks > MAX_IDEMPOTENCY_KEY_LENGTH) reason = INVALID_IDEMPOTENCY_KEY;
+  const keyValid = !(ks < 0 || ke === ks || ke - ks > MAX_IDEMPOTENCY_KEY_LENGTH);
+  if (!keyValid) reason = INVALID_IDEMPOTENCY_KEY;
   else {
-    key = buf.latin1Slice(ks, ke);
     const cs = fieldStart[EXTERNAL_ID];
     const ce = fieldEnd[EXTERNAL_ID];
     if (cs < 0 || ce === cs || ce - cs > MAX_EXTERNAL_ID_LENGTH) reason = INVALID_EXTERNAL_ID;
@@ -555,31 +535,36 @@ function checkEvent(buf: Latin1Bytes, view: DataView, i: number, nowMs: number, 
     }
   }
   reasonsScratch[i] = reason;
-  out.keys.push(key);
+  const j = i * 6;
+  // A refused event still reports a valid key (merchants match results to events by it).
+  spansScratch[j] = keyValid ? ks : -1;
+  spansScratch[j + 1] = keyValid ? ke : -1;
   if (reason !== 0) {
     metricsScratch[i] = 0;
     occurredScratch[i] = 0;
     dimensionIndexScratch[i] = 0;
-    out.externalIds.push('');
-    out.quantities.push('');
+    spansScratch[j + 2] = spansScratch[j + 3] = spansScratch[j + 4] = spansScratch[j + 5] = -1;
     return true;
   }
   out.validCount++;
   metricsScratch[i] = metric;
   occurredScratch[i] = occurredMs;
-  out.externalIds.push(buf.latin1Slice(fieldStart[EXTERNAL_ID], fieldEnd[EXTERNAL_ID]));
-  out.quantities.push(canonicalQuantity(buf, fieldStart[QUANTITY], fieldEnd[QUANTITY]));
+  spansScratch[j + 2] = fieldStart[EXTERNAL_ID];
+  spansScratch[j + 3] = fieldEnd[EXTERNAL_ID];
+  spansScratch[j + 4] = canonicalQuantityStart(buf, fieldStart[QUANTITY], fieldEnd[QUANTITY]);
+  spansScratch[j + 5] = fieldEnd[QUANTITY];
   dimensionIndexScratch[i] = entry >= 0 ? entrySetIndex(out, entry) : setIndexOf(out, dimensions);
   return true;
 }
 
 /**
- * The CheckedBatch of a request body, exactly as `checkUsageBatch(parseBatchEnvelope(body), nowMs)`
- * would build it, or null when the body is outside the fast path (see the module comment): then
- * run that general path, which also reports envelope errors.
+ * The batch of a request body, packed (its strings as spans of `body`, which it keeps as `text`):
+ * `unpackBatch` of it is exactly what `checkUsageBatch(parseBatchEnvelope(body), nowMs)` builds.
+ * Or null when the body is outside the fast path (see the module comment): then run that general
+ * path, which also reports envelope errors. The caller must not change `body` afterwards.
  */
-export function scanUsageBatch(body: Buffer | Uint8Array, nowMs: number): CheckedBatch | null {
-  const b = asLatin1Bytes(body);
+export function scanUsageBatch(body: Buffer | Uint8Array, nowMs: number): PackedBatch | null {
+  const b = latin1Bytes(body);
   const n = b.length;
   // {"events":[
   let p = skipWs(b, 0, n);
@@ -596,7 +581,7 @@ export function scanUsageBatch(body: Buffer | Uint8Array, nowMs: number): Checke
   if (p < n && b[p] === RBRACKET) return null; // no events: invalid_batch
 
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out: Columns = { keys: [], externalIds: [], quantities: [], dimensionSets: [], setIndex: new Map(), validCount: 0 };
+  const out: Columns = { dimensionSets: [], setIndex: new Map(), validCount: 0 };
   batchNumber++;
   let count = 0;
   for (;;) {
@@ -621,12 +606,11 @@ export function scanUsageBatch(body: Buffer | Uint8Array, nowMs: number): Checke
     count,
     validCount: out.validCount,
     reasons: reasonsScratch.slice(0, count),
-    keys: out.keys,
-    externalIds: out.externalIds,
     metrics: metricsScratch.slice(0, count),
-    quantities: out.quantities,
     occurredMs: occurredScratch.slice(0, count),
     dimensionSets: out.dimensionSets,
     dimensionIndex: dimensionIndexScratch.slice(0, count),
+    text: body,
+    spans: spansScratch.slice(0, count * 6),
   };
 }

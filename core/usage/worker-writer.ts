@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Clock } from '../context/index.js';
+import { isPackedBatch } from './batch.js';
 import type { IngestJob, JobOutcome, UsageEventWriter } from './writer.js';
 
 /**
@@ -47,20 +48,37 @@ export function createThreadedUsageEventWriter(options: { dbPath: string; durabl
   worker.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
   worker.on('exit', (code) => failAll(new Error(`usage writer thread exited (${code})`)));
 
-  function request(body: Omit<WriterRequest, 'id' | 'now'>): Promise<WriterResponse> {
+  function request(body: Omit<WriterRequest, 'id' | 'now'>, transfer: ArrayBuffer[] = []): Promise<WriterResponse> {
     if (closed) return Promise.reject(new Error('usage writer is closed'));
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      worker.postMessage({ ...body, id, now: options.clock.now().toISOString() } as WriterRequest);
+      worker.postMessage({ ...body, id, now: options.clock.now().toISOString() } as WriterRequest, transfer);
     });
+  }
+
+  /**
+   * A packed batch's text crosses as a copy of its own that is transferred, not cloned: one
+   * memcpy instead of two, and never the caller's buffer (a Buffer may be a view of a larger
+   * pooled ArrayBuffer, which cloning would copy whole and transferring would take away).
+   */
+  function forTransfer(jobs: readonly IngestJob[]): { jobs: IngestJob[]; transfer: ArrayBuffer[] } {
+    const transfer: ArrayBuffer[] = [];
+    const out = jobs.map((job) => {
+      if (!isPackedBatch(job.batch)) return job;
+      const text = new Uint8Array(job.batch.text);
+      transfer.push(text.buffer);
+      return { ...job, batch: { ...job.batch, text } };
+    });
+    return { jobs: out, transfer };
   }
 
   return {
     // The thread merges waiting groups itself (writer-thread.ts), so hand them over at once.
     maxInFlightGroups: 8,
-    async commitGroup(jobs) {
-      const res = await request({ type: 'commit', jobs } as Omit<WriterRequest, 'id' | 'now'>);
+    async commitGroup(group) {
+      const { jobs, transfer } = forTransfer(group);
+      const res = await request({ type: 'commit', jobs } as Omit<WriterRequest, 'id' | 'now'>, transfer);
       return res.outcomes!.map((o): JobOutcome => (o.kind === 'failed' ? { kind: 'failed', error: new Error(o.message) } : o));
     },
     async indexCustomerUsage(maxRows) {

@@ -1,5 +1,5 @@
 import type { MerchantScope } from '../context/index.js';
-import type { CheckedBatch } from './batch.js';
+import type { IngestBatch } from './batch.js';
 
 /**
  * The port between the ingest service and the database. A writer commits a *group* of batches
@@ -29,8 +29,8 @@ export interface IngestJob {
   scope: MerchantScope;
   /** When the batch was received, ms since the epoch (usage_events.received_at). */
   receivedMs: number;
-  /** The events, checked (batch.ts). */
-  batch: CheckedBatch;
+  /** The events, checked (batch.ts); packed when the scanner read them. */
+  batch: IngestBatch;
   /** The Idempotency-Key header: the response is stored in the same transaction as the events. */
   idempotency: { key: string; requestHash: string; expiresAt: string } | null;
 }
