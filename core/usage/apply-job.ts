@@ -1,6 +1,6 @@
 import type { MerchantScope } from '../context/index.js';
 import type { IdSource } from '../ids/index.js';
-import { type IngestBatch, reasonCode, reasonOf, unpackBatch } from './batch.js';
+import { type IngestBatch, isPackedBatch, reasonCode, reasonOf, unpackBatch } from './batch.js';
 import type { RejectionReason } from './limits.js';
 import type { IngestJob, JobOutcome } from './writer.js';
 
@@ -131,6 +131,9 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterC
     if (existing) tx.deleteIdempotencyRecord(scope, idem.key); // expired: as if absent
   }
   const batch = unpackBatch(job.batch);
+  // The scanner admits only printable ASCII other than `"` and `\` in strings, so its keys are
+  // their own JSON text between quotes; the general path's keys may need escaping.
+  const quoteKey = isPackedBatch(job.batch) ? (k: string) => `"${k}"` : (k: string) => JSON.stringify(k);
 
   const scopeKey = `${scope.merchantId}\u0000${scope.environment}`;
   let scopeRef = caches.scopes.get(scopeKey);
@@ -208,7 +211,7 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterC
       continue;
     }
     const id = seqOf[i] >= 0 ? eventIds[seqOf[i]] : legacy!.get(i)!;
-    out += `{"idempotencyKey":${JSON.stringify(batch.keys[i])},"status":"${o === ACCEPTED ? 'accepted' : 'duplicate'}","eventId":"${id}"}`;
+    out += `{"idempotencyKey":${quoteKey(batch.keys[i]!)},"status":"${o === ACCEPTED ? 'accepted' : 'duplicate'}","eventId":"${id}"}`;
   }
 
   const counts = `"accepted":${accepted},"duplicates":${duplicates},"rejected":${rejected},"results":[${out}]}`;

@@ -289,6 +289,21 @@ describe('POST /api/v1/usage-events', () => {
       expect(sum.toString()).toBe((10n ** 30n + 10n ** 40n + 10n ** 78n - 1n + 123n).toString());
     });
 
+    it('echoes every idempotencyKey exactly, whatever characters it holds (escaped in the response as JSON needs)', async () => {
+      const stamp = Date.now();
+      const odd = [`q"uote-${stamp}`, `back\\slash-${stamp}`, `ünïcödé-中文-${stamp}`, `del\u007f-${stamp}`, `tab\t-${stamp}`];
+      const plain = [`plain-a-${stamp}`, `plain-del\u007f-${stamp}`, `plain-b~!#$%&'()*+,-./:;<=>?@[]^_\`{|}-${stamp}`];
+      // All plain: the scanner's path; with odd keys: the general path. Both answer the same way.
+      for (const keys of [plain, [...odd, ...plain.map((k) => `${k}-2`)]]) {
+        const res = await ingest(server, m.sandboxKey, { events: keys.map((k) => event({ idempotencyKey: k })) });
+        expect(res.status).toBe(200);
+        expect(res.body.results.map((r: any) => r.idempotencyKey)).toEqual(keys);
+        expect(res.body.results.every((r: any) => r.status === 'accepted')).toBe(true);
+        const again = await ingest(server, m.sandboxKey, { events: keys.map((k) => event({ idempotencyKey: k })) });
+        expect(again.body.results.map((r: any) => [r.idempotencyKey, r.status])).toEqual(keys.map((k) => [k, 'duplicate']));
+      }
+    });
+
     it('stores occurredAt in UTC and dimensions as canonical JSON with sorted keys', async () => {
       const e = event({ occurredAt: '2026-04-01T12:00:00.123456+08:00', dimensions: { region: 'us-east-1', model: 'gpt-5', 'a"b': 'x\ny' } });
       const none = event({ dimensions: undefined });
