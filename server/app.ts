@@ -2,7 +2,7 @@ import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
-import { COMMON_HEADERS, buildRouter, leanDispatcher } from './http/route.js';
+import { COMMON_HEADERS, type RouteSpec, buildRouter, leanDispatcher } from './http/route.js';
 import type { ServerDeps } from './deps.js';
 import { allRoutes } from './routes/index.js';
 
@@ -21,7 +21,8 @@ export function createRequestListener(deps: ServerDeps): RequestListener {
   };
 }
 
-export function createApp(deps: ServerDeps, routes = allRoutes(deps)): Express {
+/** The Express app over `routes` (the OpenAPI document, the routers, the error handlers). */
+export function createApp(deps: ServerDeps, routes: RouteSpec[]): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.trustProxy);

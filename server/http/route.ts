@@ -97,12 +97,12 @@ export function defineLeanRoute<B extends z.ZodType>(
   return { ...spec, bodyType: 'raw', lean, handler } as unknown as RouteSpec;
 }
 
-function writeJson(res: ServerResponse, status: number, json: string | Buffer, headers: Record<string, string> | undefined): void {
+function writeJson(res: ServerResponse, status: number, json: string, headers: Record<string, string> | undefined): void {
   res.writeHead(status, {
     ...COMMON_HEADERS,
     ...headers,
     'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': typeof json === 'string' ? Buffer.byteLength(json) : json.length,
+    'Content-Length': Buffer.byteLength(json),
   });
   res.end(json);
 }
