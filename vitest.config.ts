@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Every response a test server sends is checked against its OpenAPI document.
+    setupFiles: ['test/setup/openapi-responses.ts'],
   },
 });

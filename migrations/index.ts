@@ -5,6 +5,11 @@ import * as m0003 from './0003_usage.js';
 import * as m0004 from './0004_backoffice.js';
 import * as m0005 from './0005_catalog.js';
 import * as m0006 from './0006_usage_compact.js';
+import * as m0007 from './0007_destination_history.js';
+import * as m0008 from './0008_audit_hash_version.js';
+import * as m0009 from './0009_ledger_events.js';
+import * as m0010 from './0010_fx_rates.js';
+import * as m0011 from './0011_invoices.js';
 
 /**
  * Every migration, in order, listed statically: scanning a folder at run time breaks inside an
@@ -17,4 +22,9 @@ export const migrations: Record<string, Migration> = {
   '0004_backoffice': m0004,
   '0005_catalog': m0005,
   '0006_usage_compact': m0006,
+  '0007_destination_history': m0007,
+  '0008_audit_hash_version': m0008,
+  '0009_ledger_events': m0009,
+  '0010_fx_rates': m0010,
+  '0011_invoices': m0011,
 };

@@ -2,7 +2,9 @@ import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
-import { COMMON_HEADERS, type RouteSpec, buildRouter, leanDispatcher } from './http/route.js';
+import { responseHeaders } from './http/headers.js';
+import { healthRouter } from './http/health.js';
+import { type RouteSpec, buildRouter, leanDispatcher, methodNotAllowed, rejectMalformedPath } from './http/route.js';
 import type { ServerDeps } from './deps.js';
 import { allRoutes } from './routes/index.js';
 
@@ -10,27 +12,31 @@ export const API_VERSION = '0.1.0';
 
 /**
  * The server's request listener: hot-path routes (defineLeanRoute) are served before Express,
- * everything else by the Express app.
+ * everything else by the Express app. Both send the same response headers (headers.ts).
  */
 export function createRequestListener(deps: ServerDeps): RequestListener {
   const routes = allRoutes(deps);
   const app = createApp(deps, routes);
-  const lean = leanDispatcher(deps.ctx, routes, '/api/v1');
+  const lean = leanDispatcher(deps.ctx, routes, '/api/v1', responseHeaders({ hsts: deps.config.hsts }));
   return (req, res) => {
     if (!lean(req, res)) app(req, res);
   };
 }
 
-/** The Express app over `routes` (the OpenAPI document, the routers, the error handlers). */
+/** The Express app over `routes` (probes, the OpenAPI document, the routers, the error handlers). */
 export function createApp(deps: ServerDeps, routes: RouteSpec[]): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.trustProxy);
   app.set('etag', false);
+  const headers = Object.entries(responseHeaders({ hsts: deps.config.hsts }));
   app.use((_req, res, next) => {
-    for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
+    for (const [k, v] of headers) res.setHeader(k, v);
     next();
   });
+  app.use(rejectMalformedPath);
+  // Probes first: unauthenticated, and answering even when the API routes could not.
+  app.use(healthRouter(deps.ctx));
 
   const openapi = JSON.stringify(buildOpenApiDocument(routes, { version: API_VERSION }));
   app.get('/api/openapi', (_req, res) => {
@@ -39,6 +45,12 @@ export function createApp(deps: ServerDeps, routes: RouteSpec[]): Express {
   app.get('/api/health', (_req, res) => {
     res.json({ ok: true });
   });
+  app.use(
+    methodNotAllowed([
+      { method: 'get', path: '/api/openapi' },
+      { method: 'get', path: '/api/health' },
+    ]),
+  );
   app.use('/api/v1', buildRouter(deps.ctx, routes));
   // The merchants API document's paths (/v1/auth/login, /v1/merchants, …), same handlers.
   app.use('/v1', buildRouter(deps.ctx, routes.filter((r) => r.legacyV1)));

@@ -20,6 +20,11 @@ export interface ServerConfig {
   durable: boolean;
   /** Commit usage events on a writer thread of their own (default on; BUFFMONEY_INGEST_THREAD=0 keeps them inline). */
   ingestThread: boolean;
+  /**
+   * Send Strict-Transport-Security (BUFFMONEY_HSTS=1): only when clients reach the server over
+   * https (a TLS proxy in front). Not inferred from BUFFMONEY_TRUST_PROXY: a proxy may speak http.
+   */
+  hsts: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -39,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     bcryptCost: 12,
     durable: env.BUFFMONEY_DURABLE !== '0',
     ingestThread: env.BUFFMONEY_INGEST_THREAD !== '0',
+    hsts: env.BUFFMONEY_HSTS === '1',
   };
 }
 

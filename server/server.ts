@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import http from 'node:http';
+import http, { type RequestListener } from 'node:http';
 import { type Clock, type CoreContext, createContext } from '../core/context/index.js';
-import { type Db, openDatabase } from '../core/db/index.js';
+import { type Db, openDatabase, parseDatabaseUrl } from '../core/db/index.js';
 import { startCheckpointer } from '../core/db/checkpointer.js';
 import { migrateToLatest } from '../core/db/migrate.js';
 import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
@@ -16,6 +16,8 @@ export interface RunningServer {
   ctx: CoreContext;
   db: Db;
   config: ServerConfig;
+  /** The usage writer thread, when the server runs one (tests kill it to prove recovery). */
+  usageWriter?: ThreadedUsageEventWriter;
   close(): Promise<void>;
 }
 
@@ -23,15 +25,19 @@ export interface StartOptions {
   config?: Partial<ServerConfig>;
   clock?: Clock;
   resolveHost?: (hostname: string) => Promise<string[]>;
+  /** Wraps the request listener (tests observe every response with it). */
+  wrapListener?: (listener: RequestListener) => RequestListener;
 }
 
 /** Opens the database, brings it to the latest schema, and serves the API. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const base = loadConfig();
   const config: ServerConfig = { ...base, ...options.config, limits: { ...base.limits, ...options.config?.limits } };
-  // A file database gets a checkpointer thread: WAL checkpoints leave the commit path.
-  const fileDb = config.dbPath !== ':memory:' && !/^postgres(ql)?:\/\//.test(config.dbPath);
+  // An embedded file database gets a checkpointer thread: WAL checkpoints leave the commit path.
+  const location = parseDatabaseUrl(config.dbPath);
+  const fileDb = location.engine === 'sqlite' && location.file !== ':memory:';
   const db = openDatabase(config.dbPath, { durable: config.durable, autoCheckpoint: !fileDb });
+  const embeddedFile = db.capabilities.embeddedFile;
   await migrateToLatest(db);
   const ctx = createContext({
     db,
@@ -42,18 +48,24 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     resolveHost: options.resolveHost,
   });
   let usageWriter: ThreadedUsageEventWriter | undefined;
-  if (config.ingestThread && db.capabilities.name === 'sqlite' && config.dbPath !== ':memory:') {
-    usageWriter = createThreadedUsageEventWriter({ dbPath: config.dbPath, durable: config.durable, clock: ctx.clock, autoCheckpoint: !fileDb });
+  if (config.ingestThread && embeddedFile !== null) {
+    usageWriter = createThreadedUsageEventWriter({
+      dbPath: embeddedFile,
+      durable: config.durable,
+      clock: ctx.clock,
+      autoCheckpoint: !fileDb,
+      onThreadDeath: (reason) => console.error('[buffmoney] usage writer thread died; restarting it:', reason),
+    });
     installUsageIngest(ctx, createUsageIngest(ctx, { writer: usageWriter }));
   }
-  const checkpointer = fileDb
-    ? startCheckpointer({ file: config.dbPath, durable: config.durable, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) })
+  const checkpointer = embeddedFile !== null
+    ? startCheckpointer({ file: embeddedFile, durable: config.durable, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) })
     : undefined;
   const listener = createRequestListener({ ctx, config });
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
     onError: (e) => console.error('[buffmoney] usage indexer failed:', e),
   });
-  const server = http.createServer(listener);
+  const server = http.createServer(options.wrapListener ? options.wrapListener(listener) : listener);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -67,6 +79,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ctx,
     db,
     config,
+    usageWriter,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

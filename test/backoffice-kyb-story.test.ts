@@ -49,7 +49,12 @@ describe('KYB review end to end', () => {
     expect(enroll.status).toBe(200);
     const verify = await server.call('POST', '/api/v1/merchants/me/2fa/verify', { headers: bearer(m.token), body: { code: currentTotp(enroll.body.secret, clock) } });
     expect(verify.status, verify.text).toBe(200);
-    const patch = await server.call('PATCH', '/api/v1/merchants/me', { headers: bearer(m.token), body: { receivingAddresses: { arbitrum: ADDRESS } } });
+    // with 2FA on, where money goes changes only with a fresh code (each code is good once)
+    const otp = () => {
+      clock.advance(30_000);
+      return currentTotp(enroll.body.secret, clock);
+    };
+    const patch = await server.call('PATCH', '/api/v1/merchants/me', { headers: bearer(m.token), body: { receivingAddresses: { arbitrum: ADDRESS }, otp: otp() } });
     expect(patch.status, patch.text).toBe(200);
 
     const locked = await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live' } });
@@ -70,9 +75,35 @@ describe('KYB review end to end', () => {
 
     const kyb = await server.call('GET', '/api/v1/merchants/me/kyb', { headers: bearer(m.token) });
     expect(kyb.body.status).toBe('approved');
-    const live = await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live' } });
+    const live = await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live', otp: otp() } });
     expect(live.status, live.text).toBe(200);
     expect(live.body.apiKey).toMatch(/^bm_live_/);
+  });
+
+  it('staff looking at or exporting KYB documents leaves an audit entry (who, whose, which document, when); the chain still verifies', async () => {
+    const m = await signupMerchant(server);
+    await submitKyb(m.token, 'Private Data Ltd');
+    const finance = await h.staff('finance');
+    const before = await h.run(admin, 'audit:list', { touching: m.id });
+    expect(before.ok && before.data.items).toEqual([]);
+
+    expect(await h.run(support, 'kyb:show', { merchant: m.id })).toMatchObject({ ok: true });
+    const shownAt = clock.now().toISOString();
+    clock.advance(1000);
+    const exported = await h.run(finance, 'kyb:export-document', { merchant: m.id, kind: 'ownerId' });
+    expect(exported).toMatchObject({ ok: true, data: { kind: 'ownerId' } });
+
+    const entries = await h.run(admin, 'audit:list', { touching: m.id });
+    expect(entries.ok).toBe(true);
+    const items = entries.ok ? entries.data.items : [];
+    expect(items.map((e: any) => [e.command, e.actor.email, e.input, e.outcome])).toEqual([
+      ['kyb:export-document', finance.email, { merchant: m.id, kind: 'ownerId' }, 'ok'],
+      ['kyb:show', support.email, { merchant: m.id }, 'ok'],
+    ]);
+    expect(items[1].at).toBe(shownAt);
+    // never the document itself
+    expect(JSON.stringify(items)).not.toContain(exported.ok ? exported.data.contentBase64.slice(0, 24) : '?');
+    expect(await h.run(finance, 'audit:verify')).toMatchObject({ ok: true, data: { intact: true } });
   });
 
   it('a rejection shows the merchant the reason', async () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The layering of shared/architecture.md, checked mechanically on every import of every
+ * The layering of docs/architecture.md, checked mechanically on every import of every
  * source file: a wrong import fails CI.
  */
 const root = path.resolve(import.meta.dirname, '..');

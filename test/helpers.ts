@@ -4,6 +4,7 @@ import path from 'node:path';
 import { totpCode } from '../core/auth/totp.js';
 import type { Clock } from '../core/context/index.js';
 import { type RunningServer, type StartOptions, startServer } from '../server/server.js';
+import { conformanceObserver } from './openapi-conformance.js';
 
 /** A fresh temporary folder (removed by the returned cleanup). */
 export function tempDir(prefix = 'buffmoney-test-'): { dir: string; cleanup: () => void } {
@@ -14,7 +15,11 @@ export function tempDir(prefix = 'buffmoney-test-'): { dir: string; cleanup: () 
 export interface TestServer extends RunningServer {
   dbFile: string;
   /** fetch against the server; JSON bodies are serialised, the parsed body comes back. */
-  call(method: string, urlPath: string, options?: { body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer | FormData }): Promise<{
+  call(
+    method: string,
+    urlPath: string,
+    options?: { body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer | FormData },
+  ): Promise<{
     status: number;
     body: any;
     text: string;
@@ -30,8 +35,10 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(options: StartOptions & { realRateLimits?: boolean } = {}): Promise<TestServer> {
   const { dir, cleanup } = tempDir();
   const dbFile = path.join(dir, 'buffmoney.db');
+  const conformance = conformanceObserver();
   const running = await startServer({
     ...options,
+    wrapListener: (listener) => conformance.wrap(options.wrapListener ? options.wrapListener(listener) : listener),
     config: {
       port: 0,
       host: '127.0.0.1',
@@ -44,6 +51,8 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
       ...options.config,
     },
   });
+  // Every response of this server is checked against the document it serves (test/setup/openapi-responses.ts).
+  conformance.activate(await (await fetch(`${running.url}/api/openapi`)).text());
   const call: TestServer['call'] = async (method, urlPath, opts = {}) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     let body: string | Buffer | FormData | undefined;

@@ -2,7 +2,17 @@ import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, openHarness } from '../backoffice/testing/harness.js';
-import { GENESIS_HASH, appendAudit, canonicalJson, listAudit, redactSecrets, verifyAuditChain } from './index.js';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Migrator } from 'kysely';
+import { migrations } from '../../migrations/index.js';
+import { ManualClock, createContext } from '../context/index.js';
+import { openDatabase } from '../db/index.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { canonicalJson } from '../json/index.js';
+import { AUDIT_HASH_VERSION, GENESIS_HASH, appendAudit, listAudit, redactSecrets, verifyAuditChain } from './index.js';
 
 describe('audit log', () => {
   let h: Harness;
@@ -91,4 +101,94 @@ describe('audit log', () => {
     expect(await verifyAuditChain(h2.ctx)).toMatchObject({ ok: false, firstBroken: { seq: 3, id: e2[2].id } });
     await h2.close();
   });
+
+  it('writes new entries with hash version 2 over RFC 8785 text', async () => {
+    const [entry] = await appendSome(1);
+    const row = await h.db.kysely.selectFrom('audit_log').selectAll().where('seq', '=', entry.seq).executeTakeFirstOrThrow();
+    expect(row.hash_version).toBe(AUDIT_HASH_VERSION);
+    expect(AUDIT_HASH_VERSION).toBe(2);
+    const appended = await appendAudit(h.ctx, { actor: null, command: 'x:y', input: { '2': 'b', '10': 'a' }, outcome: { ok: true } });
+    const stored = await h.db.kysely.selectFrom('audit_log').select('input').where('seq', '=', appended.seq).executeTakeFirstOrThrow();
+    expect(stored.input).toBe('{"10":"a","2":"b"}');
+  });
 });
+
+describe('audit chains written before hash versions (migration 0008)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-audit-v1-'));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Version 1 exactly as it was written: keys sorted, then JSON.stringify (integer-like keys first). */
+  function v1Canonical(value: unknown): string {
+    const sort = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(sort);
+      if (v && typeof v === 'object') {
+        const o = v as Record<string, unknown>;
+        return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sort(o[k])]));
+      }
+      return v;
+    };
+    return JSON.stringify(sort(value));
+  }
+
+  it('keeps old entries verifiable, chains new ones onto them, and catches a faked version', async () => {
+    const file = path.join(dir, 'a.db');
+    const db = openDatabase(file, { durable: false });
+    const migrator = new Migrator({ db: db.kysely, provider: { getMigrations: async () => migrations } });
+    expect((await migrator.migrateTo('0006_usage_compact')).error).toBeUndefined();
+    let prev = GENESIS_HASH;
+    for (let seq = 1; seq <= 3; seq++) {
+      const row = {
+        seq,
+        id: `aud_old${seq}`,
+        at: `2026-01-0${seq}T00:00:00.000Z`,
+        actor_staff_id: 'stf_old',
+        actor_email: 'old@buffmoney.test',
+        command: 'merchants:set-fee',
+        // Integer-like keys: version 1 text puts "2" before "10".
+        input: v1Canonical({ '10': 'ten', '2': 'two', merchant: `mer_${seq}` }),
+        outcome: 'ok',
+        error_code: null,
+        touched: '[]',
+        prev_hash: prev,
+      };
+      expect(row.input.startsWith('{"2":')).toBe(true);
+      const hash = createHash('sha256')
+        .update(
+          v1Canonical({
+            seq,
+            id: row.id,
+            at: row.at,
+            actorStaffId: row.actor_staff_id,
+            actorEmail: row.actor_email,
+            command: row.command,
+            input: row.input,
+            outcome: row.outcome,
+            errorCode: row.error_code,
+            touched: row.touched,
+            prevHash: row.prev_hash,
+          }),
+        )
+        .digest('hex');
+      await (db.kysely as any).insertInto('audit_log').values({ ...row, hash }).execute();
+      prev = hash;
+    }
+    await migrateToLatest(db);
+    const ctx = createContext({ db, clock: new ManualClock('2026-05-01T00:00:00.000Z'), secrets: { jwtSecret: Buffer.alloc(32), dataKey: Buffer.alloc(32) } });
+    expect(await verifyAuditChain(ctx)).toMatchObject({ ok: true, entries: 3 });
+    const next = await appendAudit(ctx, { actor: null, command: 'x:y', input: { '10': 1, '2': 2 }, outcome: { ok: true } });
+    expect(next.prevHash).toBe(prev);
+    expect(await verifyAuditChain(ctx)).toMatchObject({ ok: true, entries: 4, headHash: next.hash });
+    await db.close();
+
+    // Relabelling an old entry as version 2 (or the new one as version 1) breaks the chain there.
+    const raw = new BetterSqlite3(file);
+    raw.exec('DROP TRIGGER audit_log_no_update');
+    raw.prepare('UPDATE audit_log SET hash_version = 1 WHERE seq = 4').run();
+    raw.close();
+    const db2 = openDatabase(file, { durable: false });
+    const ctx2 = { ...ctx, db: db2 };
+    expect(await verifyAuditChain(ctx2)).toMatchObject({ ok: false, firstBroken: { seq: 4 } });
+    await db2.close();
+  });
+});
+

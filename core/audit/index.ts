@@ -1,6 +1,7 @@
 import { sha256Hex } from '../auth/encoding.js';
 import type { CoreContext } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
+import { canonicalJson } from '../json/index.js';
 import type { AuditLogTable } from './tables.js';
 
 export type * from './tables.js';
@@ -26,20 +27,28 @@ export function redactSecrets(value: unknown): unknown {
   return value;
 }
 
-/** JSON with object keys sorted at every depth: one value, one text, so hashes are stable. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+/**
+ * Hash versions: what an entry's hash covers and how it is serialised. Version 1 (entries
+ * written before migration 0008) sorted keys with a JSON.stringify that lets JavaScript put
+ * integer-like keys first; version 2 is RFC 8785 and also covers the version itself, so a row
+ * cannot be passed off as an older version. Old entries keep verifying under their own version.
+ */
+export const AUDIT_HASH_VERSION = 2;
+
+/** Version 1's serialisation, kept only to verify entries written with it. */
+function legacyCanonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeysLegacy(value));
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
+function sortKeysLegacy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysLegacy);
   if (value && typeof value === 'object' && !(value instanceof Date)) {
     const obj = value as Record<string, unknown>;
     return Object.fromEntries(
       Object.keys(obj)
         .sort()
         .filter((k) => obj[k] !== undefined)
-        .map((k) => [k, sortKeys(obj[k])]),
+        .map((k) => [k, sortKeysLegacy(obj[k])]),
     );
   }
   return value;
@@ -47,21 +56,23 @@ function sortKeys(value: unknown): unknown {
 
 /** The hash of an entry: SHA-256 over the canonical JSON of every field but the hash itself. */
 export function auditEntryHash(e: Omit<AuditLogTable, 'hash'>): string {
-  return sha256Hex(
-    canonicalJson({
-      seq: Number(e.seq),
-      id: e.id,
-      at: e.at,
-      actorStaffId: e.actor_staff_id,
-      actorEmail: e.actor_email,
-      command: e.command,
-      input: e.input,
-      outcome: e.outcome,
-      errorCode: e.error_code,
-      touched: e.touched,
-      prevHash: e.prev_hash,
-    }),
-  );
+  const fields = {
+    seq: Number(e.seq),
+    id: e.id,
+    at: e.at,
+    actorStaffId: e.actor_staff_id,
+    actorEmail: e.actor_email,
+    command: e.command,
+    input: e.input,
+    outcome: e.outcome,
+    errorCode: e.error_code,
+    touched: e.touched,
+    prevHash: e.prev_hash,
+  };
+  const version = Number(e.hash_version);
+  if (version === 1) return sha256Hex(legacyCanonicalJson(fields));
+  if (version === 2) return sha256Hex(canonicalJson({ ...fields, hashVersion: 2 }));
+  throw new Error(`audit entry ${e.id}: unknown hash version ${e.hash_version}`);
 }
 
 export interface AuditAppend {
@@ -106,6 +117,7 @@ export async function appendAudit(ctx: CoreContext, entry: AuditAppend): Promise
       error_code: entry.outcome.ok ? null : entry.outcome.code,
       touched: JSON.stringify([...new Set(entry.touched ?? [])]),
       prev_hash: last?.hash ?? GENESIS_HASH,
+      hash_version: AUDIT_HASH_VERSION,
     };
     const full: AuditLogTable = { ...row, hash: auditEntryHash(row) };
     await tx.db.kysely.insertInto('audit_log').values(full).execute();
@@ -177,7 +189,13 @@ export async function verifyAuditChain(ctx: CoreContext, pageSize = 1000): Promi
       const broken = (reason: string): AuditVerification => ({ ok: false, entries: count, firstBroken: { seq, id: r.id, reason } });
       if (seq !== expectedSeq) return broken(`sequence gap: expected seq ${expectedSeq}, found ${seq} (entries removed)`);
       if (r.prev_hash !== prevHash) return broken('prev_hash does not match the previous entry (an earlier entry was altered or removed)');
-      if (auditEntryHash(r) !== r.hash) return broken('entry content does not match its hash (altered)');
+      let expected: string;
+      try {
+        expected = auditEntryHash(r);
+      } catch {
+        return broken(`unknown hash version ${r.hash_version} (altered)`);
+      }
+      if (expected !== r.hash) return broken('entry content does not match its hash (altered)');
       prevHash = r.hash;
       expectedSeq++;
       count++;

@@ -12,6 +12,8 @@ export interface AuditLogTable {
   touched: string; // JSON array of ids
   prev_hash: string;
   hash: string;
+  /** What the hash covers, and how it is serialised (see auditEntryHash). */
+  hash_version: number;
 }
 
 export interface AuditTables {

@@ -2,6 +2,13 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { verifyAuditChain } from '../audit/index.js';
+import { createProduct } from '../catalog/products.js';
+import { createRateCard, publishRateCard } from '../catalog/rate-cards.js';
+import { createContract } from '../contracts/contracts.js';
+import { createCustomer } from '../customers/customers.js';
+import { FxRateInput, setFxRate } from '../fx/index.js';
+import { generateInvoices } from '../invoices/index.js';
+import { postLedgerTransaction } from '../ledger/index.js';
 import { signup } from '../merchants/accounts.js';
 import { submitKyb } from '../merchants/kyb.js';
 import type { StaffRole } from '../staff/tables.js';
@@ -13,10 +20,11 @@ import { type Harness, PDF_BYTES, type TestStaff, openHarness } from './testing/
  * The permission policy, pinned. Changing who may do what is a deliberate edit here as well as
  * in the command's file.
  */
-const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boolean }> = {
+const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boolean; auditsAccess?: true }> = {
   'kyb:list': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
-  'kyb:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
-  'kyb:export-document': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  // Personal data: who looked at whose KYB documents is audited although nothing changes.
+  'kyb:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false, auditsAccess: true },
+  'kyb:export-document': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false, auditsAccess: true },
   'kyb:approve': { roles: ['admin'], stepUp: true, mutates: true },
   'kyb:reject': { roles: ['admin'], stepUp: true, mutates: true },
   'kyb:request-info': { roles: ['admin'], stepUp: false, mutates: true },
@@ -25,14 +33,51 @@ const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boo
   'merchants:suspend': { roles: ['admin'], stepUp: true, mutates: true },
   'merchants:reactivate': { roles: ['admin'], stepUp: true, mutates: true },
   'merchants:set-fee': { roles: ['admin'], stepUp: true, mutates: true },
+  'merchants:destination-history': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'staff:me': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'staff:list': { roles: ['admin'], stepUp: false, mutates: false },
   'staff:add': { roles: ['admin'], stepUp: true, mutates: true },
   'staff:disable': { roles: ['admin'], stepUp: true, mutates: true },
   'audit:list': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'audit:verify': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'ledger:accounts': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'ledger:balances': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'ledger:show': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'ledger:verify': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'fx:set': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
+  'fx:import': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
+  'fx:list': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'invoices:generate': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'invoices:list': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'invoices:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'invoices:void': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
+  'invoices:unbilled': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
 };
 const ROLES: StaffRole[] = ['admin', 'finance', 'support'];
+
+/** An April invoice for the merchant's sandbox customer, and a posting to show. */
+async function invoiceAndPosting(h: Harness, merchantId: string) {
+  const scope = { merchantId, environment: 'sandbox' as const };
+  await setFxRate(h.ctx, FxRateInput.parse({ from: 'USD', to: 'CNY', rate: '7.1', effectiveAt: '2026-01-01T00:00:00Z' }), null);
+  const product = await createProduct(h.ctx, scope, { key: 'chat', name: 'Chat' } as never);
+  const card = await createRateCard(h.ctx, scope, product.id, { currency: 'USD', prices: [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '5' }] } as never);
+  await publishRateCard(h.ctx, scope, card.id);
+  await createCustomer(h.ctx, scope, { externalId: 'c1', name: 'C1' } as never);
+  await createContract(h.ctx, scope, { customerExternalId: 'c1', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-04-01T00:00:00Z' } as never);
+  const report = await generateInvoices(h.ctx);
+  const { transaction } = await postLedgerTransaction(h.ctx, {
+    idempotencyKey: 'registry-test',
+    kind: 'adjustment.test',
+    cause: { type: 'adjustment', id: 'adj_1' },
+    environment: 'sandbox',
+    description: 'test posting',
+    entries: [
+      { account: { type: 'bank', environment: 'sandbox', currency: 'USD' }, side: 'debit', amountMinor: '100' },
+      { account: { type: 'fx_gain_loss', environment: 'sandbox', currency: 'USD' }, side: 'credit', amountMinor: '100' },
+    ],
+  });
+  return { invoiceId: report.created[0].invoiceId, ledgerTxId: transaction.id };
+}
 
 async function merchantWithKyb(h: Harness, n: number, submit = true) {
   const m = await signup(h.ctx, { name: `Merchant ${n}`, email: `m${n}@merchant.test`, password: 'merchant password' } as never);
@@ -59,13 +104,17 @@ describe('back-office command registry', () => {
   afterEach(async () => h.close());
 
   it('declares every command with the pinned roles, step-up and audit policy', () => {
-    const declared = Object.fromEntries(backOffice.list().map((c) => [c.name, { roles: [...c.roles].sort(), stepUp: c.stepUp, mutates: c.mutates }]));
+    const declared = Object.fromEntries(
+      backOffice.list().map((c) => [c.name, { roles: [...c.roles].sort(), stepUp: c.stepUp, mutates: c.mutates, ...(c.auditsAccess ? { auditsAccess: c.auditsAccess } : {}) }]),
+    );
     const expected = Object.fromEntries(Object.entries(POLICY).map(([k, v]) => [k, { ...v, roles: [...v.roles].sort() }]));
     expect(declared).toEqual(expected);
     // sensitive commands named by the issue need step-up
     for (const name of ['kyb:approve', 'kyb:reject', 'merchants:set-fee', 'staff:disable']) expect(backOffice.get(name)?.stepUp).toBe(true);
-    // every mutating command is admin-only
-    for (const c of backOffice.list().filter((c) => c.mutates)) expect(c.roles).toEqual(['admin']);
+    // Every mutating command is admin-only, except finance's own desk (FX rates, invoice runs and
+    // voids), which finance runs too; support never changes anything.
+    const financeDesk = new Set(['fx:set', 'fx:import', 'invoices:generate', 'invoices:void']);
+    for (const c of backOffice.list().filter((c) => c.mutates)) expect([...c.roles].sort()).toEqual(financeDesk.has(c.name) ? ['admin', 'finance'] : ['admin']);
   });
 
   describe.each(Object.keys(POLICY))('%s', (name) => {
@@ -130,28 +179,61 @@ describe('back-office command registry', () => {
     expect(await h.run(staff.finance, 'kyb:list')).toMatchObject({ ok: false, error: { code: 'session_invalid' } });
   });
 
-  it('writes one audit entry per mutation, none for reads, and the chain verifies', async () => {
+  it('writes one audit entry per mutation and per look at KYB data, none for other reads, and the chain verifies', async () => {
     const [m1, m2, m3] = [await merchantWithKyb(h, 1), await merchantWithKyb(h, 2), await merchantWithKyb(h, 3)];
+    const money = await invoiceAndPosting(h, m1);
     const before = (await auditRows(h)).length;
 
-    // every read command, successfully
+    // every plain read command, successfully: nothing audited
     const reads: Array<[string, unknown]> = [
       ['kyb:list', {}],
-      ['kyb:show', { merchant: m1 }],
-      ['kyb:export-document', { merchant: m1, kind: 'ownerId' }],
       ['merchants:list', { search: 'merchant 2' }],
       ['merchants:show', { merchant: m1 }],
+      ['merchants:destination-history', { merchant: m1 }],
       ['staff:me', {}],
       ['staff:list', {}],
       ['audit:list', { limit: '5' }],
       ['audit:verify', {}],
+      ['ledger:accounts', {}],
+      ['ledger:balances', { merchant: m1 }],
+      ['ledger:show', { tx: money.ledgerTxId }],
+      ['ledger:verify', {}],
+      ['fx:list', { at: '2026-05-01T00:00:00Z' }],
+      ['invoices:list', { merchant: m1 }],
+      ['invoices:show', { invoice: money.invoiceId }],
+      ['invoices:unbilled', { merchant: m1, period: '2026-04', environment: 'sandbox' }],
     ];
-    expect(reads.map(([n]) => n).sort()).toEqual(Object.keys(POLICY).filter((n) => !POLICY[n].mutates).sort());
+    expect(reads.map(([n]) => n).sort()).toEqual(Object.keys(POLICY).filter((n) => !POLICY[n].mutates && !POLICY[n].auditsAccess).sort());
     for (const [name, input] of reads) {
       const r = await h.run(staff.admin, name, input);
       expect(r, name).toMatchObject({ ok: true });
     }
     expect((await auditRows(h)).length).toBe(before);
+
+    // reads of personal data: one entry each, naming the merchant (and the document kind), never the content
+    const accessReads: Array<[string, Record<string, unknown>]> = [
+      ['kyb:show', { merchant: m1 }],
+      ['kyb:export-document', { merchant: m1, kind: 'ownerId' }],
+    ];
+    expect(accessReads.map(([n]) => n).sort()).toEqual(Object.keys(POLICY).filter((n) => POLICY[n].auditsAccess).sort());
+    for (const [name, input] of accessReads) {
+      const r = await h.run(staff.support, name, input);
+      expect(r, name).toMatchObject({ ok: true });
+      const last = (await auditRows(h)).at(-1)!;
+      expect(last, name).toMatchObject({ command: name, actor_staff_id: staff.support.id, actor_email: staff.support.email, outcome: 'ok', at: h.clock.now().toISOString() });
+      expect(JSON.parse(last.input), name).toEqual(input);
+      expect(JSON.parse(last.touched), name).toContain(m1);
+      expect(last.input).not.toContain('contentBase64');
+    }
+    const exported = await h.run(staff.support, 'kyb:export-document', { merchant: m1, kind: 'ownerId' });
+    const exportEntry = (await auditRows(h)).at(-1)!;
+    expect(exported.ok && JSON.stringify(exportEntry)).not.toContain(exported.ok ? exported.data.contentBase64 : '?');
+    // a refused look is a fact too
+    expect(await h.run(staff.support, 'kyb:export-document', { merchant: m1, kind: 'nope' })).toMatchObject({ ok: false });
+    expect((await auditRows(h)).at(-1)).toMatchObject({ command: 'kyb:export-document', outcome: 'error', error_code: 'validation_failed' });
+    const afterAccess = (await auditRows(h)).length;
+    expect(afterAccess).toBe(before + accessReads.length + 2);
+    expect(await h.run(staff.finance, 'audit:verify')).toMatchObject({ ok: true, data: { intact: true } });
 
     // every mutating command, successfully
     const a = staff.admin;
@@ -164,6 +246,10 @@ describe('back-office command registry', () => {
       ['merchants:reactivate', { merchant: m2 }, [m2]],
       ['staff:add', { email: 'new.finance@buffmoney.test', role: 'finance', password: 'a very secret pw' }, []],
       ['staff:disable', { staff: staff.support.id }, [staff.support.id]],
+      ['fx:set', { from: 'EUR', to: 'CNY', rate: '7.8' }, []],
+      ['fx:import', { csv: 'from,to,rate\nJPY,CNY,0.048\n' }, []],
+      ['invoices:generate', {}, []],
+      ['invoices:void', { invoice: money.invoiceId, reason: 'issued in error' }, [money.invoiceId, m1]],
     ];
     expect(mutations.map(([n]) => n).sort()).toEqual(Object.keys(POLICY).filter((n) => POLICY[n].mutates).sort());
     for (const [name, input, touched] of mutations) {
@@ -171,7 +257,7 @@ describe('back-office command registry', () => {
       expect(r, name).toMatchObject({ ok: true });
       const rows = await auditRows(h);
       const last = rows[rows.length - 1];
-      expect(rows.length, name).toBe(before + mutations.findIndex(([n]) => n === name) + 1);
+      expect(rows.length, name).toBe(afterAccess + mutations.findIndex(([n]) => n === name) + 1);
       expect(last).toMatchObject({ command: name, actor_staff_id: a.id, actor_email: a.email, outcome: 'ok', error_code: null, at: h.clock.now().toISOString() });
       for (const id of touched) expect(JSON.parse(last.touched), name).toContain(id);
     }

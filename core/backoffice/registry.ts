@@ -16,6 +16,8 @@ export interface CommandContext extends CoreContext {
   staff: StaffIdentity;
   /** Records ids this command touched (merchants, staff, …) for the audit entry. */
   touch(...ids: string[]): void;
+  /** Reports progress of a long command (the CLI prints it); a no-op where nobody listens. */
+  progress(done: number, total: number): void;
 }
 
 export interface CommandDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -30,6 +32,27 @@ export interface CommandDefinition<I extends z.ZodType = z.ZodType, O extends z.
   stepUp: boolean;
   /** Changes anything: then every run (ok or failed) is written to the audit log. */
   mutates: boolean;
+  /**
+   * Reads personal data (KYB documents): audited like a mutation although nothing changes, so
+   * who looked at whose documents, and when, leaves a trace.
+   */
+  auditsAccess?: boolean;
+  /**
+   * For the CLI: input keys that may also be given as positional arguments, in order
+   * (`buffmoney fx:set USD CNY 7.1234` → from, to, rate). Flags still work.
+   */
+  positional?: readonly string[];
+  /**
+   * For the CLI: an input key whose value the CLI reads from the file named by the flag
+   * (`fx:import --file rates.csv` → `csv` = the file's text). Other front ends send the text.
+   */
+  fileInput?: { flag: string; key: string };
+  /**
+   * The handler commits its own work in many short transactions (a long batch job such as an
+   * invoice run, which must not hold the single SQLite writer for minutes). It then runs outside
+   * the command's transaction and the audit entry is written after it, on its own.
+   */
+  ownTransactions?: boolean;
   handler(ctx: CommandContext, input: z.output<I>): Promise<z.input<O>>;
 }
 
@@ -40,6 +63,9 @@ export function defineCommand<I extends z.ZodType, O extends z.ZodType>(def: Com
 
 export type AnyCommand = CommandDefinition<z.ZodType, z.ZodType>;
 
+/** Whether every run of the command (ok or failed) is written to the audit log. */
+export const isAudited = (command: Pick<AnyCommand, 'mutates' | 'auditsAccess'>): boolean => command.mutates || command.auditsAccess === true;
+
 export interface CommandRequest {
   /** The staff session token from login. */
   session: string | undefined;
@@ -47,6 +73,8 @@ export interface CommandRequest {
   input: unknown;
   /** TOTP code for step-up commands. */
   otp?: string;
+  /** Progress of a long command (done of total), for front ends that show it. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface CommandError {
@@ -106,6 +134,7 @@ export class CommandRegistry {
     }
 
     const touched: string[] = [];
+    const audited = isAudited(command);
     let parsedInput: unknown = req.input;
     try {
       if (!command.roles.includes(staff.role)) {
@@ -117,8 +146,8 @@ export class CommandRegistry {
       // After validation, so a typo does not burn the code.
       if (command.stepUp) await verifyStepUp(ctx, staff.id, req.otp);
 
-      const data = await inTransaction(ctx, async (tx) => {
-        const cctx: CommandContext = { ...tx, staff, touch: (...ids) => touched.push(...ids) };
+      const run = async (tx: CoreContext) => {
+        const cctx: CommandContext = { ...tx, staff, touch: (...ids) => touched.push(...ids), progress: (d, t) => req.onProgress?.(d, t) };
         const raw = await command.handler(cctx, parsed.data);
         const out = command.output.safeParse(raw);
         if (!out.success) {
@@ -126,14 +155,16 @@ export class CommandRegistry {
             details: { issues: out.error.issues.slice(0, 5).map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
           });
         }
-        if (command.mutates) {
+        if (audited) {
           await appendAudit(tx, { actor: staff, command: command.name, input: parsed.data, outcome: { ok: true }, touched });
         }
         return out.data;
-      });
+      };
+      // ownTransactions: the handler's work is committed piece by piece; the audit entry follows.
+      const data = command.ownTransactions ? await run(ctx) : await inTransaction(ctx, run);
       return { ok: true, data };
     } catch (e) {
-      if (command.mutates) {
+      if (audited) {
         // The change rolled back; the attempt is still a fact worth keeping.
         try {
           await appendAudit(ctx, {

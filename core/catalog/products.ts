@@ -3,7 +3,7 @@ import type { CoreContext, MerchantScope } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
 import { conflict, notFound } from '../errors/index.js';
 import { type Page, type PageRequest, decodeCursor, toPage } from '../pagination/index.js';
-import { isUniqueViolation } from './db-errors.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { CreateProductInput, ProductView, UpdateProductInput } from './schemas.js';
 import type { ProductsTable } from './tables.js';
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { requireProduct } from '../catalog/products.js';
-import { requireRateCard } from '../catalog/rate-cards.js';
+import { rateCardPrices, requireRateCard } from '../catalog/rate-cards.js';
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { requireCustomer } from '../customers/customers.js';
 import { findCustomerByExternalId } from '../customers/lookup.js';
@@ -90,6 +90,36 @@ async function findOverlap(ctx: CoreContext, customerId: string, productId: stri
   return q.executeTakeFirst();
 }
 
+/**
+ * Another non-archived contract of the customer, for any product, overlapping [startsAt, endsAt)
+ * whose rate card prices one of `metrics`. Events name no product: each is billed on the
+ * contract in force at its time whose card prices its metric, so two such contracts at once
+ * would make the routing ambiguous.
+ */
+async function findMetricOverlap(ctx: CoreContext, customerId: string, metrics: ReadonlySet<string>, startsAt: string, endsAt: string | null, exceptId?: string) {
+  let q = ctx.db.kysely
+    .selectFrom('contracts')
+    .innerJoin('rate_cards', 'rate_cards.id', 'contracts.rate_card_id')
+    .select(['contracts.id', 'contracts.starts_at', 'contracts.ends_at', 'rate_cards.prices'])
+    .where('contracts.customer_id', '=', customerId)
+    .where('contracts.status', '!=', 'archived')
+    .where((eb) => eb.or([eb('contracts.ends_at', 'is', null), eb('contracts.ends_at', '>', startsAt)]));
+  if (endsAt !== null) q = q.where('contracts.starts_at', '<', endsAt);
+  if (exceptId) q = q.where('contracts.id', '!=', exceptId);
+  for (const other of await q.execute()) {
+    const shared = [...new Set(rateCardPrices(other).map((p) => p.metric))].filter((m) => metrics.has(m)).sort();
+    if (shared.length > 0) return { ...other, shared };
+  }
+  return undefined;
+}
+
+const metricOverlapError = (other: { id: string; starts_at: string; ends_at: string | null; shared: string[] }) =>
+  conflict(
+    'contract_metric_overlap',
+    `Contract ${other.id} (${other.starts_at} – ${other.ends_at ?? 'open-ended'}) already prices ${other.shared.join(', ')} for this customer in part of this period; an event must bill on exactly one contract`,
+    { contractId: other.id, metrics: other.shared },
+  );
+
 const overlapError = (other: { id: string; starts_at: string; ends_at: string | null }) =>
   conflict(
     'contract_overlap',
@@ -135,6 +165,8 @@ export async function createContract(ctx: CoreContext, scope: MerchantScope, inp
     await lockCustomer(tx, customer.id);
     const other = await findOverlap(tx, customer.id, product.id, input.startsAt, endsAt);
     if (other) throw overlapError(other);
+    const pricing = await findMetricOverlap(tx, customer.id, new Set(rateCardPrices(rateCard).map((p) => p.metric)), input.startsAt, endsAt);
+    if (pricing) throw metricOverlapError(pricing);
 
     let settlementCurrency = input.settlementCurrency;
     if (!settlementCurrency) {
@@ -215,6 +247,9 @@ export async function endContract(ctx: CoreContext, scope: MerchantScope, contra
     await lockCustomer(tx, c.customer_id);
     const other = await findOverlap(tx, c.customer_id, c.product_id, c.starts_at, endsAt, c.id);
     if (other) throw overlapError(other);
+    const card = await tx.db.kysely.selectFrom('rate_cards').select('prices').where('id', '=', c.rate_card_id).executeTakeFirstOrThrow();
+    const pricing = await findMetricOverlap(tx, c.customer_id, new Set(rateCardPrices(card).map((p) => p.metric)), c.starts_at, endsAt, c.id);
+    if (pricing) throw metricOverlapError(pricing);
     const set = { ends_at: endsAt, status: (endsAt <= now.toISOString() ? 'ended' : 'active') as ContractsTable['status'], updated_at: now.toISOString() };
     await tx.db.kysely.updateTable('contracts').set(set).where('id', '=', c.id).execute();
     return contractView({ ...c, ...set }, now);

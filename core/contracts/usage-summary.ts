@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { rateCardPrices } from '../catalog/rate-cards.js';
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { requireCustomer } from '../customers/customers.js';
-import { conflict, invalidInput, notFound } from '../errors/index.js';
+import { invalidInput, notFound } from '../errors/index.js';
 import { rateUsage } from '../pricing/rate.js';
 import { aggregateUsage } from '../usage/aggregate.js';
 import { type ContractRow, contractSchedule, contractsInForce, requireContract } from './contracts.js';
@@ -39,8 +39,20 @@ export const UsageSummaryLine = z
     amountExact: z.string().nullable().meta({ description: 'The unrounded amount in minor units, e.g. "1.875".' }),
     pricingModel: z.enum(['per_unit', 'package', 'graduated', 'volume']).nullable(),
     usage: z.array(UsageBreakdown).meta({ description: 'The usage totals per event dimensions that make up this line.' }),
+    contractId: z.string().nullable().meta({ description: 'The contract that prices this line (the one in force whose rate card prices the metric); null for unpriced usage.' }),
+    currency: z.string().nullable().meta({ description: "That contract's pricing currency; null for unpriced usage." }),
   })
   .meta({ id: 'UsageSummaryLine' });
+
+export const UsageSummaryContract = z
+  .object({
+    contractId: z.string(),
+    rateCardId: z.string(),
+    rateCardVersion: z.number().int(),
+    currency: z.string(),
+    totalMinor: z.string().meta({ description: "Sum of this contract's priced lines." }),
+  })
+  .meta({ id: 'UsageSummaryContract' });
 
 export const UsageSummary = z
   .object({
@@ -48,12 +60,15 @@ export const UsageSummary = z
     customerId: z.string(),
     from: z.string(),
     to: z.string(),
-    currency: z.string().nullable().meta({ description: "The rate card's pricing currency; null without a contract." }),
-    contractId: z.string().nullable(),
+    currency: z.string().nullable().meta({ description: 'The pricing currency when every contract that prices usage here uses the same one; else null.' }),
+    contractId: z.string().nullable().meta({ description: 'The contract, when exactly one applies; else null (see contracts).' }),
     rateCardId: z.string().nullable(),
     rateCardVersion: z.number().int().nullable(),
+    contracts: z.array(UsageSummaryContract).meta({
+      description: 'Every contract pricing usage in this summary: the ones in force at the end of the window (each prices its own metrics — contracts of one customer never price the same metric at once), or the one chosen with contractId.',
+    }),
     metrics: z.array(UsageSummaryLine),
-    totalMinor: z.string().nullable().meta({ description: 'Sum of the priced lines; null without a contract.' }),
+    totalMinor: z.string().nullable().meta({ description: 'Sum of the priced lines when they share one currency; null without a contract or across currencies.' }),
     hasUnpricedUsage: z.boolean().meta({ description: 'Some usage matches no price of the rate card (it is listed with amountMinor null, never charged as zero silently).' }),
   })
   .meta({ id: 'UsageSummary' });
@@ -69,6 +84,8 @@ function unpricedLine(u: { metric: string; dimensions: Record<string, string>; q
     amountExact: null,
     pricingModel: null,
     usage: [{ dimensions: u.dimensions, quantity: u.quantity }],
+    contractId: null,
+    currency: null,
   };
 }
 
@@ -88,23 +105,21 @@ export async function summariseCustomerUsage(
   const customer = await requireCustomer(ctx, scope, externalId);
   const now = ctx.clock.now();
 
-  let contract: ContractRow | null = null;
+  let contracts: ContractRow[];
   if (query.contractId) {
-    contract = await requireContract(ctx, scope, query.contractId);
-    if (contract.customer_id !== customer.id) throw notFound('contract_not_found', `Contract ${query.contractId} is not this customer's`);
+    const chosen = await requireContract(ctx, scope, query.contractId);
+    if (chosen.customer_id !== customer.id) throw notFound('contract_not_found', `Contract ${query.contractId} is not this customer's`);
+    contracts = [chosen];
   } else {
-    // The contract in force at the end of the window, or now if that is earlier ("so far").
+    // The contracts in force at the end of the window, or now if that is earlier ("so far").
+    // Each prices its own metrics: overlapping contracts never price the same one.
     const windowEnd = query.to ? new Date(Math.min(now.getTime(), new Date(query.to).getTime() - 1)) : now;
-    const inForce = await contractsInForce(ctx, scope, customer.id, windowEnd);
-    if (inForce.length > 1) {
-      throw conflict('contract_ambiguous', 'This customer has contracts for several products in force; choose one with contractId', {
-        contractIds: inForce.map((c) => c.id),
-      });
-    }
-    contract = inForce[0] ?? null;
+    contracts = await contractsInForce(ctx, scope, customer.id, windowEnd);
   }
 
-  const defaultWindow = (contract && periodContaining(contractSchedule(contract), now)) ?? calendarMonth(now);
+  // The default window: the current period of the (first) contract, else the calendar month.
+  const first = contracts[0];
+  const defaultWindow = (first && periodContaining(contractSchedule(first), now)) ?? calendarMonth(now);
   const from = query.from ? new Date(query.from) : defaultWindow.start;
   const to = query.to ? new Date(query.to) : defaultWindow.end;
   if (from >= to) throw invalidInput('usage_window_invalid', 'from must be before to');
@@ -116,41 +131,59 @@ export async function summariseCustomerUsage(
     from: from.toISOString(),
     to: to.toISOString(),
   };
-  if (!contract) {
-    return {
-      ...base,
-      currency: null,
-      contractId: null,
-      rateCardId: null,
-      rateCardVersion: null,
-      metrics: usage.map(unpricedLine),
-      totalMinor: null,
-      hasUnpricedUsage: usage.length > 0,
-    };
-  }
 
-  const rateCard = await ctx.db.kysely.selectFrom('rate_cards').select('prices').where('id', '=', contract.rate_card_id).executeTakeFirstOrThrow();
-  const rated = rateUsage(rateCardPrices(rateCard), usage);
-  const metrics: UsageSummary['metrics'] = [
-    ...rated.lines.map((l) => ({
-      metric: l.metric,
-      dimensions: l.dimensions,
-      quantity: l.quantity,
-      amountMinor: l.amountMinor,
-      amountExact: l.amountExact,
-      pricingModel: l.model,
-      usage: l.usage,
-    })),
-    ...rated.unpriced.map(unpricedLine),
-  ];
+  const priced: Array<{ contract: ContractRow; prices: ReturnType<typeof rateCardPrices> }> = [];
+  for (const contract of contracts) {
+    const rateCard = await ctx.db.kysely.selectFrom('rate_cards').select('prices').where('id', '=', contract.rate_card_id).executeTakeFirstOrThrow();
+    priced.push({ contract, prices: rateCardPrices(rateCard) });
+  }
+  // Each usage row goes to the contract whose card prices its metric, as invoicing routes it.
+  const byContract = new Map<string, typeof usage>();
+  const unrouted: typeof usage = [];
+  for (const row of usage) {
+    const target = priced.find((p) => p.prices.some((price) => price.metric === row.metric));
+    if (!target) unrouted.push(row);
+    else byContract.set(target.contract.id, [...(byContract.get(target.contract.id) ?? []), row]);
+  }
+  const metrics: UsageSummary['metrics'] = [];
+  const summaries: UsageSummary['contracts'] = [];
+  const unpriced = [...unrouted];
+  for (const { contract, prices } of priced) {
+    const rated = rateUsage(prices, byContract.get(contract.id) ?? []);
+    for (const l of rated.lines) {
+      metrics.push({
+        metric: l.metric,
+        dimensions: l.dimensions,
+        quantity: l.quantity,
+        amountMinor: l.amountMinor,
+        amountExact: l.amountExact,
+        pricingModel: l.model,
+        usage: l.usage,
+        contractId: contract.id,
+        currency: contract.rate_card_currency,
+      });
+    }
+    unpriced.push(...rated.unpriced);
+    summaries.push({
+      contractId: contract.id,
+      rateCardId: contract.rate_card_id,
+      rateCardVersion: Number(contract.rate_card_version),
+      currency: contract.rate_card_currency,
+      totalMinor: rated.totalMinor,
+    });
+  }
+  metrics.push(...unpriced.map(unpricedLine));
+  const currencies = [...new Set(summaries.map((c) => c.currency))];
+  const only = summaries.length === 1 ? summaries[0] : null;
   return {
     ...base,
-    currency: contract.rate_card_currency,
-    contractId: contract.id,
-    rateCardId: contract.rate_card_id,
-    rateCardVersion: Number(contract.rate_card_version),
+    currency: currencies.length === 1 ? currencies[0] : null,
+    contractId: only?.contractId ?? null,
+    rateCardId: only?.rateCardId ?? null,
+    rateCardVersion: only?.rateCardVersion ?? null,
+    contracts: summaries,
     metrics,
-    totalMinor: rated.totalMinor,
-    hasUnpricedUsage: rated.unpriced.length > 0,
+    totalMinor: currencies.length === 1 ? summaries.reduce((sum, c) => sum + BigInt(c.totalMinor), 0n).toString() : null,
+    hasUnpricedUsage: unpriced.length > 0,
   };
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { isUniqueViolation } from '../catalog/db-errors.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { conflict, notFound } from '../errors/index.js';
 import { inTransaction } from '../db/transaction.js';

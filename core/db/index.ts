@@ -12,10 +12,30 @@ export type { Database } from './schema.js';
  * once, as capabilities — never as `if (sqlite)` in domain code.
  */
 export interface DialectCapabilities {
+  /** For messages and logs only: decide by the flags below, never by the name. */
   name: 'sqlite' | 'postgres';
   supportsReturning: boolean;
   /** `SELECT … FOR UPDATE SKIP LOCKED` for outbox workers on several machines. */
   supportsSkipLocked: boolean;
+  /**
+   * The database is one local file that other threads of this process may open themselves (the
+   * usage writer thread, the WAL checkpointer): its absolute path. null for a server database
+   * and for SQLite's `:memory:` (which no second connection can see).
+   */
+  embeddedFile: string | null;
+}
+
+/** What a database URL names: a SQLite file (the embedded default) or a PostgreSQL server. */
+export type DatabaseLocation = { engine: 'sqlite'; file: string } | { engine: 'postgres'; url: string };
+
+/**
+ * The one place a database URL is read: `postgres://…` / `postgresql://…` is a server, anything
+ * else a SQLite file path (`file:` prefix allowed; `:memory:` kept as is).
+ */
+export function parseDatabaseUrl(url: string): DatabaseLocation {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { engine: 'postgres', url };
+  const file = url.startsWith('file:') ? url.slice(5) : url;
+  return { engine: 'sqlite', file: file === ':memory:' ? file : path.resolve(file) };
 }
 
 export interface Db {
@@ -42,11 +62,12 @@ export interface OpenDatabaseOptions {
 
 /** Opens a database from a URL: a file path (SQLite, the embedded default) or postgres://… */
 export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db {
-  if (/^postgres(ql)?:\/\//.test(url)) {
+  const location = parseDatabaseUrl(url);
+  if (location.engine === 'postgres') {
     throw new Error('PostgreSQL support arrives with the multi-machine issue; use a SQLite file path for now.');
   }
-  const file = url.startsWith('file:') ? url.slice(5) : url;
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const { file } = location;
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
   raw.pragma('foreign_keys = ON');
@@ -61,7 +82,7 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   const kysely = new Kysely<Database>({ dialect: new SharedLockSqliteDialect(raw, lock) });
   return {
     kysely,
-    capabilities: { name: 'sqlite', supportsReturning: true, supportsSkipLocked: false },
+    capabilities: { name: 'sqlite', supportsReturning: true, supportsSkipLocked: false, embeddedFile: file === ':memory:' ? null : file },
     async exclusive<T>(fn: (db: BetterSqlite3.Database) => T): Promise<T> {
       await lock.acquire();
       try {

@@ -7,8 +7,12 @@ import type { AuditTables } from '../audit/tables.js';
 import type { CatalogTables } from '../catalog/tables.js';
 import type { ContractTables } from '../contracts/tables.js';
 import type { CustomerTables } from '../customers/tables.js';
+import type { EventTables } from '../events/tables.js';
+import type { FxTables } from '../fx/tables.js';
+import type { InvoiceTables } from '../invoices/tables.js';
+import type { LedgerTables } from '../ledger/tables.js';
 import type { MerchantTables } from '../merchants/tables.js';
 import type { StaffTables } from '../staff/tables.js';
 import type { UsageTables } from '../usage/tables.js';
 
-export interface Database extends MerchantTables, CustomerTables, UsageTables, StaffTables, AuditTables, CatalogTables, ContractTables {}
+export interface Database extends MerchantTables, CustomerTables, UsageTables, StaffTables, AuditTables, CatalogTables, ContractTables, LedgerTables, EventTables, FxTables, InvoiceTables {}

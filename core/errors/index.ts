@@ -9,10 +9,12 @@ export type ErrorKind =
   | 'unauthenticated' // 401
   | 'forbidden' // 403
   | 'not_found' // 404
+  | 'method_not_allowed' // 405: the path exists, the method does not (the transport says which are allowed)
   | 'conflict' // 409
   | 'payload_too_large' // 413
   | 'unsupported_media_type' // 415
   | 'rate_limited' // 429
+  | 'unavailable' // 503: a dependency is down for now; retry after `retryAfterSeconds`
   | 'internal'; // 500: never for bad input
 
 export class DomainError extends Error {

@@ -4,12 +4,14 @@ import { constantTimeEqual, sha256Hex } from '../auth/encoding.js';
 import { issueMerchantJwt } from '../auth/jwt.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.js';
 import { seal, open } from '../auth/secret-box.js';
-import { acceptTotp } from '../auth/totp.js';
-import type { CoreContext } from '../context/index.js';
+import type { CoreContext, Environment } from '../context/index.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
 import { DomainError, conflict, invalidInput, unauthenticated } from '../errors/index.js';
 import { checkWebhookUrl } from '../net/ssrf.js';
+import { type DestinationChange, assertMayChangeDestination, recordDestinationChanges } from './destinations.js';
 import type { BankAccountInput, LoginInput, SignupInput, UpdateMerchantInput } from './schemas.js';
+import { type MerchantCredential, requireFreshOtp, spendTotp } from './step-up.js';
 import type { MerchantsTable } from './tables.js';
 import { type MerchantView, loadMerchantRow, merchantView } from './view.js';
 
@@ -21,11 +23,6 @@ function checksummed(addresses: Record<string, string>): Record<string, string> 
 
 async function checkedWebhook(ctx: CoreContext, url: string): Promise<string> {
   return (await checkWebhookUrl(url, ctx.policy, ctx.resolveHost)).url;
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  const msg = String((e as Error)?.message ?? '');
-  return /UNIQUE constraint failed|duplicate key value/i.test(msg);
 }
 
 export async function signup(ctx: CoreContext, input: z.infer<typeof SignupInput>) {
@@ -42,24 +39,32 @@ export async function signup(ctx: CoreContext, input: z.infer<typeof SignupInput
   const passwordHash = await hashPassword(input.password, ctx.bcryptCost);
   const now = ctx.clock.now().toISOString();
   const id = ctx.ids.next('mer');
+  const receivingAddresses = checksummed(input.receivingAddresses ?? {});
   try {
-    await ctx.db.kysely
-      .insertInto('merchants')
-      .values({
-        id,
-        name: input.name,
-        email: input.email,
-        password_hash: passwordHash,
-        status: 'active',
-        service_fee_bps: fee,
-        webhook_url: webhookUrl,
-        receiving_addresses: JSON.stringify(checksummed(input.receivingAddresses ?? {})),
-        auto_create_customers: 0,
-        kyb_status: 'not_submitted',
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await inTransaction(ctx, async (tx) => {
+      await tx.db.kysely
+        .insertInto('merchants')
+        .values({
+          id,
+          name: input.name,
+          email: input.email,
+          password_hash: passwordHash,
+          status: 'active',
+          service_fee_bps: fee,
+          webhook_url: webhookUrl,
+          receiving_addresses: JSON.stringify(receivingAddresses),
+          auto_create_customers: 0,
+          kyb_status: 'not_submitted',
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      // A destination given at signup is a change from nothing, recorded like any other.
+      if (Object.keys(receivingAddresses).length > 0) {
+        const change: DestinationChange = { field: 'receivingAddresses', before: {}, after: receivingAddresses };
+        await recordDestinationChanges(tx, id, [change], { credential: 'signup', apiKeyId: null });
+      }
+    });
   } catch (e) {
     if (isUniqueViolation(e)) throw conflict('email_already_registered', 'Email already registered');
     throw e;
@@ -87,17 +92,8 @@ export async function login(ctx: CoreContext, input: z.infer<typeof LoginInput>)
 async function consumeSecondFactor(ctx: CoreContext, row: MerchantsTable, otp?: string, recoveryCode?: string): Promise<void> {
   const now = ctx.clock.now();
   if (otp) {
-    const secret = open(ctx.secrets.dataKey, row.totp_secret_enc!, `merchant-totp:${row.id}`);
-    const step = acceptTotp(secret, otp, now, row.totp_last_step);
-    if (step === null) throw unauthenticated('otp_invalid', 'Invalid or already used two-factor code');
-    // Conditional update: of two concurrent logins with the same code, one wins.
-    const res = await ctx.db.kysely
-      .updateTable('merchants')
-      .set({ totp_last_step: step })
-      .where('id', '=', row.id)
-      .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
-      .executeTakeFirst();
-    if (res.numUpdatedRows === 0n) throw unauthenticated('otp_invalid', 'Invalid or already used two-factor code');
+    // Of two concurrent logins with the same code, one wins (see spendTotp).
+    await spendTotp(ctx, row, otp);
     return;
   }
   if (recoveryCode) {
@@ -139,7 +135,40 @@ function maskBankAccount(b: z.infer<typeof BankAccountInput>) {
   };
 }
 
-export async function updateMerchant(ctx: CoreContext, merchantId: string, patch: z.infer<typeof UpdateMerchantInput>): Promise<MerchantView> {
+/** JSON with keys sorted at every depth, to tell whether a value really changed. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** The fields of a patch that decide where money goes. */
+function destinationFieldsOf(patch: z.infer<typeof UpdateMerchantInput>) {
+  return (['receivingAddresses', 'bankAccount', 'settlementCurrency'] as const).filter((f) => patch[f] !== undefined);
+}
+
+/**
+ * PATCH /merchants/me. Name, email, webhook URL and auto-create change with any credential of the
+ * merchant. Where money goes (receivingAddresses, bankAccount, settlementCurrency) is refused to a
+ * sandbox key; from the dashboard it needs a fresh `otp` once 2FA is on; a live key may change it
+ * (the seed's UpdateMe path). Every real change is recorded and starts the cooling-off window.
+ */
+export async function updateMerchant(
+  ctx: CoreContext,
+  merchantId: string,
+  patch: z.infer<typeof UpdateMerchantInput>,
+  credential: MerchantCredential,
+  view: { keyEnvironment?: Environment } = {},
+): Promise<MerchantView> {
+  const destinationFields = destinationFieldsOf(patch);
+  assertMayChangeDestination(credential, destinationFields);
   const webhookUrl = patch.webhookUrl === undefined || patch.webhookUrl === null ? patch.webhookUrl : await checkedWebhook(ctx, patch.webhookUrl);
   return inTransaction(ctx, async (tx) => {
     const row = await loadMerchantRow(tx, merchantId);
@@ -149,19 +178,41 @@ export async function updateMerchant(ctx: CoreContext, merchantId: string, patch
         'name and email cannot be changed after on-chain registration: they are committed in metadataHash',
       );
     }
+    // Sending a destination field at all is a destination change request: the code is asked for
+    // even if the value turns out unchanged (nothing is recorded then).
+    if (destinationFields.length > 0 && credential.via === 'jwt') await requireFreshOtp(tx, row, patch.otp, 'Changing where money goes');
     const set: Partial<MerchantsTable> = { updated_at: tx.clock.now().toISOString() };
+    const changes: DestinationChange[] = [];
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.email !== undefined) set.email = patch.email;
     if (webhookUrl !== undefined) set.webhook_url = webhookUrl;
-    if (patch.receivingAddresses !== undefined) set.receiving_addresses = JSON.stringify(checksummed(patch.receivingAddresses));
-    if (patch.settlementCurrency !== undefined) set.settlement_currency = patch.settlementCurrency;
+    if (patch.receivingAddresses !== undefined) {
+      const before = JSON.parse(row.receiving_addresses) as Record<string, string>;
+      const after = checksummed(patch.receivingAddresses);
+      set.receiving_addresses = JSON.stringify(after);
+      if (stableJson(before) !== stableJson(after)) changes.push({ field: 'receivingAddresses', before, after });
+    }
+    if (patch.settlementCurrency !== undefined) {
+      set.settlement_currency = patch.settlementCurrency;
+      if (row.settlement_currency !== patch.settlementCurrency) {
+        changes.push({ field: 'settlementCurrency', before: row.settlement_currency, after: patch.settlementCurrency });
+      }
+    }
     if (patch.autoCreateCustomers !== undefined) set.auto_create_customers = patch.autoCreateCustomers ? 1 : 0;
-    if (patch.bankAccount === null) {
-      set.bank_account_enc = null;
-      set.bank_account_masked = null;
-    } else if (patch.bankAccount !== undefined) {
-      set.bank_account_enc = seal(tx.secrets.dataKey, JSON.stringify(patch.bankAccount), `merchant-bank:${merchantId}`);
-      set.bank_account_masked = JSON.stringify(maskBankAccount(patch.bankAccount));
+    if (patch.bankAccount !== undefined) {
+      // Compared in full (two accounts may share their last four digits), recorded masked only.
+      const beforeFull = row.bank_account_enc ? JSON.parse(open(tx.secrets.dataKey, row.bank_account_enc, `merchant-bank:${merchantId}`)) : null;
+      const beforeMasked = row.bank_account_masked ? JSON.parse(row.bank_account_masked) : null;
+      if (patch.bankAccount === null) {
+        set.bank_account_enc = null;
+        set.bank_account_masked = null;
+      } else {
+        set.bank_account_enc = seal(tx.secrets.dataKey, JSON.stringify(patch.bankAccount), `merchant-bank:${merchantId}`);
+        set.bank_account_masked = JSON.stringify(maskBankAccount(patch.bankAccount));
+      }
+      if (stableJson(beforeFull) !== stableJson(patch.bankAccount)) {
+        changes.push({ field: 'bankAccount', before: beforeMasked, after: patch.bankAccount === null ? null : maskBankAccount(patch.bankAccount) });
+      }
     }
     try {
       await tx.db.kysely.updateTable('merchants').set(set).where('id', '=', merchantId).execute();
@@ -169,7 +220,8 @@ export async function updateMerchant(ctx: CoreContext, merchantId: string, patch
       if (isUniqueViolation(e)) throw conflict('email_already_registered', 'Email already registered');
       throw e;
     }
-    return merchantView(tx, await loadMerchantRow(tx, merchantId));
+    await recordDestinationChanges(tx, merchantId, changes, { credential: credential.via, apiKeyId: credential.via === 'api_key' ? credential.keyId : null });
+    return merchantView(tx, await loadMerchantRow(tx, merchantId), view);
   });
 }
 

@@ -6,6 +6,7 @@ import { compiledQuery } from '../db/compiled.js';
 import { inTransaction } from '../db/transaction.js';
 import { DomainError, forbidden, invalidInput, unauthenticated } from '../errors/index.js';
 import type { GenerateKeyInput, RotateKeyInput } from './schemas.js';
+import { type MerchantCredential, requireFreshOtp } from './step-up.js';
 import { type LiveRequirement, loadMerchantRow, missingLiveRequirements } from './view.js';
 
 export const LIVE_KEY_ROTATION_COOLDOWN_DAYS = 180;
@@ -32,7 +33,23 @@ function uniqueScopes(scopes: readonly ApiKeyScope[] | undefined, fallback: read
   return [...new Set(scopes ?? fallback)].sort() as ApiKeyScope[];
 }
 
-export async function generateApiKey(ctx: CoreContext, merchantId: string, input: z.infer<typeof GenerateKeyInput>) {
+/** An API key acts in its own environment only: it never creates, rotates or lists another's keys. */
+export function environmentMismatch(keyEnvironment: Environment, requested: Environment): DomainError {
+  return forbidden('environment_mismatch', `A ${keyEnvironment} API key cannot act on ${requested} keys or data`);
+}
+
+const LIVE_KEY_NEEDS_SESSION = 'Creating or rotating a live API key needs a dashboard session (Bearer JWT) and a two-factor code, not an API key';
+
+/**
+ * Generate-key: the first key of an environment. An API key may only ask for its own environment
+ * (403 environment_mismatch); a live key needs the dashboard session (401 jwt_required) and, as
+ * live access needs 2FA, a fresh `otp`.
+ */
+export async function generateApiKey(ctx: CoreContext, merchantId: string, input: z.infer<typeof GenerateKeyInput>, credential: MerchantCredential) {
+  if (credential.via === 'api_key') {
+    if (credential.environment !== input.environment) throw environmentMismatch(credential.environment, input.environment);
+    if (input.environment === 'live') throw unauthenticated('jwt_required', LIVE_KEY_NEEDS_SESSION);
+  }
   return inTransaction(ctx, async (tx) => {
     const merchant = await loadMerchantRow(tx, merchantId);
     const existing = await tx.db.kysely
@@ -46,6 +63,7 @@ export async function generateApiKey(ctx: CoreContext, merchantId: string, input
     if (input.environment === 'live') {
       const missing = missingLiveRequirements(merchant);
       if (missing.length > 0) throw liveLocked(missing, merchant.kyb_status);
+      await requireFreshOtp(tx, merchant, input.otp, 'Creating a live API key');
     }
     const scopes = uniqueScopes(input.scopes, API_KEY_SCOPES);
     const key = createApiKey(input.environment, tx.randomBytes);
@@ -73,9 +91,11 @@ export async function generateApiKey(ctx: CoreContext, merchantId: string, input
   });
 }
 
-export async function rotateApiKey(ctx: CoreContext, merchantId: string, input: z.infer<typeof RotateKeyInput>) {
+/** Rotate-key: the dashboard session only (the route admits no API key; this is the second lock). */
+export async function rotateApiKey(ctx: CoreContext, merchantId: string, input: z.infer<typeof RotateKeyInput>, credential: MerchantCredential) {
+  if (credential.via !== 'jwt') throw unauthenticated('jwt_required', 'JWT required for key rotation (Dashboard login)');
   return inTransaction(ctx, async (tx) => {
-    await loadMerchantRow(tx, merchantId);
+    const merchant = await loadMerchantRow(tx, merchantId);
     const active = await tx.db.kysely
       .selectFrom('merchant_api_keys')
       .selectAll()
@@ -107,6 +127,7 @@ export async function rotateApiKey(ctx: CoreContext, merchantId: string, input: 
           );
         }
       }
+      await requireFreshOtp(tx, merchant, input.otp, 'Rotating a live API key');
     }
     const scopes = uniqueScopes(input.scopes, JSON.parse(current.scopes));
     const key = createApiKey(environment, tx.randomBytes);

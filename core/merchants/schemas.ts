@@ -160,6 +160,14 @@ export const UpdateMerchantInput = z
     bankAccount: BankAccountInput.nullable().optional(),
     settlementCurrency: SettlementCurrency.optional(),
     autoCreateCustomers: z.boolean().optional().meta({ description: 'Create customers on first usage event for an unknown externalId.' }),
+    otp: z
+      .string()
+      .max(16)
+      .optional()
+      .meta({
+        description:
+          'Current TOTP code. Required with a dashboard JWT once 2FA is enrolled when the body contains receivingAddresses, bankAccount or settlementCurrency; read only then.',
+      }),
   })
   .meta({ id: 'UpdateMerchantRequest' });
 
@@ -167,6 +175,7 @@ export const GenerateKeyInput = z
   .strictObject({
     environment: Environment.default('sandbox'),
     scopes: z.array(Scope).min(1).optional().meta({ description: 'Defaults to every scope.' }),
+    otp: z.string().max(16).optional().meta({ description: 'Current TOTP code; required for a live key (live keys need 2FA). Not read for sandbox keys.' }),
   })
   .meta({ id: 'GenerateKeyRequest' });
 
@@ -174,6 +183,7 @@ export const RotateKeyInput = z
   .strictObject({
     environment: Environment.optional().meta({ description: 'Defaults to live when a live key exists, else sandbox.' }),
     scopes: z.array(Scope).min(1).optional().meta({ description: 'Defaults to the old key’s scopes.' }),
+    otp: z.string().max(16).optional().meta({ description: 'Current TOTP code; required to rotate a live key once 2FA is enrolled. Not read for sandbox keys.' }),
   })
   .meta({ id: 'RotateKeyRequest' });
 

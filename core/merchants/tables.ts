@@ -27,6 +27,8 @@ export interface MerchantsTable {
   metadata_hash: string | null;
   metadata_json: string | null;
   registered_at: string | null;
+  /** Last change of where money goes (receiving addresses, bank account, settlement currency). */
+  destination_changed_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -83,6 +85,22 @@ export interface KybDocumentsTable {
   sha256: string;
 }
 
+export type DestinationField = 'receivingAddresses' | 'bankAccount' | 'settlementCurrency';
+export type DestinationCredential = 'jwt' | 'api_key' | 'signup';
+
+/** Append-only (database triggers): one row per destination field a request changed. */
+export interface MerchantDestinationChangesTable {
+  id: string;
+  merchant_id: string;
+  field: DestinationField;
+  before_value: string | null; // JSON; a bank account only as its masked view
+  after_value: string | null;
+  credential: DestinationCredential;
+  api_key_id: string | null;
+  api_key_prefix: string | null;
+  changed_at: string;
+}
+
 export interface MerchantTables {
   merchants: MerchantsTable;
   merchant_api_keys: MerchantApiKeysTable;
@@ -90,4 +108,5 @@ export interface MerchantTables {
   document_blobs: DocumentBlobsTable;
   kyb_submissions: KybSubmissionsTable;
   kyb_documents: KybDocumentsTable;
+  merchant_destination_changes: MerchantDestinationChangesTable;
 }

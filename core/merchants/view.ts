@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { CoreContext } from '../context/index.js';
+import type { CoreContext, Environment } from '../context/index.js';
 import { notFound } from '../errors/index.js';
 import type { MerchantProfile } from './schemas.js';
 import type { MerchantsTable } from './tables.js';
@@ -24,14 +24,22 @@ export async function loadMerchantRow(ctx: CoreContext, merchantId: string): Pro
   return row;
 }
 
-export async function merchantView(ctx: CoreContext, m: MerchantsTable): Promise<MerchantView> {
-  const keys = await ctx.db.kysely
+export interface MerchantViewOptions {
+  /**
+   * Show only the keys of this environment: what an API key sees (a key acts in its own
+   * environment only). Unset for the dashboard session and staff, who see every key.
+   */
+  keyEnvironment?: Environment;
+}
+
+export async function merchantView(ctx: CoreContext, m: MerchantsTable, options: MerchantViewOptions = {}): Promise<MerchantView> {
+  let keyQuery = ctx.db.kysely
     .selectFrom('merchant_api_keys')
     .select(['id', 'environment', 'prefix', 'scopes', 'created_at', 'rotated_from'])
     .where('merchant_id', '=', m.id)
-    .where('revoked_at', 'is', null)
-    .orderBy('environment')
-    .execute();
+    .where('revoked_at', 'is', null);
+  if (options.keyEnvironment) keyQuery = keyQuery.where('environment', '=', options.keyEnvironment);
+  const keys = await keyQuery.orderBy('environment').execute();
   const lastRotations = await ctx.db.kysely
     .selectFrom('merchant_api_keys')
     .select(['environment', (eb) => eb.fn.max('created_at').as('last')])
@@ -77,6 +85,6 @@ export async function merchantView(ctx: CoreContext, m: MerchantsTable): Promise
   };
 }
 
-export async function getMerchant(ctx: CoreContext, merchantId: string): Promise<MerchantView> {
-  return merchantView(ctx, await loadMerchantRow(ctx, merchantId));
+export async function getMerchant(ctx: CoreContext, merchantId: string, options: MerchantViewOptions = {}): Promise<MerchantView> {
+  return merchantView(ctx, await loadMerchantRow(ctx, merchantId), options);
 }

@@ -1,14 +1,15 @@
 import type { MerchantScope } from '../context/index.js';
 import type { IdSource } from '../ids/index.js';
-import { type IngestBatch, isPackedBatch, reasonCode, reasonOf, unpackBatch } from './batch.js';
+import { isPackedBatch, reasonCode, reasonOf, unpackBatch } from './batch.js';
 import type { RejectionReason } from './limits.js';
+import { outcomeOf, readStoredOutcome, rejectedResult, storedOutcomeText } from './outcome.js';
 import type { IngestJob, JobOutcome } from './writer.js';
 
 /**
  * The rules of applying one batch, written once against a synchronous view of an open write
  * transaction. A dialect's writer supplies the view (prepared statements on SQLite) and the
- * transaction around a whole group; the decisions — duplicate or not, which reason, what the
- * response is — are made here.
+ * transaction around a whole group; the decisions — duplicate or not, which reason, the
+ * batch's outcome — are made here (transports render outcomes: outcome.ts).
  */
 export interface UsageWriteTx {
   findIdempotencyRecord(scope: MerchantScope, key: string): StoredIdempotencyRecord | undefined;
@@ -34,18 +35,28 @@ export interface UsageWriteTx {
 export interface StoredIdempotencyRecord {
   request_hash: string;
   state: 'in_progress' | 'completed';
-  response_status: number | null;
+  /** The outcome (outcome.ts), once completed. */
   response_body: string | null;
+  created_at: string;
   expires_at: string;
 }
 
 export interface NewIdempotencyRecord {
   requestHash: string;
-  status: number;
-  body: string;
+  /** The outcome's stored form (outcome.ts `storedOutcomeText`). */
+  outcome: string;
   createdAt: string;
   expiresAt: string;
 }
+
+/**
+ * An `in_progress` record older than this is abandoned (its process died mid-request) and is
+ * taken over instead of answering 409 `idempotency_key_in_use` until it expires a day later.
+ * The SQLite writer never leaves one (claim and completion are one transaction); a writer that
+ * claims first (PostgreSQL, later) must finish a request well within it. Taking over is safe:
+ * the events of the abandoned attempt either committed — and dedupe by their own keys — or not.
+ */
+export const IN_PROGRESS_LEASE_MS = 60_000;
 
 export interface CustomerRef {
   /** usage_customers.ref */
@@ -97,7 +108,6 @@ export class WriterCaches {
   }
 }
 
-const ALL_REJECTED_MESSAGE = 'Every event in the batch was rejected; see results[].reason';
 const ACCEPTED = 1;
 const DUPLICATE = 2;
 
@@ -123,12 +133,13 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterC
   const idem = job.idempotency;
   if (idem) {
     const existing = tx.findIdempotencyRecord(scope, idem.key);
-    if (existing && existing.expires_at > nowIso) {
+    const abandoned = existing !== undefined && existing.state !== 'completed' && Date.parse(existing.created_at) + IN_PROGRESS_LEASE_MS <= Date.parse(nowIso);
+    if (existing && existing.expires_at > nowIso && !abandoned) {
       if (existing.request_hash !== idem.requestHash) return { kind: 'key_reused' };
-      if (existing.state !== 'completed' || existing.response_status === null || existing.response_body === null) return { kind: 'key_in_use' };
-      return { kind: 'replayed', status: existing.response_status, body: existing.response_body };
+      if (existing.state !== 'completed' || existing.response_body === null) return { kind: 'key_in_use' };
+      return { kind: 'replayed', outcome: readStoredOutcome(existing.response_body) };
     }
-    if (existing) tx.deleteIdempotencyRecord(scope, idem.key); // expired: as if absent
+    if (existing) tx.deleteIdempotencyRecord(scope, idem.key); // expired or abandoned: as if absent
   }
   const batch = unpackBatch(job.batch);
   // The scanner admits only printable ASCII other than `"` and `\` in strings, so its keys are
@@ -214,29 +225,9 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterC
     out += `{"idempotencyKey":${quoteKey(batch.keys[i]!)},"status":"${o === ACCEPTED ? 'accepted' : 'duplicate'}","eventId":"${id}"}`;
   }
 
-  const counts = `"accepted":${accepted},"duplicates":${duplicates},"rejected":${rejected},"results":[${out}]}`;
-  const allRejected = rejected === n;
-  const status = allRejected ? 422 : 200;
-  const body = allRejected
-    ? `{"ok":false,"error":"all_events_rejected","message":${JSON.stringify(ALL_REJECTED_MESSAGE)},${counts}`
-    : `{${counts}`;
+  const decided = outcomeOf({ accepted, duplicates, rejected }, `[${out}]`);
   if (idem) {
-    tx.insertIdempotencyRecord(scope, idem.key, { requestHash: idem.requestHash, status, body, createdAt: nowIso, expiresAt: idem.expiresAt });
+    tx.insertIdempotencyRecord(scope, idem.key, { requestHash: idem.requestHash, outcome: storedOutcomeText(decided), createdAt: nowIso, expiresAt: idem.expiresAt });
   }
-  return { kind: 'executed', status, body };
-}
-
-function rejectedResult(key: string | null, reason: RejectionReason): string {
-  return key === null ? `{"status":"rejected","reason":"${reason}"}` : `{"idempotencyKey":${JSON.stringify(key)},"status":"rejected","reason":"${reason}"}`;
-}
-
-/** The response for a batch whose events were all refused before the database. */
-export function renderAllRejected(packed: IngestBatch): string {
-  const batch = unpackBatch(packed);
-  let out = '';
-  for (let i = 0; i < batch.count; i++) {
-    if (batch.reasons[i] === 0) throw new Error('renderAllRejected: batch has a valid event');
-    out += (i > 0 ? ',' : '') + rejectedResult(batch.keys[i], reasonOf(batch.reasons[i]));
-  }
-  return `{"ok":false,"error":"all_events_rejected","message":${JSON.stringify(ALL_REJECTED_MESSAGE)},"accepted":0,"duplicates":0,"rejected":${batch.count},"results":[${out}]}`;
+  return { kind: 'executed', outcome: decided };
 }

@@ -5,7 +5,7 @@ export * from './ingest.js';
 export * from './idempotency.js';
 export { USAGE_METRICS, type UsageMetric } from './tables.js';
 export type * from './tables.js';
-export type { UsageEventWriter, IngestJob, JobOutcome } from './writer.js';
+export type { UsageEventWriter, IngestJob, JobOutcome, WriterHealth, BatchOutcome, IngestCounts } from './writer.js';
 export { type CheckedBatch, checkUsageBatch, parseBatchEnvelope, metricCode, metricOf } from './batch.js';
 export { createEventIdCodec, type EventIdCodec } from './event-ids.js';
 export { getStoredUsageEvent, listStoredUsageEvents, type StoredUsageEvent } from './events.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CoreContext, HOUR, ManualClock, createContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { IN_PROGRESS_LEASE_MS } from './apply-job.js';
 import { purgeExpiredIdempotencyRecords } from './idempotency.js';
 import { createUsageEventWriter, createUsageIngest } from './ingest.js';
 import type { IngestJob, UsageEventWriter } from './writer.js';
@@ -63,16 +65,16 @@ describe('Idempotency-Key records', () => {
   it('expire after 24 hours: purged by the core function, and the key executes anew', async () => {
     const ingest = createUsageIngest(ctx);
     const first = await ingest.ingest({ scope, body: body('a'), idempotencyKey: 'K' });
-    expect(JSON.parse(first.body).accepted).toBe(1);
+    expect(first.counts.accepted).toBe(1);
     clock.advance(24 * HOUR - 1);
     expect(await purgeExpiredIdempotencyRecords(ctx)).toBe(0);
     const replay = await ingest.ingest({ scope, body: body('a'), idempotencyKey: 'K' });
     expect(replay.replayed).toBe(true);
-    expect(replay.body).toBe(first.body);
+    expect(replay).toEqual({ ...first, replayed: true });
     clock.advance(1);
     const again = await ingest.ingest({ scope, body: body('a'), idempotencyKey: 'K' });
     expect(again.replayed).toBe(false);
-    expect(JSON.parse(again.body)).toMatchObject({ accepted: 0, duplicates: 1 }); // per-event dedupe still holds
+    expect(again.counts).toEqual({ accepted: 0, duplicates: 1, rejected: 0 }); // per-event dedupe still holds
     expect(await count('usage_events')).toBe(1);
     clock.advance(24 * HOUR);
     expect(await purgeExpiredIdempotencyRecords(ctx)).toBe(1);
@@ -113,7 +115,7 @@ describe('group commit', () => {
     const pending = [ingest.ingest({ scope, body: body('a', 'b') }), ingest.ingest({ scope, body: body('b', 'c') }), ingest.ingest({ scope, body: body('c', 'd') })];
     expect(ingest.pendingBatches).toBe(3);
     resume();
-    const results = (await Promise.all(pending)).map((r) => JSON.parse(r.body).results.map((x: any) => x.status));
+    const results = (await Promise.all(pending)).map((r) => JSON.parse(r.resultsJson).map((x: any) => x.status));
     expect(groups).toEqual([2, 1]);
     expect(results).toEqual([
       ['accepted', 'accepted'],
@@ -135,14 +137,101 @@ describe('group commit', () => {
     const ok2 = ingest.ingest({ scope, body: body('x2') });
     resume();
     await expect(bad).rejects.toThrow(/boom/);
-    expect((await ok1).status).toBe(200);
-    expect((await ok2).status).toBe(200);
+    expect((await ok1).kind).toBe('processed');
+    expect((await ok2).kind).toBe('processed');
     expect(groups).toEqual([3]);
     const keys = (await ctx.db.kysely.selectFrom('usage_events').select('idempotency_key').execute()).map((r) => r.idempotency_key).sort();
     expect(keys).toEqual(['x1', 'x2']); // y1 rolled back with its batch
     expect(await count('idempotency_records')).toBe(0); // so a retry can run
     await ctx.db.exclusive!((raw) => raw.exec('DROP TRIGGER boom'));
     const retry = await ingest.ingest({ scope, body: body('y1', 'boom'), idempotencyKey: 'KB' });
-    expect(JSON.parse(retry.body).accepted).toBe(2);
+    expect(retry.counts.accepted).toBe(2);
+  });
+});
+
+describe('Idempotency-Key records in progress', () => {
+  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  async function inProgressRecord(key: string, requestBody: Buffer, ageMs: number) {
+    const created = new Date(clock.now().getTime() - ageMs);
+    await ctx.db.kysely
+      .insertInto('idempotency_records')
+      .values({
+        merchant_id: scope.merchantId,
+        environment: scope.environment,
+        idempotency_key: key,
+        request_hash: sha256(requestBody),
+        state: 'in_progress',
+        response_status: null,
+        response_body: null,
+        created_at: created.toISOString(),
+        expires_at: new Date(created.getTime() + 24 * HOUR).toISOString(),
+      })
+      .execute();
+  }
+
+  it('answer 409 idempotency_key_in_use while fresh, and are taken over once abandoned (not stuck for a day)', async () => {
+    const ingest = createUsageIngest(ctx);
+    const fresh = body('p1');
+    await inProgressRecord('KP1', fresh, IN_PROGRESS_LEASE_MS - 1_000);
+    await expect(ingest.ingest({ scope, body: fresh, idempotencyKey: 'KP1' })).rejects.toMatchObject({ code: 'idempotency_key_in_use' });
+
+    const abandoned = body('p2');
+    await inProgressRecord('KP2', abandoned, IN_PROGRESS_LEASE_MS);
+    const taken = await ingest.ingest({ scope, body: abandoned, idempotencyKey: 'KP2' });
+    expect(taken).toMatchObject({ kind: 'processed', counts: { accepted: 1, duplicates: 0, rejected: 0 }, replayed: false });
+    const replay = await ingest.ingest({ scope, body: abandoned, idempotencyKey: 'KP2' });
+    expect(replay).toEqual({ ...taken, replayed: true });
+    // Once abandoned, a different body is refused as for any completed key.
+    await expect(ingest.ingest({ scope, body: body('other'), idempotencyKey: 'KP2' })).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+  });
+});
+
+describe('ingest outcomes', () => {
+  it('are typed: counts and results for the transport to render; an all-rejected batch is its own kind', async () => {
+    const ingest = createUsageIngest(ctx);
+    const mixed = await ingest.ingest({ scope, body: body('o1', 'o1') });
+    expect(mixed).toMatchObject({ kind: 'processed', counts: { accepted: 1, duplicates: 1, rejected: 0 }, replayed: false });
+    expect(JSON.parse(mixed.resultsJson).map((r: any) => r.status)).toEqual(['accepted', 'duplicate']);
+    const unknown = Buffer.from(JSON.stringify({ events: [{ customerExternalId: 'nobody', idempotencyKey: 'o2', metric: 'agent_run', quantity: '1', occurredAt: '2026-05-25T11:00:00Z' }] }));
+    expect(await ingest.ingest({ scope, body: unknown })).toEqual({
+      kind: 'all_rejected',
+      counts: { accepted: 0, duplicates: 0, rejected: 1 },
+      resultsJson: '[{"idempotencyKey":"o2","status":"rejected","reason":"unknown_customer"}]',
+      replayed: false,
+    });
+    const invalid = Buffer.from('{"events":[{"idempotencyKey":"o3"}]}');
+    expect(await ingest.ingest({ scope, body: invalid })).toMatchObject({ kind: 'all_rejected', counts: { accepted: 0, duplicates: 0, rejected: 1 } });
+  });
+
+  it('are stored under an Idempotency-Key as counts and results, and records of the earlier rendered form still replay', async () => {
+    const ingest = createUsageIngest(ctx);
+    const first = await ingest.ingest({ scope, body: body('s1'), idempotencyKey: 'KS' });
+    const row = await ctx.db.kysely.selectFrom('idempotency_records').selectAll().where('idempotency_key', '=', 'KS').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ state: 'completed', response_status: null });
+    expect(row.response_body).toBe(`{"accepted":1,"duplicates":0,"rejected":0,"results":${first.resultsJson}}`);
+
+    // A record written before outcomes moved out of core: the rendered 422 body.
+    const legacyBody = Buffer.from('{"events":[{"idempotencyKey":"old"}]}');
+    const results = '[{"idempotencyKey":"old","status":"rejected","reason":"invalid_customer_external_id"}]';
+    await ctx.db.kysely
+      .insertInto('idempotency_records')
+      .values({
+        merchant_id: scope.merchantId,
+        environment: scope.environment,
+        idempotency_key: 'KL',
+        request_hash: createHash('sha256').update(legacyBody).digest('hex'),
+        state: 'completed',
+        response_status: 422,
+        response_body: `{"ok":false,"error":"all_events_rejected","message":"Every event in the batch was rejected; see results[].reason","accepted":0,"duplicates":0,"rejected":1,"results":${results}}`,
+        created_at: clock.now().toISOString(),
+        expires_at: new Date(clock.now().getTime() + HOUR).toISOString(),
+      })
+      .execute();
+    expect(await ingest.ingest({ scope, body: legacyBody, idempotencyKey: 'KL' })).toEqual({
+      kind: 'all_rejected',
+      counts: { accepted: 0, duplicates: 0, rejected: 1 },
+      resultsJson: results,
+      replayed: true,
+    });
   });
 });

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { DomainError, conflict } from '../errors/index.js';
-import { renderAllRejected } from './apply-job.js';
 import { GroupCommitQueue } from './group-commit.js';
 import { checkUsageBatch, parseBatchEnvelope } from './batch.js';
 import { IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.js';
 import { scanUsageBatch } from './scan.js';
 import { createSqliteUsageEventWriter } from './sqlite-writer.js';
-import type { IngestJob, UsageEventWriter } from './writer.js';
+import { allRejectedOutcome } from './outcome.js';
+import type { BatchOutcome, IngestJob, UsageEventWriter, WriterHealth } from './writer.js';
 
 export interface IngestRequest {
   scope: MerchantScope;
@@ -17,16 +17,18 @@ export interface IngestRequest {
   idempotencyKey?: string;
 }
 
-export interface IngestResponse {
-  status: number;
-  /** The exact JSON to send; for replays, the stored bytes. */
-  body: string;
-  /** True when this is a stored response replayed for an Idempotency-Key (Idempotent-Replayed: true). */
+/**
+ * What became of a batch, for the transport to render (the server: 200 for `processed`, 422
+ * `all_events_rejected` for `all_rejected`, `Idempotent-Replayed: true` for a replay). Refusals
+ * of the request as a whole are DomainErrors, as everywhere.
+ */
+export type IngestOutcome = BatchOutcome & {
+  /** The stored outcome of an earlier request with the same Idempotency-Key and body. */
   replayed: boolean;
-}
+};
 
 export interface UsageIngest {
-  ingest(request: IngestRequest): Promise<IngestResponse>;
+  ingest(request: IngestRequest): Promise<IngestOutcome>;
   /** See GroupCommitQueue.pause: holds writes until the returned function is called. */
   pauseWrites(): () => void;
   /** Batches waiting for the writer. */
@@ -41,6 +43,8 @@ export interface UsageIngest {
   indexCustomerUsage(maxRows?: number): Promise<number>;
   /** Events stored but not yet in usage_by_customer (readers add them from usage_events). */
   unindexedCount(): Promise<number>;
+  /** The writer's state, for readiness probes: an in-process writer is always alive. */
+  writerHealth(): WriterHealth;
 }
 
 /** The dialect's writer, chosen once from capabilities. */
@@ -66,7 +70,7 @@ export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEve
   /** Idempotency-Key → SHA-256 of the body, for requests of this process still running. */
   const inFlight = new Map<string, string>();
 
-  async function ingest(request: IngestRequest): Promise<IngestResponse> {
+  async function ingest(request: IngestRequest): Promise<IngestOutcome> {
     const { scope } = request;
     const headerKey = request.idempotencyKey;
     if (headerKey !== undefined && (headerKey.length === 0 || headerKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
@@ -81,7 +85,7 @@ export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEve
 
     if (headerKey === undefined) {
       // Nothing for the database to decide: answer without queueing.
-      if (batch.validCount === 0) return { status: 422, body: renderAllRejected(batch), replayed: false };
+      if (batch.validCount === 0) return { ...allRejectedOutcome(batch), replayed: false };
       return run(job);
     }
 
@@ -102,14 +106,14 @@ export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEve
   }
 
   let submitted = 0;
-  async function run(job: IngestJob): Promise<IngestResponse> {
+  async function run(job: IngestJob): Promise<IngestOutcome> {
     submitted++;
     const outcome = await queue.submit(job);
     switch (outcome.kind) {
       case 'executed':
-        return { status: outcome.status, body: outcome.body, replayed: false };
+        return { ...outcome.outcome, replayed: false };
       case 'replayed':
-        return { status: outcome.status, body: outcome.body, replayed: true };
+        return { ...outcome.outcome, replayed: true };
       case 'key_reused':
         throw keyReused();
       case 'key_in_use':
@@ -124,6 +128,7 @@ export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEve
     pauseWrites: () => queue.pause(),
     indexCustomerUsage: (maxRows = 50_000) => writer.indexCustomerUsage(maxRows),
     unindexedCount: () => writer.unindexedCount(),
+    writerHealth: () => writer.health?.() ?? { alive: true, restarts: 0 },
     get pendingBatches() {
       return queue.pending;
     },

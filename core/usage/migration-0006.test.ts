@@ -79,9 +79,9 @@ describe('migration 0006_usage_compact', () => {
           }),
         ),
       });
-      const body = JSON.parse(res.body);
-      expect(body.results[0]).toEqual({ idempotencyKey: 'k2', status: 'duplicate', eventId: 'evt_01jold0000000000000000000b' });
-      expect(body.results[1]).toMatchObject({ status: 'accepted', eventId: expect.stringMatching(/^evt_[0-9a-z]{26}$/) });
+      const results = JSON.parse(res.resultsJson);
+      expect(results[0]).toEqual({ idempotencyKey: 'k2', status: 'duplicate', eventId: 'evt_01jold0000000000000000000b' });
+      expect(results[1]).toMatchObject({ status: 'accepted', eventId: expect.stringMatching(/^evt_[0-9a-z]{26}$/) });
       // The indexer rebuilds usage_by_customer from the moved rows.
       while ((await ingest.indexCustomerUsage()) > 0);
       expect(await aggregateUsage(ctx, scope, 'cus_b', ...may)).toEqual([{ metric: 'agent_run', dimensions: {}, quantity: '3' }]);

@@ -20,12 +20,12 @@ function prepare(raw: BetterSqlite3.Database) {
     customersEpoch: raw.prepare('SELECT customers_epoch FROM usage_state WHERE id = 1').pluck(),
     eventIdKey: raw.prepare('SELECT event_id_key FROM usage_state WHERE id = 1').pluck(),
     findIdempotency: raw.prepare(
-      'SELECT request_hash, state, response_status, response_body, expires_at FROM idempotency_records WHERE merchant_id = ? AND environment = ? AND idempotency_key = ?',
+      'SELECT request_hash, state, response_body, created_at, expires_at FROM idempotency_records WHERE merchant_id = ? AND environment = ? AND idempotency_key = ?',
     ),
     deleteIdempotency: raw.prepare('DELETE FROM idempotency_records WHERE merchant_id = ? AND environment = ? AND idempotency_key = ?'),
     insertIdempotency: raw.prepare(
       `INSERT INTO idempotency_records (merchant_id, environment, idempotency_key, request_hash, state, response_status, response_body, created_at, expires_at)
-       VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, 'completed', NULL, ?, ?, ?)`,
     ),
     purgeIdempotency: raw.prepare(
       'DELETE FROM idempotency_records WHERE rowid IN (SELECT rowid FROM idempotency_records WHERE expires_at <= ? LIMIT ?)',
@@ -81,7 +81,7 @@ function writeTx(s: Statements, codec: EventIdCodec): UsageWriteTx {
     findIdempotencyRecord: (scope, key) => s.findIdempotency.get(scope.merchantId, scope.environment, key) as StoredIdempotencyRecord | undefined,
     deleteIdempotencyRecord: (scope, key) => void s.deleteIdempotency.run(scope.merchantId, scope.environment, key),
     insertIdempotencyRecord: (scope, key, r) =>
-      void s.insertIdempotency.run(scope.merchantId, scope.environment, key, r.requestHash, r.status, r.body, r.createdAt, r.expiresAt),
+      void s.insertIdempotency.run(scope.merchantId, scope.environment, key, r.requestHash, r.outcome, r.createdAt, r.expiresAt),
     scopeRef: (scope) =>
       (s.findScope.get(scope.merchantId, scope.environment) as number | undefined) ??
       Number(s.insertScope.run(scope.merchantId, scope.environment).lastInsertRowid),

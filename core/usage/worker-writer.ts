@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Clock } from '../context/index.js';
+import { DomainError } from '../errors/index.js';
 import { isPackedBatch } from './batch.js';
-import type { IngestJob, JobOutcome, UsageEventWriter } from './writer.js';
+import type { IngestJob, JobOutcome, UsageEventWriter, WriterHealth } from './writer.js';
 
 /**
  * A UsageEventWriter whose SQLite work runs on a thread of its own (writer-thread.ts), with
@@ -21,41 +22,147 @@ export type WriterRequest =
   | { id: number; now: string; type: 'unindexed' }
   | { id: number; now: string; type: 'close' };
 
-export type WriterResponse = { id: number; outcomes?: WireOutcome[]; count?: number; error?: string };
+/** `ready` (id 0) is sent once, when the thread has opened its connection. */
+export type WriterResponse = { id: number; outcomes?: WireOutcome[]; count?: number; error?: string; ready?: true };
 
 export interface ThreadedUsageEventWriter extends UsageEventWriter {
   close(): Promise<void>;
+  health(): WriterHealth;
+  /** Resolves once the current thread has opened its connection and takes work. */
+  ready(): Promise<void>;
+  /**
+   * Test hook: ends the current thread abruptly (`worker.terminate()`), at whatever point it is
+   * — inside a transaction, between COMMIT and the answer — as a crash would. The writer
+   * restarts it as after any death.
+   */
+  killThreadForTesting(): Promise<void>;
 }
 
-export function createThreadedUsageEventWriter(options: { dbPath: string; durable: boolean; clock: Clock; autoCheckpoint?: boolean }): ThreadedUsageEventWriter {
-  const worker = new Worker(new URL('./writer-thread-entry.mjs', import.meta.url), {
-    workerData: { dbPath: options.dbPath, durable: options.durable, autoCheckpoint: options.autoCheckpoint ?? true },
-  });
+export interface ThreadedWriterOptions {
+  dbPath: string;
+  durable: boolean;
+  clock: Clock;
+  autoCheckpoint?: boolean;
+  /** Restart delays after a death: `initialMs`, doubling per death in a row, at most `maxMs`. */
+  restartBackoff?: { initialMs: number; maxMs: number };
+  /** Told about every death (the server logs it). */
+  onThreadDeath?: (reason: string) => void;
+}
+
+const UNAVAILABLE_CODE = 'ingest_unavailable';
+
+/** A 503 for a request the writer could not take: nothing acknowledged, safe to retry. */
+function unavailable(message: string, retryAfterMs: number): DomainError {
+  return new DomainError('unavailable', UNAVAILABLE_CODE, message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+}
+
+interface Thread {
+  worker: Worker;
+  ready: boolean;
+}
+
+/**
+ * The thread is supervised: a message posted to a dead worker is silently dropped, so without
+ * this every request after a death would wait forever. When the thread exits or fails, every
+ * request waiting on it is answered `ingest_unavailable` (503, Retry-After) — its batch may or
+ * may not have committed; a retry is safe because per-event keys dedupe and an Idempotency-Key
+ * record is written in the same transaction as the events — and so is every new request until
+ * a new thread is started, after a delay that doubles with each death in a row (a thread that
+ * dies at once does not spin). A successful commit resets the delay.
+ */
+export function createThreadedUsageEventWriter(options: ThreadedWriterOptions): ThreadedUsageEventWriter {
+  const backoff = options.restartBackoff ?? { initialMs: 100, maxMs: 5_000 };
   let nextId = 1;
+  let closing = false;
   let closed = false;
+  let current: Thread | undefined;
+  let restarts = 0;
+  let deathsInARow = 0;
+  let lastError: string | undefined;
+  /** performance.now() when the next thread starts, while there is none. */
+  let restartAt = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let readyWaiters: Array<() => void> = [];
   const pending = new Map<number, { resolve: (r: WriterResponse) => void; reject: (e: Error) => void }>();
-  worker.on('message', (res: WriterResponse) => {
-    const p = pending.get(res.id);
-    if (!p) return;
-    pending.delete(res.id);
-    if (res.error !== undefined) p.reject(new Error(res.error));
-    else p.resolve(res);
-  });
-  const failAll = (e: Error) => {
-    for (const p of pending.values()) p.reject(e);
+
+  function failAll(e: Error): void {
+    const waiting = [...pending.values()];
     pending.clear();
-  };
-  worker.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
-  worker.on('exit', (code) => failAll(new Error(`usage writer thread exited (${code})`)));
+    for (const p of waiting) p.reject(e);
+  }
+
+  function spawn(): void {
+    const worker = new Worker(new URL('./writer-thread-entry.mjs', import.meta.url), {
+      workerData: { dbPath: options.dbPath, durable: options.durable, autoCheckpoint: options.autoCheckpoint ?? true },
+    });
+    const thread: Thread = { worker, ready: false };
+    current = thread;
+    worker.on('message', (res: WriterResponse) => {
+      if (current !== thread) return; // a late answer of a thread already declared dead
+      if (res.ready) {
+        thread.ready = true;
+        const waiters = readyWaiters;
+        readyWaiters = [];
+        for (const w of waiters) w();
+        return;
+      }
+      const p = pending.get(res.id);
+      if (!p) return;
+      pending.delete(res.id);
+      if (res.error !== undefined) p.reject(new Error(res.error));
+      else {
+        if (res.outcomes !== undefined) deathsInARow = 0;
+        p.resolve(res);
+      }
+    });
+    worker.on('error', (e) => died(thread, e instanceof Error ? e.message : String(e)));
+    worker.on('exit', (code) => died(thread, `usage writer thread exited (${code})`));
+  }
+
+  /** Called for 'error' and for 'exit' (both may come for one death): acts once per thread. */
+  function died(thread: Thread, reason: string): void {
+    if (current !== thread) return;
+    current = undefined;
+    void thread.worker.terminate(); // after an 'error' the thread may still be winding down
+    if (closing) {
+      failAll(new Error('usage writer is closed'));
+      return;
+    }
+    lastError = reason;
+    options.onThreadDeath?.(reason);
+    const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** deathsInARow);
+    deathsInARow++;
+    restartAt = performance.now() + delay;
+    failAll(
+      unavailable(
+        'The usage-event writer stopped while this batch was in flight; it may or may not have been stored. Retry it after Retry-After seconds: the same event idempotency keys (and Idempotency-Key header) make the retry safe',
+        delay,
+      ),
+    );
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (closing) return;
+      restarts++;
+      spawn();
+    }, delay);
+    restartTimer.unref(); // never the reason the process stays up
+  }
 
   function request(body: Omit<WriterRequest, 'id' | 'now'>, transfer: ArrayBuffer[] = []): Promise<WriterResponse> {
     if (closed) return Promise.reject(new Error('usage writer is closed'));
+    const thread = current;
+    if (thread === undefined) {
+      const wait = Math.max(0, restartAt - performance.now());
+      return Promise.reject(unavailable('The usage-event writer is restarting; nothing was stored. Retry after Retry-After seconds', wait));
+    }
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      worker.postMessage({ ...body, id, now: options.clock.now().toISOString() } as WriterRequest, transfer);
+      thread.worker.postMessage({ ...body, id, now: options.clock.now().toISOString() } as WriterRequest, transfer);
     });
   }
+
+  spawn();
 
   /**
    * A packed batch's text crosses as a copy of its own that is transferred, not cloned: one
@@ -87,13 +194,30 @@ export function createThreadedUsageEventWriter(options: { dbPath: string; durabl
     async unindexedCount() {
       return (await request({ type: 'unindexed' } as Omit<WriterRequest, 'id' | 'now'>)).count!;
     },
+    // Alive while a thread exists, booting or ready: requests sent to a booting thread wait for
+    // it and are served. Not alive between a death and the restart, when requests fail at once.
+    health: () => ({ alive: current !== undefined && !closing, restarts, ...(lastError !== undefined ? { lastError } : {}) }),
+    ready() {
+      if (current?.ready) return Promise.resolve();
+      return new Promise((resolve) => readyWaiters.push(resolve));
+    },
+    async killThreadForTesting() {
+      await current?.worker.terminate();
+    },
     async close() {
-      if (closed) return;
+      if (closing) return;
+      closing = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      const thread = current;
       try {
-        await request({ type: 'close' } as Omit<WriterRequest, 'id' | 'now'>);
+        if (thread) await request({ type: 'close' } as Omit<WriterRequest, 'id' | 'now'>);
+      } catch {
+        // a thread that died meanwhile has nothing left to close
       } finally {
         closed = true;
-        await worker.terminate();
+        await thread?.worker.terminate();
+        for (const w of readyWaiters) w();
+        readyWaiters = [];
       }
     },
   };

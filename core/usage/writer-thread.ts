@@ -106,3 +106,4 @@ port.on('message', (req: WriterRequest) => {
   backlog.push(req);
   void pump();
 });
+port.postMessage({ id: 0, ready: true } satisfies WriterResponse);

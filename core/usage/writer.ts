@@ -22,6 +22,18 @@ export interface UsageEventWriter {
    * writers that apply groups strictly in order and merge waiting ones (the writer thread).
    */
   readonly maxInFlightGroups?: number;
+  /** Whether the writer can take work now (a writer on its own thread may die and restart). */
+  health?(): WriterHealth;
+}
+
+/** What `/readyz` reports about the usage writer. */
+export interface WriterHealth {
+  /** False between the writer thread's death and its replacement being ready. */
+  alive: boolean;
+  /** How many times the writer was restarted since the service started. */
+  restarts: number;
+  /** Why the writer last died, if it ever did. */
+  lastError?: string;
 }
 
 /** One HTTP batch after validation: what the writer needs to apply it. */
@@ -35,11 +47,31 @@ export interface IngestJob {
   idempotency: { key: string; requestHash: string; expiresAt: string } | null;
 }
 
+/** How many events of a batch were accepted, were duplicates, were rejected. */
+export interface IngestCounts {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+/**
+ * What ingesting a batch decided. `all_rejected` when no event was accepted or a duplicate.
+ * The per-event results stay JSON text (the contract's `UsageEventResult[]`, in input order):
+ * the writer thread produces them, and one string crosses threads in one copy where 500
+ * objects would be cloned field by field (see README, "Outcomes and their rendering").
+ */
+export interface BatchOutcome {
+  kind: 'processed' | 'all_rejected';
+  counts: IngestCounts;
+  /** The JSON text of the results array, `[{"idempotencyKey":…,"status":…}, …]`. */
+  resultsJson: string;
+}
+
 export type JobOutcome =
-  /** Applied now; `body` is the exact JSON sent (and stored under the Idempotency-Key). */
-  | { kind: 'executed'; status: number; body: string }
-  /** The Idempotency-Key was completed before with the same body: its stored response. */
-  | { kind: 'replayed'; status: number; body: string }
+  /** Applied now (and, with an Idempotency-Key, stored in the same transaction). */
+  | { kind: 'executed'; outcome: BatchOutcome }
+  /** The Idempotency-Key was completed before with the same body: its stored outcome. */
+  | { kind: 'replayed'; outcome: BatchOutcome }
   /** The Idempotency-Key was used before with a different body. */
   | { kind: 'key_reused' }
   /** Another process is still executing a request with this Idempotency-Key. */

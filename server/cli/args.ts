@@ -6,12 +6,27 @@
 export interface ParsedArgs {
   command: string | undefined;
   flags: Record<string, string | true | Array<string | true>>;
+  /** Arguments after the command name; only commands that declare `positional` take them. */
+  positionals: string[];
+}
+
+/** Positional arguments become the command's declared input keys, in order (flags still work). */
+export function positionalInput(args: ParsedArgs, keys: readonly string[] | undefined): Record<string, string> {
+  const extra = args.positionals.slice(keys?.length ?? 0);
+  if (extra.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}; values go after a --flag`);
+  const out: Record<string, string> = {};
+  args.positionals.forEach((value, i) => {
+    const key = keys![i];
+    if (args.flags[key] !== undefined) throw new UsageError(`${key} given both as an argument and as --${key}`);
+    out[key] = value;
+  });
+  return out;
 }
 
 export class UsageError extends Error {}
 
 /** Flags that never take a value (so `--json kyb:list` keeps kyb:list as the command). */
-const BOOLEAN_FLAGS = new Set(['json', 'help']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'wait-fresh']);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positionals: string[] = [];
@@ -40,8 +55,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       positionals.push(token);
     }
   }
-  if (positionals.length > 1) throw new UsageError(`Unexpected argument ${JSON.stringify(positionals[1])}; values go after a --flag`);
-  return { command: positionals[0], flags };
+  return { command: positionals[0], flags, positionals: positionals.slice(1) };
 }
 
 /** One value of a flag that must be given once, as text. */

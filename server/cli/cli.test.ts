@@ -1,11 +1,13 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCode } from '../../core/auth/totp.js';
+import { acceptTotp, newTotpSecret, totpCode } from '../../core/auth/totp.js';
 import { backOffice } from '../../core/backoffice/index.js';
 import { PDF_BYTES } from '../../core/backoffice/testing/harness.js';
 import { createContext } from '../../core/context/index.js';
@@ -13,10 +15,13 @@ import { openDatabase } from '../../core/db/index.js';
 import { signup } from '../../core/merchants/accounts.js';
 import { submitKyb } from '../../core/merchants/kyb.js';
 import { loadSecrets } from '../config.js';
+import { UsageError } from './args.js';
+import { TOTP_PERIOD_MS, totpHelper, totpStateFile } from './totp.js';
 
 /** The real `buffmoney` process, against a SQLite file in a temp folder. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(repoRoot, 'bin/buffmoney.js');
+const execFileAsync = promisify(execFile);
 
 // Each spawn costs 1–3 s (tsx compiles on the fly); a busy machine needs more than the default.
 describe('buffmoney CLI', { timeout: 90_000 }, () => {
@@ -67,7 +72,7 @@ describe('buffmoney CLI', { timeout: 90_000 }, () => {
     expect(out.staff).toMatchObject({ email: 'root@buffmoney.test', role: 'admin' });
     expect(out.otpauthUri).toContain(out.totpSecret);
     admin = { email: out.staff.email, password: out.generatedPassword, secret: out.totpSecret };
-    // production cost, as the brief says
+    // production cost (12), not a test shortcut
     const raw = new BetterSqlite3(dbFile, { readonly: true });
     expect((raw.prepare('select password_hash from staff').get() as { password_hash: string }).password_hash).toMatch(/^\$2b\$12\$/);
     raw.close();
@@ -142,5 +147,127 @@ describe('buffmoney CLI', { timeout: 90_000 }, () => {
     const body = res.json();
     expect(body).toMatchObject({ ok: false, error: 'audit_chain_broken', details: { firstBroken: { seq: target.seq, id: target.id } } });
     expect(body.message).toContain(`seq ${target.seq} (${target.id})`);
+  });
+});
+
+describe('buffmoney totp (the helper the README uses for 2FA codes)', () => {
+  /** A fake clock and sleep: waiting advances the clock. */
+  function fakeTime(startMs: number) {
+    let now = startMs;
+    const sleeps: number[] = [];
+    return {
+      now: () => now,
+      advance: (ms: number) => (now += ms),
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+      sleeps,
+    };
+  }
+  let stateDir: string;
+  beforeAll(() => (stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-totp-test-'))));
+  afterAll(() => fs.rmSync(stateDir, { recursive: true, force: true }));
+
+  const window = (n: number) => n * TOTP_PERIOD_MS;
+
+  it('prints the current code, and with --wait-fresh never the same window twice', async () => {
+    const secret = newTotpSecret(randomBytes);
+    const t = fakeTime(window(59_000_000) + 10_000); // 10 s into a window
+    const opts = { secret, stateDir, now: t.now, sleep: t.sleep };
+
+    const first = await totpHelper({ ...opts, waitFresh: true });
+    expect(first).toMatchObject({ code: totpCode(secret, new Date(t.now())), step: 59_000_000, secondsLeft: 20, waitedMs: 0 });
+
+    // same window: plain mode repeats the code, --wait-fresh waits for the next window to begin
+    expect((await totpHelper({ ...opts, waitFresh: false })).code).toBe(first.code);
+    const second = await totpHelper({ ...opts, waitFresh: true });
+    expect(second.step).toBe(59_000_001);
+    expect(second.waitedMs).toBeGreaterThanOrEqual(20_000);
+    expect(second.waitedMs).toBeLessThan(21_000);
+    expect(second.code).toBe(totpCode(secret, new Date(window(59_000_001))));
+
+    // a later window than the last printed one: no wait
+    t.advance(45_000);
+    const third = await totpHelper({ ...opts, waitFresh: true });
+    expect(third).toMatchObject({ step: 59_000_002, waitedMs: 0 });
+    expect(t.sleeps).toHaveLength(1);
+  });
+
+  it('gives codes the server accepts one after the other (each newer than the last accepted)', async () => {
+    const secret = newTotpSecret(randomBytes);
+    const t = fakeTime(window(60_000_000) + 29_000);
+    let last: number | null = null;
+    for (let i = 0; i < 4; i++) {
+      const { code } = await totpHelper({ secret, stateDir, now: t.now, sleep: t.sleep, waitFresh: true });
+      t.advance(1_500); // the request reaches the server a moment later
+      const step = acceptTotp(secret, code, new Date(t.now()), last);
+      expect(step, `code ${i + 1}`).not.toBeNull();
+      last = step;
+    }
+  });
+
+  it('keeps each secret apart, and stores a window number under a hash, never the secret', async () => {
+    const a = newTotpSecret(randomBytes);
+    const b = newTotpSecret(randomBytes);
+    const t = fakeTime(window(61_000_000));
+    await totpHelper({ secret: a, stateDir, now: t.now, sleep: t.sleep, waitFresh: true });
+    expect((await totpHelper({ secret: b, stateDir, now: t.now, sleep: t.sleep, waitFresh: true })).waitedMs).toBe(0);
+    const file = totpStateFile(a, stateDir);
+    expect(path.basename(file)).not.toContain(a);
+    expect(fs.readFileSync(file, 'utf8')).toBe('61000000\n');
+    expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('600');
+  });
+
+  it('reads secrets as authenticator apps show them and refuses anything else', async () => {
+    const secret = newTotpSecret(randomBytes);
+    const t = fakeTime(window(62_000_000));
+    const spaced = secret.toLowerCase().replace(/(.{4})/g, '$1 ');
+    expect((await totpHelper({ secret: spaced, stateDir, now: t.now, waitFresh: false })).code).toBe(totpCode(secret, new Date(t.now())));
+    await expect(totpHelper({ secret: 'not base32!', stateDir, waitFresh: false })).rejects.toThrow(UsageError);
+    await expect(totpHelper({ secret: 'ABCD', stateDir, waitFresh: false })).rejects.toThrow(UsageError);
+  });
+
+  it('runs as `buffmoney totp`: the code alone on stdout, --json, the secret from the environment, usage errors', { timeout: 120_000 }, async () => {
+    const secret = newTotpSecret(randomBytes);
+    // async, so the test worker stays responsive while the CLI starts (tsx compiles on the fly)
+    const run = async (args: string[], env: Record<string, string> = {}) => {
+      const base = { ...process.env };
+      for (const k of Object.keys(base)) if (k.startsWith('BUFFMONEY_') || k === 'NODE_OPTIONS') delete base[k];
+      const before = Date.now();
+      const res = await execFileAsync(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...base, ...env }, encoding: 'utf8', timeout: 25_000 }).then(
+        (r) => ({ status: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code?: number; stdout: string; stderr: string }) => ({ status: typeof e.code === 'number' ? e.code : null, stdout: e.stdout, stderr: e.stderr }),
+      );
+      // the codes of every window the run may have seen
+      const codes = [before, Date.now()].map((ms) => totpCode(secret, new Date(ms)));
+      return { ...res, codes };
+    };
+    try {
+      const plain = await run(['totp', '--secret', secret]);
+      expect(plain.status, plain.stderr).toBe(0);
+      expect(plain.stdout).toMatch(/^\d{6}\n$/);
+      expect(plain.codes).toContain(plain.stdout.trim());
+
+      const json = await run(['totp', '--json'], { BUFFMONEY_TOTP_SECRET: secret });
+      expect(json.status, json.stderr).toBe(0);
+      const out = JSON.parse(json.stdout);
+      expect(json.codes).toContain(out.code);
+      expect(out).toMatchObject({ step: expect.any(Number), secondsLeft: expect.any(Number), waitedMs: 0 });
+
+      const missing = await run(['totp', '--json']);
+      expect(missing.status).toBe(2);
+      expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, error: 'usage', message: expect.stringContaining('--secret') });
+      const bad = await run(['totp', '--secret', 'nope', '--json']);
+      expect(bad.status).toBe(2);
+      expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: 'usage' });
+      expect((await run(['totp', '--secret', secret, '--wait-fresh=yes'])).status).toBe(2);
+      expect((await run(['totp', '--secret', secret, '--merchant', 'x'])).status).toBe(2);
+
+      const help = await run(['help']);
+      expect(help.stdout).toMatch(/totp\s+Print the current TOTP code/);
+    } finally {
+      fs.rmSync(totpStateFile(secret), { force: true });
+    }
   });
 });

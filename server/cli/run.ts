@@ -1,15 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type AnyCommand, backOffice } from '../../core/backoffice/index.js';
-import { type CommandError, describeInput, toCommandFailure } from '../../core/backoffice/registry.js';
+import { type CommandError, describeInput, isAudited, toCommandFailure } from '../../core/backoffice/registry.js';
 import { type CoreContext, createContext } from '../../core/context/index.js';
 import { openDatabase } from '../../core/db/index.js';
 import { migrateToLatest } from '../../core/db/migrate.js';
 import { isDomainError } from '../../core/errors/index.js';
 import { bootstrapStaff, loginStaff, logoutStaff } from '../../core/staff/index.js';
 import { loadSecrets } from '../config.js';
-import { type ParsedArgs, UsageError, parseArgs, single } from './args.js';
+import { type ParsedArgs, UsageError, parseArgs, positionalInput, single } from './args.js';
 import { formatHuman } from './format.js';
+import { totpHelper } from './totp.js';
 
 /**
  * The `buffmoney` CLI: a thin adapter over the back-office registry, plus the few operations that
@@ -42,6 +43,15 @@ const NON_REGISTRY: Array<{ name: string; summary: string; usage: string }> = [
     usage: 'BUFFMONEY_STAFF_EMAIL=… BUFFMONEY_STAFF_PASSWORD=… BUFFMONEY_STAFF_OTP=123456 buffmoney login [--json]',
   },
   { name: 'logout', summary: 'End the session in BUFFMONEY_SESSION (or --session)', usage: 'buffmoney logout' },
+  {
+    name: 'totp',
+    summary: 'Print the current TOTP code of a secret; --wait-fresh never prints the same 30 s window twice (waits ≤ 30 s)',
+    usage:
+      'buffmoney totp --secret BASE32 [--wait-fresh] [--json]   (or the secret in BUFFMONEY_TOTP_SECRET)\n\n' +
+      'Prints the 6-digit code on stdout. A code is accepted once, and only if its window is later than the last one accepted,\n' +
+      'so with --wait-fresh the helper remembers (per secret, as a hash, in $TMPDIR/buffmoney-totp-<uid>) the last window it\n' +
+      'printed and, if that is the current one, waits for the next window to begin. Needs no database.',
+  },
 ];
 
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
@@ -60,7 +70,27 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     const special = NON_REGISTRY.find((c) => c.name === command);
     if (!registered && !special) return usage(io, json, `Unknown command ${command}; see buffmoney help`);
     if (args.flags.help) return registered ? printCommandHelp(io, json, registered) : printSpecialHelp(io, json, special!);
+    const fromPositionals = positionalInput(args, registered?.positional);
 
+    if (command === 'totp') {
+      const secret = single(args.flags, 'secret') ?? env.BUFFMONEY_TOTP_SECRET;
+      if (!secret) return usage(io, json, 'totp needs --secret BASE32 (or BUFFMONEY_TOTP_SECRET)');
+      const waitFresh = args.flags.waitFresh;
+      if (waitFresh !== undefined && waitFresh !== true) return usage(io, json, '--wait-fresh takes no value');
+      const unknown = Object.keys(args.flags).filter((k) => !['secret', 'waitFresh', 'json'].includes(k));
+      if (unknown.length > 0) return usage(io, json, `totp does not take --${unknown[0]}`);
+      const result = await totpHelper({
+        secret,
+        waitFresh: waitFresh === true,
+        sleep: (ms) => {
+          if (!json) io.stderr(`waiting ${Math.ceil(ms / 1000)} s for a fresh code…\n`);
+          return new Promise((resolve) => setTimeout(resolve, ms));
+        },
+      });
+      if (json) io.stdout(`${JSON.stringify(result)}\n`);
+      else io.stdout(`${result.code}\n`);
+      return EXIT_OK;
+    }
     if (command === 'staff:bootstrap') {
       const email = single(args.flags, 'email');
       if (!email) return usage(io, json, 'staff:bootstrap needs --email');
@@ -88,13 +118,33 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     }
 
     const cmd = registered!;
-    const input = Object.fromEntries(Object.entries(args.flags).filter(([k]) => !CLI_FLAGS.has(k)));
+    const input: Record<string, unknown> = { ...fromPositionals, ...Object.fromEntries(Object.entries(args.flags).filter(([k]) => !CLI_FLAGS.has(k))) };
+    if (cmd.fileInput) {
+      // e.g. fx:import --file rates.csv: the command takes the file's text.
+      const file = single(args.flags, cmd.fileInput.flag);
+      delete input[cmd.fileInput.flag];
+      if (file !== undefined) {
+        try {
+          input[cmd.fileInput.key] = fs.readFileSync(path.resolve(file), 'utf8');
+        } catch (e) {
+          return usage(io, json, `Cannot read --${cmd.fileInput.flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      }
+    }
+    // A long command (an invoice run) reports progress on stderr, so stdout stays the result.
+    let lastShown = 0;
+    const onProgress = (done: number, total: number) => {
+      const now = Date.now();
+      if (done !== total && now - lastShown < 1000) return;
+      lastShown = now;
+      io.stderr(`${cmd.name}: ${done}/${total}\n`);
+    };
     const out = single(args.flags, 'out');
     if (out !== undefined && cmd.name !== 'kyb:export-document') return usage(io, json, '--out is only for kyb:export-document');
     return await withContext(env, async (ctx) => {
       const result = await backOffice.execute(
         ctx,
-        { session, name: cmd.name, input, otp: single(args.flags, 'otp') },
+        { session, name: cmd.name, input, otp: single(args.flags, 'otp'), onProgress },
         { onUnexpectedError: (e) => io.stderr(`${(e as Error)?.stack ?? String(e)}\n`) },
       );
       if (!result.ok) return printError(io, json, result.error);
@@ -112,13 +162,12 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
 /** The database in BUFFMONEY_DB (or DATABASE_URL), migrated, with the server's own secrets. */
 async function withContext(env: NodeJS.ProcessEnv, fn: (ctx: CoreContext) => Promise<number>): Promise<number> {
   const url = env.BUFFMONEY_DB ?? env.DATABASE_URL ?? './data/buffmoney.db';
-  const isFile = !/^postgres(ql)?:\/\//.test(url);
-  const file = isFile ? path.resolve(url.startsWith('file:') ? url.slice(5) : url) : url;
-  const db = openDatabase(file);
+  const db = openDatabase(url);
   try {
     await migrateToLatest(db);
     // Same folder, same secrets.json as the server: TOTP seeds sealed by one open in the other.
-    const secrets = loadSecrets(isFile ? path.dirname(file) : path.resolve(env.BUFFMONEY_DATA_DIR ?? './data'), env);
+    const file = db.capabilities.embeddedFile;
+    const secrets = loadSecrets(file !== null ? path.dirname(file) : path.resolve(env.BUFFMONEY_DATA_DIR ?? './data'), env);
     return await fn(createContext({ db, secrets }));
   } finally {
     await db.close();
@@ -199,12 +248,14 @@ function printCommandHelp(io: CliIo, json: boolean, cmd: AnyCommand): number {
   const width = Math.max(0, ...fields.map((f) => flagText(f).length));
   const lines = [
     `buffmoney ${cmd.name}${fields.map((f) => (f.required ? ` ${flagText(f)}` : ` [${flagText(f)}]`)).join('')}${cmd.stepUp ? ' --otp <code>' : ''} [--json]`,
+    ...(cmd.positional ? [`buffmoney ${cmd.name} ${cmd.positional.map((k) => k.toUpperCase()).join(' ')} [--flag …]   (the same, as arguments)`] : []),
+    ...(cmd.fileInput ? [`  --${cmd.fileInput.flag} <file> gives ${cmd.fileInput.key} as the file's text`] : []),
     '',
     cmd.summary,
     '',
     `roles: ${cmd.roles.join(', ')}`,
     `step-up: ${cmd.stepUp ? 'yes (--otp, a current TOTP code not used before)' : 'no'}`,
-    `audited: ${cmd.mutates ? 'yes' : 'no (read-only)'}`,
+    `audited: ${isAudited(cmd) ? 'yes' : 'no (read-only)'}`,
     '',
     'input:',
     ...(fields.length === 0

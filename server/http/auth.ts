@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { type ApiKeyScope, looksLikeApiKey } from '../../core/auth/api-keys.js';
 import { verifyMerchantJwt } from '../../core/auth/jwt.js';
 import type { CoreContext, Environment } from '../../core/context/index.js';
-import { DomainError, forbidden, notFound, unauthenticated } from '../../core/errors/index.js';
-import { authenticateApiKey } from '../../core/merchants/keys.js';
+import { DomainError, forbidden, invalidInput, notFound, unauthenticated } from '../../core/errors/index.js';
+import { authenticateApiKey, environmentMismatch } from '../../core/merchants/keys.js';
 
 export interface MerchantAuthRequirement {
   /** Accept a merchant session JWT (Authorization: Bearer <jwt>). */
@@ -40,6 +40,17 @@ function presentedCredential(req: IncomingMessage): { kind: 'api_key' | 'jwt'; v
   return null;
 }
 
+/**
+ * The `BuffMoney-Environment` header: absent → null; exactly `sandbox` or `live` (lowercase, as in
+ * key prefixes) → that; anything else → 400 environment_invalid, never a silent default.
+ */
+export function requestedEnvironment(req: IncomingMessage): Environment | null {
+  const value = req.headers['buffmoney-environment'];
+  if (value === undefined) return null;
+  if (value === 'sandbox' || value === 'live') return value;
+  throw invalidInput('environment_invalid', 'BuffMoney-Environment must be exactly "sandbox" or "live" (lowercase)');
+}
+
 export async function authenticateMerchant(ctx: CoreContext, req: IncomingMessage, need: MerchantAuthRequirement): Promise<MerchantPrincipal> {
   const cred = presentedCredential(req);
   const jwtOnly = need.jwt && !need.apiKey;
@@ -55,6 +66,9 @@ export async function authenticateMerchant(ctx: CoreContext, req: IncomingMessag
     const key = await authenticateApiKey(ctx, cred.value, { includeDeactivated: need.goneAs404 }).catch((e: unknown) => {
       throw e instanceof DomainError && e.code === 'merchant_deactivated' ? notFound('merchant_not_found', 'Merchant not found') : e;
     });
+    // A key carries its environment; a header asking for the other one is refused, not ignored.
+    const asked = requestedEnvironment(req);
+    if (asked !== null && asked !== key.environment) throw environmentMismatch(key.environment, asked);
     if (need.scope && !key.scopes.has(need.scope)) {
       throw forbidden('scope_missing', `This API key lacks the ${need.scope} scope`, { requiredScope: need.scope });
     }
@@ -68,7 +82,6 @@ export async function authenticateMerchant(ctx: CoreContext, req: IncomingMessag
     throw unauthenticated('token_invalid', 'Invalid or expired token');
   }
   if (merchant.status === 'suspended' && !need.allowSuspended) throw forbidden('merchant_suspended', 'This merchant account is suspended');
-  const envHeader = req.headers['buffmoney-environment'];
-  const environment: Environment = envHeader === 'live' ? 'live' : 'sandbox';
+  const environment: Environment = requestedEnvironment(req) ?? 'sandbox';
   return { merchantId: claims.merchantId, via: 'jwt', environment, keyId: null, hasScope: () => true };
 }

@@ -40,5 +40,14 @@ describe('error shape on the wire', () => {
     const res = await server.call('GET', '/api/health');
     expect(res.headers.get('x-powered-by')).toBeNull();
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
+  it('a path with a malformed percent-escape → 400 path_invalid, not 500', async () => {
+    const res = await server.call('GET', '/api/v1/products/%E0');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ ok: false, error: 'path_invalid', message: 'The request path contains a malformed percent-escape' });
   });
 });

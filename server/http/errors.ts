@@ -7,11 +7,13 @@ export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,
   rate_limited: 429,
+  unavailable: 503,
   internal: 500,
 };
 
@@ -24,6 +26,9 @@ export function errorResponse(err: DomainError): { status: number; headers: Reco
   };
 }
 
+/** 400 for a request path with a malformed percent-escape (route.ts rejectMalformedPath). */
+export const malformedPath = () => new DomainError('invalid_input', 'path_invalid', 'The request path contains a malformed percent-escape');
+
 export const INTERNAL_ERROR_BODY = { ok: false, error: 'internal_error', message: 'Internal server error' } as const;
 
 export function sendError(res: Response, err: DomainError): void {
@@ -34,6 +39,8 @@ export function sendError(res: Response, err: DomainError): void {
 
 /** Errors thrown by body parsers and upload middleware, mapped to the same shape. */
 function fromMiddlewareError(err: any): DomainError | null {
+  // The router failing to decode a path parameter (app.ts refuses such paths first; a safety net).
+  if (err?.status === 400 && err instanceof URIError) return malformedPath();
   if (err?.type === 'entity.parse.failed') return new DomainError('invalid_input', 'malformed_json', 'Request body is not valid JSON');
   if (err?.type === 'entity.too.large') return new DomainError('payload_too_large', 'payload_too_large', 'Request body is too large');
   if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') {

@@ -1,10 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Request, type RequestHandler, type Response, Router } from 'express';
 import type { z } from 'zod';
 import type { CoreContext } from '../../core/context/index.js';
-import { type ErrorKind, isDomainError, validationError } from '../../core/errors/index.js';
+import { DomainError, type ErrorKind, isDomainError, validationError } from '../../core/errors/index.js';
 import { type MerchantAuthRequirement, type MerchantPrincipal, authenticateMerchant } from './auth.js';
-import { INTERNAL_ERROR_BODY, errorResponse, logInternalError } from './errors.js';
+import { INTERNAL_ERROR_BODY, errorResponse, logInternalError, malformedPath } from './errors.js';
+import { responseHeaders } from './headers.js';
 
 export type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -48,6 +49,8 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
    */
   bodyType?: 'json' | 'multipart' | 'raw';
   multipartSchema?: Record<string, unknown>;
+  /** OpenAPI `encoding` of the multipart parts (e.g. the content types a file part accepts). */
+  multipartEncoding?: Record<string, { contentType: string }>;
   /** Largest JSON body accepted (default 1 MB). */
   bodyLimit?: string;
   query?: Q;
@@ -59,8 +62,18 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   /** Express middleware run before auth and parsing (rate limits). */
   before?: RequestHandler[];
   responses: Record<number, { description: string; schema?: z.ZodType; headers?: Record<string, string> }>;
-  /** Documented error statuses, answered with the Error object. */
+  /**
+   * Documented error statuses, answered with the Error object. The OpenAPI builder adds those the
+   * route's features imply (invalid input, 401 behind auth, 413/415 for JSON bodies, 429 with
+   * `before` middleware, 500): see errorStatusesFor in openapi.ts.
+   */
   errors: number[];
+  /**
+   * Stable error codes per status worth naming in the document. Codes whose body carries extra
+   * fields (openapi.ts ERROR_SCHEMAS: live_access_locked, rotation_cooldown, …) must be listed
+   * here to be documented with their schema; a listed status is documented even if not in `errors`.
+   */
+  errorCodes?: Partial<Record<number, string[]>>;
   handler: (input: RouteInput<z.infer<B>, z.infer<Q>, z.infer<P>>) => Promise<RouteResult>;
   /** Set by defineLeanRoute: the handler, served before Express (see there). */
   lean?: (input: LeanRouteInput) => Promise<RouteResult>;
@@ -73,8 +86,68 @@ export interface LeanRouteInput {
   req: IncomingMessage;
 }
 
-/** Headers every API response carries (Express adds them in app.ts, lean routes here). */
-export const COMMON_HEADERS: Readonly<Record<string, string>> = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' };
+/**
+ * Headers every API response carries without HSTS (see headers.ts). The server builds its own
+ * table from its configuration and hands the same one to Express (app.ts) and leanDispatcher.
+ */
+export const COMMON_HEADERS: Readonly<Record<string, string>> = responseHeaders({ hsts: false });
+
+/*
+ * Request bodies on the JSON API — one rule for every route but multipart ones that takes a
+ * body (a `body` schema) or could be sent one (POST, PATCH, PUT, DELETE), Express or lean:
+ *
+ * - Content-Type. A request that carries a body (Transfer-Encoding, or a Content-Length other
+ *   than 0) must declare JSON: `application/json`, or a `+json` structured-syntax type
+ *   (RFC 6839, e.g. `application/merge-patch+json`: the same syntax), any letter case, any
+ *   parameters; a `charset`, if given, must be utf-8 (else 415 `unsupported_encoding`).
+ *   Anything else — text/plain, forms, multipart, no Content-Type at all — is 415
+ *   `content_type_unsupported`, answered before credentials are checked (on lean routes too).
+ * - No body. A request without one (no Transfer-Encoding; Content-Length absent or 0) is read
+ *   as `{}` whatever it declares, so a bare `curl -X POST …/generate-key` works where the body
+ *   is optional, and a missing required field is 400 `validation_failed`.
+ * - Malformed JSON is `malformed_json` with the route's invalid-input status: 400, or 422 where
+ *   the contract says so (`invalidInputKind`: usage events, whose parser lives in core).
+ * - Routes without a body schema (publish, archive, 2FA enrol) never parse a body; one sent
+ *   there must still be declared JSON, so no endpoint of the API takes a form or text body.
+ *   Multipart routes (KYB) check their own Content-Type (415 `multipart_required`).
+ */
+
+const BODY_METHODS: ReadonlySet<HttpMethod> = new Set(['post', 'patch', 'put', 'delete']);
+
+/** Whether the body rule above applies to a route (the OpenAPI document lists 415 for these). */
+export const refusesNonJsonBody = (spec: Pick<RouteSpec, 'body' | 'bodyType' | 'method'>): boolean =>
+  spec.bodyType !== 'multipart' && (spec.body !== undefined || BODY_METHODS.has(spec.method));
+
+/** 415 for a body that is not declared JSON (null when the request may be read as JSON). */
+export function jsonBodyRefusal(headers: IncomingHttpHeaders): DomainError | null {
+  const type = headers['content-type'];
+  if (type === 'application/json') return null; // the usual case, decided without allocating
+  const length = headers['content-length'];
+  if (headers['transfer-encoding'] === undefined && (length === undefined || Number(length) === 0)) return null;
+  return type === undefined ? contentTypeRefused() : jsonMediaTypeRefusal(type);
+}
+
+const contentTypeRefused = () =>
+  new DomainError('unsupported_media_type', 'content_type_unsupported', 'Send the request body as JSON, with Content-Type: application/json');
+const JSON_SUFFIX_TYPE = /^application\/[a-z0-9!#$&^_.+-]+\+json$/;
+const CHARSET_PARAMETER = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i;
+
+function jsonMediaTypeRefusal(contentType: string): DomainError | null {
+  const semicolon = contentType.indexOf(';');
+  const mediaType = (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+  if (mediaType !== 'application/json' && !JSON_SUFFIX_TYPE.test(mediaType)) return contentTypeRefused();
+  const charset = semicolon < 0 ? undefined : CHARSET_PARAMETER.exec(contentType);
+  if (charset) {
+    const name = (charset[1] ?? charset[2]).toLowerCase();
+    if (name !== 'utf-8' && name !== 'utf8') return new DomainError('unsupported_media_type', 'unsupported_encoding', 'Unsupported body encoding: send UTF-8 JSON');
+  }
+  return null;
+}
+
+/** Express middleware form of jsonBodyRefusal. */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  next(jsonBodyRefusal(req.headers) ?? undefined);
+};
 
 export function defineRoute<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>(spec: RouteSpec<B, Q, P>): RouteSpec {
   return spec as unknown as RouteSpec;
@@ -97,9 +170,9 @@ export function defineLeanRoute<B extends z.ZodType>(
   return { ...spec, bodyType: 'raw', lean, handler } as unknown as RouteSpec;
 }
 
-function writeJson(res: ServerResponse, status: number, json: string, headers: Record<string, string> | undefined): void {
+function writeJson(res: ServerResponse, common: Readonly<Record<string, string>>, status: number, json: string, headers: Record<string, string> | undefined): void {
   res.writeHead(status, {
-    ...COMMON_HEADERS,
+    ...common,
     ...headers,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(json),
@@ -107,15 +180,20 @@ function writeJson(res: ServerResponse, status: number, json: string, headers: R
   res.end(json);
 }
 
-async function serveLean(ctx: CoreContext, spec: RouteSpec, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serveLean(ctx: CoreContext, common: Readonly<Record<string, string>>, spec: RouteSpec, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
+    // The body rule above, in the router's order: media type, then credentials, then the body.
+    if (refusesNonJsonBody(spec)) {
+      const refusal = jsonBodyRefusal(req.headers);
+      if (refusal) throw refusal;
+    }
     const auth = spec.auth === 'public' ? null : await authenticateMerchant(ctx, req, spec.auth);
     const result = await spec.lean!({ ctx, auth, req });
     if (res.headersSent) return;
-    if (result.rawJson !== undefined) writeJson(res, result.status, result.rawJson, result.headers);
-    else if (result.body !== undefined) writeJson(res, result.status, JSON.stringify(result.body), result.headers);
+    if (result.rawJson !== undefined) writeJson(res, common, result.status, result.rawJson, result.headers);
+    else if (result.body !== undefined) writeJson(res, common, result.status, JSON.stringify(result.body), result.headers);
     else {
-      res.writeHead(result.status, { ...COMMON_HEADERS, ...result.headers });
+      res.writeHead(result.status, { ...common, ...result.headers });
       res.end();
     }
   } catch (e) {
@@ -125,10 +203,10 @@ async function serveLean(ctx: CoreContext, spec: RouteSpec, req: IncomingMessage
     }
     if (isDomainError(e)) {
       const { status, headers, body } = errorResponse(e);
-      writeJson(res, status, JSON.stringify(body), headers);
+      writeJson(res, common, status, JSON.stringify(body), headers);
     } else {
       logInternalError(req.method, req.url, e);
-      writeJson(res, 500, JSON.stringify(INTERNAL_ERROR_BODY), undefined);
+      writeJson(res, common, 500, JSON.stringify(INTERNAL_ERROR_BODY), undefined);
     }
   }
 }
@@ -136,9 +214,15 @@ async function serveLean(ctx: CoreContext, spec: RouteSpec, req: IncomingMessage
 /**
  * The lean routes of `routes` under `prefix`: a function that serves the request and returns
  * true when it is one of theirs (exact method and path; any query string), else returns false
- * and leaves the request to Express.
+ * and leaves the request to Express. `headers` are the ones every response carries (pass the
+ * table Express sends, so both paths answer with the same set).
  */
-export function leanDispatcher(ctx: CoreContext, routes: RouteSpec[], prefix: string): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function leanDispatcher(
+  ctx: CoreContext,
+  routes: RouteSpec[],
+  prefix: string,
+  headers: Readonly<Record<string, string>> = COMMON_HEADERS,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const table = new Map<string, RouteSpec>();
   for (const spec of routes) {
     if (!spec.lean) continue;
@@ -151,7 +235,7 @@ export function leanDispatcher(ctx: CoreContext, routes: RouteSpec[], prefix: st
     const q = url.indexOf('?');
     const spec = table.get(`${req.method} ${q < 0 ? url : url.slice(0, q)}`);
     if (spec === undefined) return false;
-    void serveLean(ctx, spec, req, res);
+    void serveLean(ctx, headers, spec, req, res);
     return true;
   };
 }
@@ -174,15 +258,28 @@ export function sendResult(res: Response, result: RouteResult): void {
   }
 }
 
+/** express.json for one route: the media type is already checked, malformed JSON gets the route's kind. */
+function jsonParser(spec: RouteSpec, kind: ErrorKind): RequestHandler {
+  const parse = express.json({ limit: spec.bodyLimit ?? '1mb', type: () => true, strict: false });
+  return (req, res, next) =>
+    parse(req, res, (err?: unknown) => {
+      if ((err as { type?: string } | undefined)?.type === 'entity.parse.failed') next(new DomainError(kind, 'malformed_json', 'Request body is not valid JSON'));
+      else next(err);
+    });
+}
+
+/**
+ * The router for `routes`. Bodies follow the rule above jsonBodyRefusal; a path the router
+ * knows asked with another method is 405 `method_not_allowed` with `Allow` (see
+ * methodNotAllowed), an unknown path falls through (404 `route_not_found` in app.ts).
+ */
 export function buildRouter(ctx: CoreContext, routes: RouteSpec[]): Router {
   const router = Router();
   for (const spec of routes) {
     const kind = spec.invalidInputKind ?? 'invalid_input';
     const stack: RequestHandler[] = [...(spec.before ?? [])];
-    if (spec.body && spec.bodyType !== 'multipart' && spec.bodyType !== 'raw') {
-      // Parses any content type as JSON: a client that forgets the header still gets a clear answer.
-      stack.push(express.json({ limit: spec.bodyLimit ?? '1mb', type: () => true, strict: false }));
-    }
+    if (refusesNonJsonBody(spec)) stack.push(requireJsonBody);
+    if (spec.body && spec.bodyType !== 'multipart' && spec.bodyType !== 'raw') stack.push(jsonParser(spec, kind));
     stack.push(async (req, res, next) => {
       try {
         const auth = spec.auth === 'public' ? null : await authenticateMerchant(ctx, req, spec.auth);
@@ -197,5 +294,66 @@ export function buildRouter(ctx: CoreContext, routes: RouteSpec[]): Router {
     });
     router[spec.method](spec.path, ...stack);
   }
+  router.use(methodNotAllowed(routes));
   return router;
 }
+
+const METHOD_ORDER = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT'];
+
+/**
+ * For requests no route answered: when the path is one of `routes`' (matched as Express does:
+ * any letter case, an optional trailing slash, a parameter is one non-empty segment), answers
+ * 405 `method_not_allowed` with `Allow`; otherwise passes on (404). Allow lists the path's
+ * methods, and HEAD with GET (Express answers HEAD from the GET route). OPTIONS is one more
+ * unsupported method (405 with Allow): the API serves no browsers, so no CORS preflight, and
+ * Allow says what an OPTIONS answer would.
+ */
+export function methodNotAllowed(routes: ReadonlyArray<Pick<RouteSpec, 'method' | 'path'>>): RequestHandler {
+  const byPath = new Map<string, Set<string>>();
+  for (const { method, path } of routes) {
+    const methods = byPath.get(path) ?? new Set<string>();
+    methods.add(method.toUpperCase());
+    if (method === 'get') methods.add('HEAD');
+    byPath.set(path, methods);
+  }
+  const patterns = [...byPath].map(([path, methods]) => ({ pattern: expressPathPattern(path), methods }));
+  return (req, res, next) => {
+    const allowed = new Set<string>();
+    for (const { pattern, methods } of patterns) if (pattern.test(req.path)) for (const m of methods) allowed.add(m);
+    if (allowed.size === 0 || allowed.has(req.method)) {
+      next();
+      return;
+    }
+    res.setHeader('Allow', METHOD_ORDER.filter((m) => allowed.has(m)).join(', '));
+    const where = `${req.baseUrl}${req.path}`;
+    next(new DomainError('method_not_allowed', 'method_not_allowed', `${req.method} is not allowed on ${where}; allowed: ${res.getHeader('Allow')}`));
+  };
+}
+
+function expressPathPattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}/?$`, 'i');
+}
+
+/**
+ * A request path with a malformed percent-escape (`%E0`, `%ZZ`) cannot name anything: 400
+ * `path_invalid` on every path, known or not, before routing (the router would otherwise fail
+ * decoding a parameter). Lean routes never see one: their exact paths have no `%` in them.
+ */
+export const rejectMalformedPath: RequestHandler = (req, _res, next) => {
+  const url = req.url;
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  if (path.includes('%')) {
+    try {
+      decodeURIComponent(path);
+    } catch {
+      next(malformedPath());
+      return;
+    }
+  }
+  next();
+};

@@ -49,6 +49,7 @@ export function catalogRoutes(_deps: ServerDeps): RouteSpec[] {
       body: CreateProductInput,
       responses: { 201: { description: 'Created', schema: ProductView } },
       errors: [400, 401, 403, 409],
+      errorCodes: { 409: ['product_key_taken'] },
       handler: async ({ ctx, auth, body }) => ({ status: 201, body: await createProduct(ctx, merchantScope(auth), body) }),
     }),
     defineRoute({
@@ -115,6 +116,7 @@ export function catalogRoutes(_deps: ServerDeps): RouteSpec[] {
       body: CreateRateCardInput,
       responses: { 201: { description: 'The draft', schema: RateCardView } },
       errors: [400, 401, 403, 404, 409],
+      errorCodes: { 400: ['rate_card_prices_ambiguous'] },
       handler: async ({ ctx, auth, params, body }) => ({ status: 201, body: await createRateCard(ctx, merchantScope(auth), params.productId, body) }),
     }),
     defineRoute({
@@ -155,6 +157,7 @@ export function catalogRoutes(_deps: ServerDeps): RouteSpec[] {
       body: UpdateRateCardInput,
       responses: { 200: { description: 'The updated draft', schema: RateCardView } },
       errors: [400, 401, 403, 404, 409],
+      errorCodes: { 400: ['rate_card_prices_ambiguous'], 409: ['rate_card_not_draft'] },
       handler: async ({ ctx, auth, params, body }) => ({ status: 200, body: await updateRateCard(ctx, merchantScope(auth), params.rateCardId, body) }),
     }),
     defineRoute({
@@ -168,6 +171,7 @@ export function catalogRoutes(_deps: ServerDeps): RouteSpec[] {
       params: RateCardParams,
       responses: { 200: { description: 'The published rate card', schema: RateCardView } },
       errors: [400, 401, 403, 404, 409],
+      errorCodes: { 400: ['rate_card_prices_ambiguous'], 409: ['rate_card_not_draft'] },
       handler: async ({ ctx, auth, params }) => ({ status: 200, body: await publishRateCard(ctx, merchantScope(auth), params.rateCardId) }),
     }),
     defineRoute({

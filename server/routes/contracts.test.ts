@@ -96,9 +96,14 @@ describe('contracts API', () => {
     expect((await api('GET', `/contracts/${first.id}`)).body.status).toBe('ended');
     // extending the first into the second is refused
     expect((await api('POST', `/contracts/${first.id}/end`, { endsAt: '2026-04-02T00:00:00Z' })).body.error).toBe('contract_overlap');
-    // another product for the same customer is independent
-    const { rateCard: other } = await publishedRateCard(api, prices);
+    // another product for the same customer is independent when it prices other metrics …
+    const { rateCard: other } = await publishedRateCard(api, [{ metric: 'storage_gb', model: 'per_unit', unitPriceMinor: '9' }]);
     expect((await api('POST', '/contracts', { ...base, rateCardId: other.id, startsAt: '2026-01-01T00:00:00Z' })).status).toBe(201);
+    // … and refused when it prices a metric a contract in force already prices (events name no product)
+    const { rateCard: same } = await publishedRateCard(api, prices);
+    const clash = await api('POST', '/contracts', { ...base, rateCardId: same.id, startsAt: '2026-01-01T00:00:00Z' });
+    expect(clash.status).toBe(409);
+    expect(clash.body).toMatchObject({ error: 'contract_metric_overlap', contractId: first.id });
   });
 
   it('ends a contract now or at a given instant, never before its start or inside an invoiced period', async () => {

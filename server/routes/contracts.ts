@@ -32,6 +32,7 @@ export function contractRoutes(_deps: ServerDeps): RouteSpec[] {
       body: CreateContractInput,
       responses: { 201: { description: 'Created', schema: ContractView } },
       errors: [400, 401, 403, 404, 409],
+      errorCodes: { 409: ['rate_card_not_published', 'contract_overlap', 'contract_metric_overlap', 'period_invoiced'] },
       handler: async ({ ctx, auth, body }) => ({ status: 201, body: await createContract(ctx, merchantScope(auth), body) }),
     }),
     defineRoute({
@@ -71,6 +72,7 @@ export function contractRoutes(_deps: ServerDeps): RouteSpec[] {
       body: EndContractInput,
       responses: { 200: { description: 'The contract', schema: ContractView } },
       errors: [400, 401, 403, 404, 409],
+      errorCodes: { 409: ['contract_overlap', 'contract_metric_overlap', 'period_invoiced'] },
       handler: async ({ ctx, auth, params, body }) => ({ status: 200, body: await endContract(ctx, merchantScope(auth), params.contractId, body) }),
     }),
     defineRoute({

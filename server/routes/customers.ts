@@ -31,6 +31,7 @@ export function customerRoutes(_deps: ServerDeps): RouteSpec[] {
       body: CreateCustomerInput,
       responses: { 201: { description: 'Created', schema: CustomerView } },
       errors: [400, 401, 403, 409],
+      errorCodes: { 409: ['customer_exists'] },
       handler: async ({ ctx, auth, body }) => ({ status: 201, body: await createCustomer(ctx, merchantScope(auth), body) }),
     }),
     defineRoute({
@@ -83,6 +84,7 @@ export function customerRoutes(_deps: ServerDeps): RouteSpec[] {
       params: CustomerParams,
       responses: { 200: { description: 'The archived customer', schema: CustomerView } },
       errors: [400, 401, 403, 404, 409],
+      errorCodes: { 409: ['customer_has_active_contract'] },
       handler: async ({ ctx, auth, params }) => ({ status: 200, body: await archiveCustomer(ctx, merchantScope(auth), params.externalId) }),
     }),
   ];

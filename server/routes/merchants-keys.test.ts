@@ -8,11 +8,25 @@ const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const KEY_FORMAT = /^bm_(sandbox|live)_[0-9A-Za-z]{12}\.[0-9A-Za-z]{43}$/;
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
 
-/** Brings a merchant to live readiness: 2FA, a receiving address, KYB submitted and approved. */
-async function unlockLive(server: TestServer, clock: ManualClock, m: { id: string; token: string }) {
+/** A code from the next TOTP step (moves the clock 30 s): never used before. */
+function nextOtp(clock: ManualClock, secret: string): string {
+  clock.advance(30_000);
+  return currentTotp(secret, clock);
+}
+
+/**
+ * Brings a merchant to live readiness: 2FA, a receiving address, KYB submitted and approved.
+ * Returns a source of fresh TOTP codes (live keys need one).
+ */
+async function unlockLive(server: TestServer, clock: ManualClock, m: { id: string; token: string }): Promise<() => string> {
   const enroll = await server.call('POST', '/api/v1/merchants/me/2fa/enroll', { headers: bearer(m.token) });
   await server.call('POST', '/api/v1/merchants/me/2fa/verify', { headers: bearer(m.token), body: { code: currentTotp(enroll.body.secret, clock) } });
-  await server.call('PATCH', '/api/v1/merchants/me', { headers: bearer(m.token), body: { receivingAddresses: { arbitrum: '0xf962939089c02cA84DBc6ea320B8a77d0C2738CE' } } });
+  const otp = () => nextOtp(clock, enroll.body.secret);
+  const patched = await server.call('PATCH', '/api/v1/merchants/me', {
+    headers: bearer(m.token),
+    body: { receivingAddresses: { arbitrum: '0xf962939089c02cA84DBc6ea320B8a77d0C2738CE' }, otp: otp() },
+  });
+  expect(patched.status, patched.text).toBe(200);
   const form = new FormData();
   form.set('companyName', 'Acme Ltd');
   form.set('registrationNumber', '91310000MA1FL0000X');
@@ -21,6 +35,7 @@ async function unlockLive(server: TestServer, clock: ManualClock, m: { id: strin
   const kyb = await server.call('POST', '/api/v1/merchants/me/kyb', { headers: bearer(m.token), rawBody: form });
   expect(kyb.status).toBe(201);
   await decideKyb(server.ctx, m.id, 'stf_test_reviewer', { decision: 'approve' });
+  return otp;
 }
 
 describe('API keys: generate, authenticate, rotate', () => {
@@ -90,26 +105,32 @@ describe('API keys: generate, authenticate, rotate', () => {
       message: 'Activate on-chain (or set a receiving address) before generating an API key.',
       missing: ['settlement_destination'],
     });
-    // A bank account is a destination too.
+    // A bank account is a destination too (2FA is on: changing it takes a fresh code).
     const patched = await server.call('PATCH', '/api/v1/merchants/me', {
       headers: bearer(m.token),
-      body: { bankAccount: { holderName: 'Acme Ltd', iban: 'DE89 3704 0044 0532 0130 00', bankName: 'Commerzbank', swiftBic: 'COBADEFFXXX', currency: 'EUR' } },
+      body: {
+        bankAccount: { holderName: 'Acme Ltd', iban: 'DE89 3704 0044 0532 0130 00', bankName: 'Commerzbank', swiftBic: 'COBADEFFXXX', currency: 'EUR' },
+        otp: nextOtp(clock, enroll.body.secret),
+      },
     });
     expect(patched.body.liveAccess).toEqual({ unlocked: true, missing: [] });
-    const live = await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live' } });
+    const live = await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live', otp: nextOtp(clock, enroll.body.secret) } });
     expect(live.status).toBe(200);
     expect(live.body.apiKey).toMatch(/^bm_live_/);
   });
 
   it('sandbox and live keys are separate credentials of separate environments', async () => {
     const m = await signupMerchant(server);
-    await unlockLive(server, clock, m);
-    const live = await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live', scopes: ['usage:write'] } });
+    const otp = await unlockLive(server, clock, m);
+    const live = await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live', scopes: ['usage:write'], otp: otp() } });
     expect(live.status).toBe(200);
     expect(live.body.scopes).toEqual(['usage:write']);
-    const me = await server.call('GET', '/api/v1/merchants/me', { headers: { 'x-api-key': live.body.apiKey } });
+    const me = await server.call('GET', '/api/v1/merchants/me', { headers: bearer(m.token) });
     expect(me.body.apiKey).toBe(live.body.prefix); // the live prefix is shown once a live key exists
     expect(me.body.apiKeys.map((k: any) => k.environment)).toEqual(['live', 'sandbox']);
+    // a key sees only its own environment's keys
+    const asLive = await server.call('GET', '/api/v1/merchants/me', { headers: { 'x-api-key': live.body.apiKey } });
+    expect(asLive.body.apiKeys.map((k: any) => k.environment)).toEqual(['live']);
     // Rotating the sandbox key leaves the live key working, and vice versa.
     const rotated = await server.call('POST', '/api/v1/merchants/me/rotate-key', { headers: bearer(m.token), body: { environment: 'sandbox' } });
     expect(rotated.status).toBe(200);
@@ -145,9 +166,9 @@ describe('API keys: generate, authenticate, rotate', () => {
 
   it('live keys rotate at most once every 180 days: 429 with the days left and Retry-After', async () => {
     const m = await signupMerchant(server);
-    await unlockLive(server, clock, m);
-    await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live' } });
-    const first = await server.call('POST', '/api/v1/merchants/me/rotate-key', { headers: bearer(m.token) }); // defaults to live
+    const otp = await unlockLive(server, clock, m);
+    await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live', otp: otp() } });
+    const first = await server.call('POST', '/api/v1/merchants/me/rotate-key', { headers: bearer(m.token), body: { otp: otp() } }); // defaults to live
     expect(first.status).toBe(200);
     expect(first.body.environment).toBe('live');
     const second = await server.call('POST', '/api/v1/merchants/me/rotate-key', { headers: bearer(m.token) });
@@ -165,7 +186,11 @@ describe('API keys: generate, authenticate, rotate', () => {
     const later = await server.call('POST', '/api/v1/merchants/me/rotate-key', { headers: bearer(await fresh) });
     expect(later.body.message).toBe('API Key can only be rotated once every 180 days. Try again in 80 days.');
     clock.advance(80 * DAY);
-    const allowed = await server.call('POST', '/api/v1/merchants/me/rotate-key', { headers: bearer(await (await import('../../core/auth/jwt.js')).issueMerchantJwt(server.ctx.secrets.jwtSecret, m.id, clock.now())) });
+    const code = otp();
+    const allowed = await server.call('POST', '/api/v1/merchants/me/rotate-key', {
+      headers: bearer(await (await import('../../core/auth/jwt.js')).issueMerchantJwt(server.ctx.secrets.jwtSecret, m.id, clock.now())),
+      body: { otp: code },
+    });
     expect(allowed.status).toBe(200);
     clock.advance(-180 * DAY);
   });

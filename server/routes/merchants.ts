@@ -1,9 +1,11 @@
 import multer from 'multer';
 import { z } from 'zod';
 import type { Request, Response } from 'express';
-import { DomainError, invalidInput } from '../../core/errors/index.js';
+import { DomainError, validationError } from '../../core/errors/index.js';
+import { PageQuery } from '../../core/pagination/index.js';
 import {
   ApiKeyIssued,
+  DestinationChangeList,
   GenerateKeyInput,
   KYB_DOCUMENT_KINDS,
   KYB_MAX_DOCUMENT_BYTES,
@@ -26,6 +28,7 @@ import {
   generateApiKey,
   getKyb,
   getMerchant,
+  listDestinationChanges,
   login,
   rotateApiKey,
   signup,
@@ -33,12 +36,25 @@ import {
   updateMerchant,
   verifyTwoFactor,
 } from '../../core/merchants/index.js';
+import { multipartDocument } from '../http/openapi.js';
+import type { MerchantPrincipal } from '../http/auth.js';
 import { rateLimit } from '../http/rate-limit.js';
 import { type RouteSpec, defineRoute } from '../http/route.js';
 import type { ServerDeps } from '../deps.js';
 
 const anyMerchant = { jwt: true, apiKey: true } as const;
 const sessionOnly = { jwt: true } as const;
+
+/** An API key sees the keys of its own environment only; the dashboard session sees them all. */
+const keysVisibleTo = (auth: MerchantPrincipal) => (auth.via === 'api_key' ? { keyEnvironment: auth.environment } : {});
+
+const kybMultipart = multipartDocument(KybFields, {
+  names: KYB_DOCUMENT_KINDS,
+  contentTypes: ['application/pdf', 'image/png', 'image/jpeg'],
+  maxBytes: KYB_MAX_DOCUMENT_BYTES,
+  description: 'One document:',
+  fieldDescriptions: { country: 'ISO 3166-1 alpha-2 country code (any letter case; stored upper-case)' },
+});
 
 const upload = multer({
   storage: multer.memoryStorage(),
@@ -107,27 +123,45 @@ export function merchantRoutes(deps: ServerDeps): RouteSpec[] {
       path: '/merchants/me',
       operationId: 'getMe',
       summary: "The authenticated merchant's profile",
-      description: 'V2 on-chain fields are null until registration; `apiKeyGenerated` says whether any key exists.',
+      description:
+        'V2 on-chain fields are null until registration; `apiKeyGenerated` says whether any key exists. With an API key, `apiKey` and `apiKeys` show only the keys of that key’s environment.',
       tags: ['Merchants'],
       auth: { ...anyMerchant, allowSuspended: true, goneAs404: true },
       legacyV1: true,
       responses: { 200: { description: 'The merchant', schema: MerchantProfile } },
       errors: [401, 403, 404],
-      handler: async ({ ctx, auth }) => ({ status: 200, body: await getMerchant(ctx, auth!.merchantId) }),
+      handler: async ({ ctx, auth }) => ({ status: 200, body: await getMerchant(ctx, auth!.merchantId, keysVisibleTo(auth!)) }),
     }),
     defineRoute({
       method: 'patch',
       path: '/merchants/me',
       operationId: 'updateMe',
       summary: 'Update profile, webhook URL, receiving addresses, bank account, settlement currency',
-      description: 'Only supplied fields change; `receivingAddresses` replaces the map. name and email are locked once registered on chain (409).',
+      description:
+        'Only supplied fields change; `receivingAddresses` replaces the map. name and email are locked once registered on chain (409). ' +
+        'Where money goes (`receivingAddresses`, `bankAccount`, `settlementCurrency`) changes only from a live API key or the dashboard JWT — with a fresh `otp` once 2FA is enrolled (401 otp_required / otp_invalid) — never from a sandbox key (403 destination_change_forbidden). ' +
+        'Every change is recorded (GET /merchants/me/destination-history) and holds payouts for 72 hours. name, email, webhookUrl and autoCreateCustomers change with any credential.',
       tags: ['Merchants'],
       auth: anyMerchant,
       legacyV1: true,
       body: UpdateMerchantInput,
       responses: { 200: { description: 'The updated merchant', schema: MerchantProfile } },
       errors: [400, 401, 403, 404, 409],
-      handler: async ({ ctx, auth, body }) => ({ status: 200, body: await updateMerchant(ctx, auth!.merchantId, body) }),
+      handler: async ({ ctx, auth, body }) => ({ status: 200, body: await updateMerchant(ctx, auth!.merchantId, body, auth!, keysVisibleTo(auth!)) }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/merchants/me/destination-history',
+      operationId: 'listDestinationChanges',
+      summary: 'Every change of where money goes, newest first',
+      description:
+        'One entry per changed field (receivingAddresses, bankAccount, settlementCurrency): before and after (bank accounts masked), when, and which credential made it. Payouts are held for 72 hours after the latest change. Cursor-paginated.',
+      tags: ['Merchants'],
+      auth: { ...anyMerchant, allowSuspended: true },
+      query: PageQuery,
+      responses: { 200: { description: 'A page of destination changes', schema: DestinationChangeList } },
+      errors: [400, 401, 403],
+      handler: async ({ ctx, auth, query }) => ({ status: 200, body: await listDestinationChanges(ctx, auth!.merchantId, query) }),
     }),
     defineRoute({
       method: 'post',
@@ -135,28 +169,31 @@ export function merchantRoutes(deps: ServerDeps): RouteSpec[] {
       operationId: 'generateApiKey',
       summary: 'Generate the first API key of an environment',
       description:
-        'Refused when a key of that environment exists (rotate instead). Sandbox keys work right after signup; live keys need KYB approval, 2FA and a settlement destination. The full key is returned once; only a SHA-256 of its secret is stored.',
+        'Refused when a key of that environment exists (rotate instead). Sandbox keys work right after signup; live keys need KYB approval, 2FA and a settlement destination, and are created only from the dashboard JWT (401 jwt_required) with a fresh `otp` (401 otp_required / otp_invalid). An API key may ask only for its own environment (403 environment_mismatch). The full key is returned once; only a SHA-256 of its secret is stored.',
       tags: ['API keys'],
       auth: anyMerchant,
       legacyV1: true,
       body: GenerateKeyInput,
       responses: { 200: { description: 'The new key, shown once', schema: ApiKeyIssued } },
       errors: [400, 401, 403],
-      handler: async ({ ctx, auth, body }) => ({ status: 200, body: await generateApiKey(ctx, auth!.merchantId, body) }),
+      errorCodes: { 400: ['live_access_locked', 'api_key_exists'] },
+      handler: async ({ ctx, auth, body }) => ({ status: 200, body: await generateApiKey(ctx, auth!.merchantId, body, auth!) }),
     }),
     defineRoute({
       method: 'post',
       path: '/merchants/me/rotate-key',
       operationId: 'rotateApiKey',
       summary: 'Replace an API key; the old one stops working at once',
-      description: 'Needs a dashboard JWT (never an API key). Live keys: at most one rotation every 180 days (429 with the days left).',
+      description:
+        'Needs a dashboard JWT (never an API key). Live keys: a fresh `otp` once 2FA is enrolled (401 otp_required / otp_invalid), and at most one rotation every 180 days (429 with the days left).',
       tags: ['API keys'],
       auth: { jwt: true, jwtOnlyMessage: 'JWT required for key rotation (Dashboard login)' },
       legacyV1: true,
       body: RotateKeyInput,
       responses: { 200: { description: 'The new key, shown once', schema: ApiKeyIssued } },
       errors: [400, 401, 403, 429],
-      handler: async ({ ctx, auth, body }) => ({ status: 200, body: await rotateApiKey(ctx, auth!.merchantId, body) }),
+      errorCodes: { 400: ['api_key_missing'], 429: ['rotation_cooldown'] },
+      handler: async ({ ctx, auth, body }) => ({ status: 200, body: await rotateApiKey(ctx, auth!.merchantId, body, auth!) }),
     }),
     defineRoute({
       method: 'post',
@@ -202,27 +239,20 @@ export function merchantRoutes(deps: ServerDeps): RouteSpec[] {
       tags: ['KYB'],
       auth: sessionOnly,
       bodyType: 'multipart',
-      multipartSchema: {
-        type: 'object',
-        required: ['companyName', 'registrationNumber', 'country', ...KYB_DOCUMENT_KINDS],
-        properties: {
-          companyName: { type: 'string' },
-          registrationNumber: { type: 'string' },
-          country: { type: 'string', description: 'ISO 3166-1 alpha-2' },
-          companyRegistration: { type: 'string', contentMediaType: 'application/octet-stream' },
-          ownerId: { type: 'string', contentMediaType: 'application/octet-stream' },
-          bankProof: { type: 'string', contentMediaType: 'application/octet-stream' },
-        },
-      },
+      multipartSchema: kybMultipart.schema,
+      multipartEncoding: kybMultipart.encoding,
       responses: { 201: { description: 'Submitted for review', schema: KybStatusView } },
       errors: [400, 401, 403, 409, 413, 415],
+      errorCodes: {
+        400: ['validation_failed', 'kyb_document_missing', 'kyb_document_empty', 'kyb_document_duplicate', 'upload_invalid'],
+        413: ['kyb_document_too_large'],
+        415: ['multipart_required', 'kyb_document_type'],
+      },
       handler: async ({ ctx, auth, req, res }) => {
         await parseMultipart(req, res);
         const fields = KybFields.safeParse(req.body ?? {});
-        if (!fields.success) {
-          const first = fields.error.issues[0];
-          throw invalidInput('validation_failed', `Invalid request: ${first.path.join('.') || 'body'}: ${first.message}`);
-        }
+        // The same error as every other route's invalid input (with `issues`), as documented.
+        if (!fields.success) throw validationError(fields.error.issues);
         const files = (req.files ?? {}) as Record<string, Express.Multer.File[]>;
         const uploads: KybUpload[] = KYB_DOCUMENT_KINDS.flatMap((kind) =>
           (files[kind] ?? []).map((f) => ({ kind, originalName: f.originalname, content: f.buffer })),

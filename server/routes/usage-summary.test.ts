@@ -117,7 +117,7 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
     const s = (await api('GET', '/customers/free/usage')).body;
     expect(s).toMatchObject({ from: '2026-05-01T00:00:00.000Z', to: '2026-06-01T00:00:00.000Z', currency: null, contractId: null, rateCardId: null, totalMinor: null });
     expect(s.metrics).toEqual([
-      { metric: 'agent_run', dimensions: {}, quantity: '2', amountMinor: null, amountExact: null, pricingModel: null, usage: [{ dimensions: {}, quantity: '2' }] },
+      { metric: 'agent_run', dimensions: {}, quantity: '2', amountMinor: null, amountExact: null, pricingModel: null, usage: [{ dimensions: {}, quantity: '2' }], contractId: null, currency: null },
       {
         metric: 'tokens_input',
         dimensions: { model: 'gpt-5' },
@@ -126,6 +126,8 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
         amountExact: null,
         pricingModel: null,
         usage: [{ dimensions: { model: 'gpt-5' }, quantity: '25' }],
+        contractId: null,
+        currency: null,
       },
     ]);
   });
@@ -150,17 +152,32 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
     expect((await api('GET', '/customers/nobody/usage')).body.error).toBe('customer_not_found');
   });
 
-  it('asks for contractId when contracts for several products are in force', async () => {
+  it('routes each metric to the contract that prices it, without a contractId; contractId filters', async () => {
     await created(await api('POST', '/customers', { externalId: 'multi', name: 'Multi' }));
-    const { rateCard: other } = await publishedRateCard(api, [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '3' }]);
-    const a = await created(await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }));
-    const b = await created(await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: other.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }));
-    const ambiguous = await api('GET', '/customers/multi/usage');
-    expect(ambiguous.status).toBe(409);
-    expect(ambiguous.body).toMatchObject({ error: 'contract_ambiguous', contractIds: [a.id, b.id] });
+    const { rateCard: images } = await publishedRateCard(api, [{ metric: 'image_generation', model: 'per_unit', unitPriceMinor: '3' }]);
+    const { rateCard: runs } = await publishedRateCard(api, [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '2' }]);
+    const a = await created(await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: runs.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }));
+    const b = await created(await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: images.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }));
+    // A third contract pricing a metric one of them already prices is refused.
+    const clash = await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' });
+    expect(clash.status).toBe(409);
+    expect(clash.body).toMatchObject({ error: 'contract_metric_overlap' });
+    await usage(a.customerId, 'agent_run', '10', '2026-05-02T00:00:00Z');
+    await usage(a.customerId, 'image_generation', '4', '2026-05-02T00:00:00Z');
+    const both = await api('GET', '/customers/multi/usage');
+    expect(both.status).toBe(200);
+    expect(both.body.contractId).toBeNull();
+    expect(both.body.contracts.map((c: any) => [c.contractId, c.totalMinor]).sort()).toEqual([[a.id, '20'], [b.id, '12']].sort());
+    expect(both.body.metrics.map((m: any) => [m.metric, m.contractId, m.amountMinor])).toEqual(
+      expect.arrayContaining([
+        ['agent_run', a.id, '20'],
+        ['image_generation', b.id, '12'],
+      ]),
+    );
+    expect(both.body.totalMinor).toBe('32');
     const chosen = await api('GET', `/customers/multi/usage?contractId=${b.id}`);
     expect(chosen.status).toBe(200);
-    expect(chosen.body.rateCardId).toBe(other.id);
+    expect(chosen.body).toMatchObject({ contractId: b.id, rateCardId: images.id, totalMinor: '12', hasUnpricedUsage: true });
     const theirs = await api('GET', `/customers/huge/usage?contractId=${b.id}`);
     expect(theirs.body.error).toBe('contract_not_found');
   });

@@ -12,7 +12,8 @@ import type { UsageIngest } from '../../core/usage/ingest.js';
  *   (`loadSliceRows`), so readers' tail scans stay bounded while each slice holds the writer
  *   only briefly.
  *
- * Readers are exact either way: they add the unindexed tail from usage_events.
+ * Never while the writer thread is down (writerHealth): its requests would only fail until it
+ * is restarted. Readers are exact either way: they add the unindexed tail from usage_events.
  *
  * Why 2,000,000 rows: indexing costs the writer ~7.5 µs a row against ~4.5 µs to ingest it, so
  * on two cores ingestion at full speed and indexing at the same pace do not fit together. The
@@ -55,7 +56,8 @@ export function startUsageIndexer(ingest: UsageIngest, options: UsageIndexerOpti
     try {
       const idle = ingest.submittedBatches === seenBatches && ingest.pendingBatches === 0;
       seenBatches = ingest.submittedBatches;
-      const backlog = await ingest.unindexedCount();
+      // While the writer thread restarts, its requests would only fail: wait for it.
+      const backlog = ingest.writerHealth().alive ? await ingest.unindexedCount() : 0;
       if (backlog > 0 && (idle || backlog > maxBacklog)) {
         const slice = idle ? batchRows : loadSliceRows;
         const copied = await ingest.indexCustomerUsage(slice);

@@ -7,7 +7,8 @@ import { KybView, Limit, MerchantRef, ReviewerText } from './shared.js';
 
 /**
  * KYB review. Everyone in the back office may read the queue and the documents (support
- * answers merchants' questions about it); only admins decide. Approve and reject need step-up:
+ * answers merchants' questions about it), and every look at a merchant's submission or documents
+ * is audited (`auditsAccess`: the merchant id and document kind, never the contents); only admins decide. Approve and reject need step-up:
  * approval unlocks live keys, rejection is what the merchant sees. Asking for more information
  * does neither (the submission can be re-sent), so a session suffices for it.
  */
@@ -99,9 +100,12 @@ export const kybShow = defineCommand({
   roles: ['admin', 'finance', 'support'],
   stepUp: false,
   mutates: false,
+  auditsAccess: true,
   async handler(ctx, input) {
+    ctx.touch(input.merchant);
     const m = await loadMerchantRow(ctx, input.merchant);
     const { documents, ...kyb } = await getKyb(ctx, m.id);
+    if (kyb.submissionId) ctx.touch(kyb.submissionId);
     const reviewer = kyb.submissionId
       ? await ctx.db.kysely
           .selectFrom('kyb_submissions as s')
@@ -138,7 +142,9 @@ export const kybExportDocument = defineCommand({
   roles: ['admin', 'finance', 'support'],
   stepUp: false,
   mutates: false,
+  auditsAccess: true,
   async handler(ctx, input) {
+    ctx.touch(input.merchant);
     await loadMerchantRow(ctx, input.merchant);
     const doc = await readKybDocument(ctx, input.merchant, input.kind);
     return {

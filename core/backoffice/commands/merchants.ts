@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { conflict } from '../../errors/index.js';
+import { DESTINATION_FIELDS, destinationCoolingOff, listDestinationChangesForStaff } from '../../merchants/destinations.js';
 import { getMerchant, loadMerchantRow } from '../../merchants/view.js';
 import { type CommandContext, defineCommand } from '../registry.js';
 import { Limit, MerchantAdminView, MerchantRef, wholeNumber } from './shared.js';
@@ -137,5 +138,44 @@ export const merchantsSetFee = defineCommand({
       .execute();
     // Issued invoices keep the fee they were generated with; only new ones see the change.
     return { merchantId: m.id, serviceFeeBps: input.bps, previousServiceFeeBps: Number(m.service_fee_bps) };
+  },
+});
+
+export const merchantsDestinationHistory = defineCommand({
+  name: 'merchants:destination-history',
+  summary: 'Every change of where a merchant’s money goes (newest first), and whether payouts are in the 72 h cooling-off',
+  input: z.object({
+    merchant: MerchantRef,
+    limit: wholeNumber(1, 100).default(20).meta({ description: 'At most this many changes (1–100)' }),
+    cursor: z.string().trim().max(256).optional().meta({ description: 'nextCursor of the previous page' }),
+  }),
+  output: z.object({
+    merchantId: z.string(),
+    changedAt: z.string().nullable(),
+    holdUntil: z.string().nullable(),
+    coolingOff: z.boolean(),
+    items: z.array(
+      z.object({
+        id: z.string(),
+        field: z.enum(DESTINATION_FIELDS),
+        before: z.unknown(),
+        after: z.unknown(),
+        changedAt: z.string(),
+        credential: z.string(),
+        apiKeyId: z.string().nullable(),
+        apiKeyPrefix: z.string().nullable(),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  }),
+  // Finance holds and releases payouts; admins investigate. Support has no need for payout details.
+  roles: ['admin', 'finance'],
+  stepUp: false,
+  mutates: false,
+  async handler(ctx, input) {
+    const m = await loadMerchantRow(ctx, input.merchant);
+    const page = await listDestinationChangesForStaff(ctx, m.id, { limit: input.limit, cursor: input.cursor });
+    const hold = await destinationCoolingOff(ctx, m.id);
+    return { merchantId: m.id, ...hold, items: page.data, nextCursor: page.nextCursor };
   },
 });

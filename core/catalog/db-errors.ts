@@ -1,9 +1,0 @@
-/**
- * A unique-index violation, on either engine (better-sqlite3: SQLITE_CONSTRAINT_UNIQUE /
- * PRIMARYKEY; node-postgres: SQLSTATE 23505). Callers check first inside their transaction and
- * use this only to turn a lost race into the same 409 instead of a 500.
- */
-export function isUniqueViolation(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
-}

@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createProduct } from '../../core/catalog/products.js';
+import { createRateCard, publishRateCard } from '../../core/catalog/rate-cards.js';
+import { type CoreContext, ManualClock, createContext } from '../../core/context/index.js';
+import { createContract } from '../../core/contracts/contracts.js';
+import { createCustomer } from '../../core/customers/customers.js';
+import { openDatabase } from '../../core/db/index.js';
+import { migrateToLatest } from '../../core/db/migrate.js';
+import type { InvoiceRunReport } from '../../core/invoices/index.js';
+import { startInvoiceScheduler } from './invoice-scheduler.js';
+
+let dir: string;
+let ctx: CoreContext;
+let clock: ManualClock;
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-scheduler-'));
+  const db = openDatabase(path.join(dir, 's.db'), { durable: false });
+  await migrateToLatest(db);
+  clock = new ManualClock('2026-05-31T23:00:00.000Z');
+  ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
+  const scope = { merchantId: 'mer_s', environment: 'live' as const };
+  await db.kysely
+    .insertInto('merchants')
+    .values({ id: scope.merchantId, name: 'S', email: 's@example.com', password_hash: 'x', status: 'active', created_at: clock.now().toISOString(), updated_at: clock.now().toISOString() } as never)
+    .execute();
+  const product = await createProduct(ctx, scope, { key: 'p', name: 'P' } as never);
+  const card = await createRateCard(ctx, scope, product.id, { currency: 'CNY', prices: [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '1' }] } as never);
+  await publishRateCard(ctx, scope, card.id);
+  await createCustomer(ctx, scope, { externalId: 'u', name: 'U' } as never);
+  await createContract(ctx, scope, { customerExternalId: 'u', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z', settlementCurrency: 'CNY' } as never);
+});
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await ctx.db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the invoice scheduler', () => {
+  it('invoices a period once the grace window after its end has passed, on its next look, once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const reports: InvoiceRunReport[] = [];
+    const scheduler = startInvoiceScheduler(ctx, { intervalMs: 60_000, graceMs: 3_600_000, onReport: (r) => reports.push(r) });
+    const count = async () => (await ctx.db.kysely.selectFrom('invoices').select('id').execute()).length;
+
+    await vi.advanceTimersByTimeAsync(1_000); // first look: May has not ended
+    expect(await count()).toBe(0);
+    clock.set('2026-06-01T00:30:00Z'); // ended, but within the grace window
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(await count()).toBe(0);
+    clock.set('2026-06-01T01:00:00Z');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(await count()).toBe(1);
+    expect(reports).toHaveLength(1);
+    expect(reports[0].created[0]).toMatchObject({ periodStart: '2026-05-01T00:00:00.000Z' });
+    await vi.advanceTimersByTimeAsync(5 * 60_000); // later looks find nothing new
+    expect(await count()).toBe(1);
+    expect(reports).toHaveLength(1);
+    await scheduler.stop();
+  });
+});
