@@ -458,7 +458,10 @@ async function runKind(kind: KeyKind) {
       http = await drive(server.url, apiKey, pool.bodies, SECONDS, 'timed');
       cpu = cpuSeconds(server.pid) - cpu0;
       const self = process.cpuUsage(self0);
-      const threads = [...threadCpuSeconds(server.pid)].map(([tid, s]) => s - (threads0.get(tid) ?? 0)).filter((s) => s > 0.05).sort((a, b) => b - a);
+      const threads = [...threadCpuSeconds(server.pid)]
+        .map(([tid, s]) => s - (threads0.get(tid) ?? 0))
+        .filter((s) => s > 0.05)
+        .sort((a, b) => b - a);
       loadShare =
         `server threads ${threads.map((s) => `${((s / http.seconds) * 100).toFixed(0)}%`).join(' + ')} of a core; ` +
         `load generator ${(((self.user + self.system) / 1e6 / http.seconds) * 100).toFixed(0)}% (user ${((self.user / 1e6 / http.seconds) * 100).toFixed(0)}%)`;
@@ -482,13 +485,17 @@ async function runKind(kind: KeyKind) {
     if (http.requests >= POOL_BATCHES) {
       console.log(`[${kind}] (every pre-built batch was sent before the time was up: the rate above is a lower bound)`);
     }
-    console.log(`[${kind}] batch latency p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; server peak RSS ${rssMb.toFixed(0)} MB; server CPU ${((cpu / http.seconds) * 100).toFixed(0)}% of one core (${loadShare})`);
+    console.log(
+      `[${kind}] batch latency p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; server peak RSS ${rssMb.toFixed(0)} MB; server CPU ${((cpu / http.seconds) * 100).toFixed(0)}% of one core (${loadShare})`,
+    );
     console.log(
       `[${kind}] deferred per-customer usage index: ${fmt(catchUp.backlog)} events behind when the load stopped, caught up in ${catchUp.seconds.toFixed(1)} s ` +
         `(${catchUp.seconds > 0 ? fmt(catchUp.backlog / catchUp.seconds) : '—'} events/s, while idle; readers add the unindexed tail meanwhile) ` +
         `→ ingested and indexed: ${fmt(http.accepted / (http.seconds + catchUp.seconds))} events/s over load + catch-up`,
     );
-    console.log(`[${kind}] raw better-sqlite3 limit: ${fmt(rawRate)} rows/s (${fmt(raw.rows)} rows, 500-row transactions, same table) → HTTP is ${(ratio * 100).toFixed(0)}% of raw`);
+    console.log(
+      `[${kind}] raw better-sqlite3 limit: ${fmt(rawRate)} rows/s (${fmt(raw.rows)} rows, 500-row transactions, same table) → HTTP is ${(ratio * 100).toFixed(0)}% of raw`,
+    );
     return { kind, httpRate, p99, ratio };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -504,7 +511,10 @@ function calibrationMs(): number {
 }
 
 console.log(
-  `bench:ingest — ${os.cpus().length} cores, calibration loop ${calibrationMs().toFixed(0)} ms (1e8 adds), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}, ` +
+  `bench:ingest — ${os.cpus().length} cores, calibration loop ${calibrationMs().toFixed(0)} ms (1e8 adds), load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}, node ${process.version}, ` +
     `${DURABLE ? 'durable (synchronous=FULL)' : 'NOT durable (synchronous=NORMAL)'}, ${SECONDS} s per run, ${CLIENTS} clients, ${CUSTOMERS} customers` +
     `${SEND_IDEMPOTENCY_HEADER ? ', Idempotency-Key header on every batch' : ''}`,
 );
@@ -514,8 +524,10 @@ console.log('\nagainst the targets:');
 for (const r of results) {
   const checks = [
     ...(r.kind === 'ulid'
-      ? [`${fmt(r.httpRate)} ev/s ${r.httpRate >= TARGET_EVENTS_PER_S ? '≥' : '<'} ${fmt(TARGET_EVENTS_PER_S)} ${r.httpRate >= TARGET_EVENTS_PER_S ? 'OK' : 'MISSED'}`,
-         `p99 ${r.p99.toFixed(1)} ms ${r.p99 <= TARGET_P99_MS ? '≤' : '>'} ${TARGET_P99_MS} ms ${r.p99 <= TARGET_P99_MS ? 'OK' : 'MISSED'}`]
+      ? [
+          `${fmt(r.httpRate)} ev/s ${r.httpRate >= TARGET_EVENTS_PER_S ? '≥' : '<'} ${fmt(TARGET_EVENTS_PER_S)} ${r.httpRate >= TARGET_EVENTS_PER_S ? 'OK' : 'MISSED'}`,
+          `p99 ${r.p99.toFixed(1)} ms ${r.p99 <= TARGET_P99_MS ? '≤' : '>'} ${TARGET_P99_MS} ms ${r.p99 <= TARGET_P99_MS ? 'OK' : 'MISSED'}`,
+        ]
       : []),
     `${(r.ratio * 100).toFixed(0)}% of raw ${r.ratio >= TARGET_RAW_SHARE ? '≥' : '<'} 40% ${r.ratio >= TARGET_RAW_SHARE ? 'OK' : 'MISSED'}`,
   ];

@@ -32,12 +32,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema
-    .createIndex('merchants_chain_id_on_chain_merchant_id_unq')
-    .on('merchants')
-    .columns(['chain_id', 'on_chain_merchant_id'])
-    .unique()
-    .execute();
+  await db.schema.createIndex('merchants_chain_id_on_chain_merchant_id_unq').on('merchants').columns(['chain_id', 'on_chain_merchant_id']).unique().execute();
 
   await db.schema
     .createTable('merchant_api_keys')

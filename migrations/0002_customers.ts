@@ -17,12 +17,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema
-    .createIndex('customers_merchant_env_external_unq')
-    .on('customers')
-    .columns(['merchant_id', 'environment', 'external_id'])
-    .unique()
-    .execute();
+  await db.schema.createIndex('customers_merchant_env_external_unq').on('customers').columns(['merchant_id', 'environment', 'external_id']).unique().execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

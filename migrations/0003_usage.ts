@@ -20,12 +20,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('dimensions', 'text', (c) => c.notNull().defaultTo('{}')) // canonical JSON, keys sorted
     .addColumn('received_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema
-    .createIndex('usage_events_idempotency_unq')
-    .on('usage_events')
-    .columns(['merchant_id', 'environment', 'idempotency_key'])
-    .unique()
-    .execute();
+  await db.schema.createIndex('usage_events_idempotency_unq').on('usage_events').columns(['merchant_id', 'environment', 'idempotency_key']).unique().execute();
 
   // A per-customer, time-ordered copy of each event's billing fields: the index invoicing and
   // usage summaries read. Written in large sorted batches by the usage indexer (events with

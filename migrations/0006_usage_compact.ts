@@ -50,14 +50,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('customers_epoch', int, (c) => c.notNull())
     .addColumn('event_id_key', blobType(db), (c) => c.notNull())
     .execute();
-  await db.insertInto('usage_state').values({ id: 1, customers_epoch: 0, event_id_key: randomBytes(16) }).execute();
+  await db
+    .insertInto('usage_state')
+    .values({ id: 1, customers_epoch: 0, event_id_key: randomBytes(16) })
+    .execute();
   if (pg) {
-    await sql`CREATE FUNCTION bump_customers_epoch() RETURNS trigger AS $$ BEGIN UPDATE usage_state SET customers_epoch = customers_epoch + 1 WHERE id = 1; RETURN NULL; END $$ LANGUAGE plpgsql`.execute(db);
+    await sql`CREATE FUNCTION bump_customers_epoch() RETURNS trigger AS $$ BEGIN UPDATE usage_state SET customers_epoch = customers_epoch + 1 WHERE id = 1; RETURN NULL; END $$ LANGUAGE plpgsql`.execute(
+      db,
+    );
     await sql`CREATE TRIGGER customers_usage_epoch AFTER INSERT OR UPDATE OR DELETE ON customers FOR EACH STATEMENT EXECUTE FUNCTION bump_customers_epoch()`.execute(db);
   } else {
     for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
       await sql
-        .raw(`CREATE TRIGGER customers_usage_epoch_${op.toLowerCase()} AFTER ${op} ON customers BEGIN UPDATE usage_state SET customers_epoch = customers_epoch + 1 WHERE id = 1; END`)
+        .raw(
+          `CREATE TRIGGER customers_usage_epoch_${op.toLowerCase()} AFTER ${op} ON customers BEGIN UPDATE usage_state SET customers_epoch = customers_epoch + 1 WHERE id = 1; END`,
+        )
         .execute(db);
     }
   }
@@ -98,10 +105,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`INSERT INTO usage_scopes (merchant_id, environment) SELECT DISTINCT merchant_id, environment FROM usage_events_0003`.execute(db);
   await sql`INSERT INTO usage_customers (customer_id) SELECT DISTINCT customer_id FROM usage_events_0003`.execute(db);
   await sql`INSERT INTO usage_dimension_sets (canonical) SELECT DISTINCT dimensions FROM usage_events_0003`.execute(db);
-  const ms = (col: string) =>
-    pg
-      ? `(extract(epoch from ${col}::timestamptz) * 1000)::bigint`
-      : `CAST(ROUND((julianday(${col}) - 2440587.5) * 86400000.0) AS INTEGER)`;
+  const ms = (col: string) => (pg ? `(extract(epoch from ${col}::timestamptz) * 1000)::bigint` : `CAST(ROUND((julianday(${col}) - 2440587.5) * 86400000.0) AS INTEGER)`);
   const metrics = ['tokens_input', 'tokens_output', 'image_generation', 'agent_run', 'storage_gb'];
   const metricCase = `CASE e.metric ${metrics.map((m, i) => `WHEN '${m}' THEN ${i + 1}`).join(' ')} END`;
   await sql

@@ -7,7 +7,10 @@ import type { Kysely } from 'kysely';
  * verifies. Adding a column with a default is not an UPDATE: the append-only triggers stay.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('audit_log').addColumn('hash_version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+  await db.schema
+    .alterTable('audit_log')
+    .addColumn('hash_version', 'integer', (c) => c.notNull().defaultTo(1))
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -53,7 +53,13 @@ export function createApp(deps: ServerDeps, routes: RouteSpec[]): Express {
   );
   app.use('/api/v1', buildRouter(deps.ctx, routes));
   // The merchants API document's paths (/v1/auth/login, /v1/merchants, …), same handlers.
-  app.use('/v1', buildRouter(deps.ctx, routes.filter((r) => r.legacyV1)));
+  app.use(
+    '/v1',
+    buildRouter(
+      deps.ctx,
+      routes.filter((r) => r.legacyV1),
+    ),
+  );
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

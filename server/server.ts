@@ -58,9 +58,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
     installUsageIngest(ctx, createUsageIngest(ctx, { writer: usageWriter }));
   }
-  const checkpointer = embeddedFile !== null
-    ? startCheckpointer({ file: embeddedFile, durable: config.durable, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) })
-    : undefined;
+  const checkpointer =
+    embeddedFile !== null ? startCheckpointer({ file: embeddedFile, durable: config.durable, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) }) : undefined;
   const listener = createRequestListener({ ctx, config });
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
     onError: (e) => console.error('[buffmoney] usage indexer failed:', e),

@@ -47,7 +47,12 @@ interface Rule {
 
 const rules: Rule[] = [
   { from: 'core', forbidFolders: ['server', 'electron', 'renderer'], forbidPackages: /^(express|electron|react|react-dom|multer)$/, why: 'core knows nothing of transports or UI' },
-  { from: 'renderer', forbidFolders: ['server', 'electron', 'migrations'], forbidPackages: /^(node:.*|better-sqlite3|kysely|pg|express|electron)$/, why: 'renderer talks only to the preload bridge' },
+  {
+    from: 'renderer',
+    forbidFolders: ['server', 'electron', 'migrations'],
+    forbidPackages: /^(node:.*|better-sqlite3|kysely|pg|express|electron)$/,
+    why: 'renderer talks only to the preload bridge',
+  },
   { from: 'server', forbidFolders: ['electron', 'renderer'], why: 'server and electron never import each other' },
   { from: 'electron', forbidFolders: ['server', 'renderer'], why: 'server and electron never import each other' },
   { from: 'migrations', forbidFolders: ['core', 'server', 'electron', 'renderer'], why: 'a migration is frozen in time' },

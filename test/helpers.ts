@@ -63,7 +63,7 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
     }
     const res = await fetch(`${running.url}${urlPath}`, { method, headers, body: body as any });
     const text = await res.text();
-    let parsed: any = undefined;
+    let parsed: any;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {

@@ -102,6 +102,5 @@ describe('README walk-through', { timeout: 480_000 }, () => {
         .sort(),
     ).toEqual(['live', 'sandbox']);
     expect(keys.filter((k) => k.revoked_at !== null).map((k) => k.environment)).toEqual(['sandbox']);
-    console.log(`README walk: ${blocks.length} blocks in ${seconds} s`);
   });
 });

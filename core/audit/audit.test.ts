@@ -39,9 +39,11 @@ describe('audit log', () => {
   }
 
   it('redacts anything that looks like a credential, at any depth', () => {
-    expect(
-      redactSecrets({ email: 'a@b.c', password: 'p', nested: { totpSecret: 's', list: [{ otp: '1', sessionToken: 't', recoveryCode: 'c', note: 'kept' }] } }),
-    ).toEqual({ email: 'a@b.c', password: '[redacted]', nested: { totpSecret: '[redacted]', list: [{ otp: '[redacted]', sessionToken: '[redacted]', recoveryCode: '[redacted]', note: 'kept' }] } });
+    expect(redactSecrets({ email: 'a@b.c', password: 'p', nested: { totpSecret: 's', list: [{ otp: '1', sessionToken: 't', recoveryCode: 'c', note: 'kept' }] } })).toEqual({
+      email: 'a@b.c',
+      password: '[redacted]',
+      nested: { totpSecret: '[redacted]', list: [{ otp: '[redacted]', sessionToken: '[redacted]', recoveryCode: '[redacted]', note: 'kept' }] },
+    });
   });
 
   it('chains each entry to the previous one and verifies the chain', async () => {
@@ -76,7 +78,7 @@ describe('audit log', () => {
     // someone with the file drops the trigger and edits an entry
     const raw = new BetterSqlite3(h.dbFile);
     raw.exec('DROP TRIGGER audit_log_no_update');
-    raw.prepare("UPDATE audit_log SET input = ? WHERE seq = 2").run(JSON.stringify({ bps: 1, merchant: 'mer_1' }));
+    raw.prepare('UPDATE audit_log SET input = ? WHERE seq = 2').run(JSON.stringify({ bps: 1, merchant: 'mer_1' }));
     raw.close();
     const result = await verifyAuditChain(h.ctx);
     expect(result).toMatchObject({ ok: false, entries: 1, firstBroken: { seq: 2, id: entries[1].id } });
@@ -123,7 +125,11 @@ describe('audit chains written before hash versions (migration 0008)', () => {
       if (Array.isArray(v)) return v.map(sort);
       if (v && typeof v === 'object') {
         const o = v as Record<string, unknown>;
-        return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sort(o[k])]));
+        return Object.fromEntries(
+          Object.keys(o)
+            .sort()
+            .map((k) => [k, sort(o[k])]),
+        );
       }
       return v;
     };
@@ -169,7 +175,10 @@ describe('audit chains written before hash versions (migration 0008)', () => {
           }),
         )
         .digest('hex');
-      await (db.kysely as any).insertInto('audit_log').values({ ...row, hash }).execute();
+      await (db.kysely as any)
+        .insertInto('audit_log')
+        .values({ ...row, hash })
+        .execute();
       prev = hash;
     }
     await migrateToLatest(db);
@@ -191,4 +200,3 @@ describe('audit chains written before hash versions (migration 0008)', () => {
     await db2.close();
   });
 });
-

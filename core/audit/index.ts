@@ -20,9 +20,7 @@ export const REDACTED = '[redacted]';
 export function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== undefined ? REDACTED : redactSecrets(v)]),
-    );
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== undefined ? REDACTED : redactSecrets(v)]));
   }
   return value;
 }
@@ -163,9 +161,7 @@ export async function listAudit(ctx: CoreContext, filter: AuditListFilter): Prom
   return filter.touching ? rows.filter((r) => r.touched.includes(filter.touching!)) : rows;
 }
 
-export type AuditVerification =
-  | { ok: true; entries: number; headHash: string }
-  | { ok: false; entries: number; firstBroken: { seq: number; id: string; reason: string } };
+export type AuditVerification = { ok: true; entries: number; headHash: string } | { ok: false; entries: number; firstBroken: { seq: number; id: string; reason: string } };
 
 /**
  * Recomputes the chain from the first entry and names the first entry that does not fit: its
@@ -177,13 +173,7 @@ export async function verifyAuditChain(ctx: CoreContext, pageSize = 1000): Promi
   let expectedSeq = 1;
   let count = 0;
   for (;;) {
-    const rows = await ctx.db.kysely
-      .selectFrom('audit_log')
-      .selectAll()
-      .where('seq', '>=', expectedSeq)
-      .orderBy('seq', 'asc')
-      .limit(pageSize)
-      .execute();
+    const rows = await ctx.db.kysely.selectFrom('audit_log').selectAll().where('seq', '>=', expectedSeq).orderBy('seq', 'asc').limit(pageSize).execute();
     for (const r of rows) {
       const seq = Number(r.seq);
       const broken = (reason: string): AuditVerification => ({ ok: false, entries: count, firstBroken: { seq, id: r.id, reason } });

@@ -203,7 +203,11 @@ describe('back-office command registry', () => {
       ['invoices:show', { invoice: money.invoiceId }],
       ['invoices:unbilled', { merchant: m1, period: '2026-04', environment: 'sandbox' }],
     ];
-    expect(reads.map(([n]) => n).sort()).toEqual(Object.keys(POLICY).filter((n) => !POLICY[n].mutates && !POLICY[n].auditsAccess).sort());
+    expect(reads.map(([n]) => n).sort()).toEqual(
+      Object.keys(POLICY)
+        .filter((n) => !POLICY[n].mutates && !POLICY[n].auditsAccess)
+        .sort(),
+    );
     for (const [name, input] of reads) {
       const r = await h.run(staff.admin, name, input);
       expect(r, name).toMatchObject({ ok: true });
@@ -215,7 +219,11 @@ describe('back-office command registry', () => {
       ['kyb:show', { merchant: m1 }],
       ['kyb:export-document', { merchant: m1, kind: 'ownerId' }],
     ];
-    expect(accessReads.map(([n]) => n).sort()).toEqual(Object.keys(POLICY).filter((n) => POLICY[n].auditsAccess).sort());
+    expect(accessReads.map(([n]) => n).sort()).toEqual(
+      Object.keys(POLICY)
+        .filter((n) => POLICY[n].auditsAccess)
+        .sort(),
+    );
     for (const [name, input] of accessReads) {
       const r = await h.run(staff.support, name, input);
       expect(r, name).toMatchObject({ ok: true });
@@ -251,7 +259,11 @@ describe('back-office command registry', () => {
       ['invoices:generate', {}, []],
       ['invoices:void', { invoice: money.invoiceId, reason: 'issued in error' }, [money.invoiceId, m1]],
     ];
-    expect(mutations.map(([n]) => n).sort()).toEqual(Object.keys(POLICY).filter((n) => POLICY[n].mutates).sort());
+    expect(mutations.map(([n]) => n).sort()).toEqual(
+      Object.keys(POLICY)
+        .filter((n) => POLICY[n].mutates)
+        .sort(),
+    );
     for (const [name, input, touched] of mutations) {
       const r = await h.run(a, name, input, POLICY[name].stepUp ? a.nextOtp() : undefined);
       expect(r, name).toMatchObject({ ok: true });

@@ -203,20 +203,13 @@ export function toCommandFailure(e: unknown): { ok: false; error: CommandError }
 /** The input fields of a command, for help screens: derived from its zod schema. */
 export function describeInput(command: AnyCommand): Array<{ name: string; type: string; required: boolean; description?: string }> {
   const schema = z.toJSONSchema(command.input, { io: 'input', unrepresentable: 'any' }) as {
-    properties?: Record<
-      string,
-      { type?: string; enum?: unknown[]; description?: string; default?: unknown; items?: { type?: string }; anyOf?: Array<{ type?: string }> }
-    >;
+    properties?: Record<string, { type?: string; enum?: unknown[]; description?: string; default?: unknown; items?: { type?: string }; anyOf?: Array<{ type?: string }> }>;
     required?: string[];
   };
   return Object.entries(schema.properties ?? {}).map(([name, p]) => {
     // wholeNumber() accepts a number or a string of digits: say "integer"
     const anyOfNumber = p.anyOf?.some((a) => a.type === 'number' || a.type === 'integer');
-    const type = p.enum
-      ? p.enum.map(String).join('|')
-      : p.type === 'array'
-        ? `${p.items?.type ?? 'value'}[]`
-        : (p.type ?? (anyOfNumber ? 'integer' : 'value'));
+    const type = p.enum ? p.enum.map(String).join('|') : p.type === 'array' ? `${p.items?.type ?? 'value'}[]` : (p.type ?? (anyOfNumber ? 'integer' : 'value'));
     const def = p.default !== undefined ? ` (default ${JSON.stringify(p.default)})` : '';
     return { name, type, required: (schema.required ?? []).includes(name), description: p.description ? p.description + def : def.trim() || undefined };
   });

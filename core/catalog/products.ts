@@ -72,17 +72,20 @@ export async function getProduct(ctx: CoreContext, scope: MerchantScope, product
   return productView(await requireProduct(ctx, scope, productId));
 }
 
-export async function listProducts(
-  ctx: CoreContext,
-  scope: MerchantScope,
-  page: PageRequest & { status?: 'active' | 'archived'; key?: string },
-): Promise<Page<ProductView>> {
+export async function listProducts(ctx: CoreContext, scope: MerchantScope, page: PageRequest & { status?: 'active' | 'archived'; key?: string }): Promise<Page<ProductView>> {
   const after = decodeCursor(page.cursor, 'prd');
   let q = ctx.db.kysely.selectFrom('products').selectAll().where('merchant_id', '=', scope.merchantId).where('environment', '=', scope.environment);
   if (after) q = q.where('id', '>', after);
   if (page.status) q = q.where('status', '=', page.status);
   if (page.key) q = q.where('key', '=', page.key);
-  return toPage(await q.orderBy('id').limit(page.limit + 1).execute(), page.limit, productView);
+  return toPage(
+    await q
+      .orderBy('id')
+      .limit(page.limit + 1)
+      .execute(),
+    page.limit,
+    productView,
+  );
 }
 
 export async function updateProduct(ctx: CoreContext, scope: MerchantScope, productId: string, patch: z.infer<typeof UpdateProductInput>): Promise<ProductView> {

@@ -72,12 +72,7 @@ export function rateCardPrices(r: Pick<RateCardsTable, 'prices'>): Price[] {
   return JSON.parse(r.prices) as Price[];
 }
 
-export async function createRateCard(
-  ctx: CoreContext,
-  scope: MerchantScope,
-  productId: string,
-  input: z.infer<typeof CreateRateCardInput>,
-): Promise<RateCardView> {
+export async function createRateCard(ctx: CoreContext, scope: MerchantScope, productId: string, input: z.infer<typeof CreateRateCardInput>): Promise<RateCardView> {
   const prices = normalisePrices(input.prices);
   assertPricesUnambiguous(prices);
   // Two drafts created at once may pick the same version; the unique index stops the second,
@@ -133,7 +128,14 @@ export async function listRateCards(
   let q = selectRateCards(ctx, scope).where('rate_cards.product_id', '=', productId);
   if (after) q = q.where('rate_cards.id', '>', after);
   if (page.status) q = q.where('rate_cards.status', '=', page.status);
-  return toPage(await q.orderBy('rate_cards.id').limit(page.limit + 1).execute(), page.limit, rateCardView);
+  return toPage(
+    await q
+      .orderBy('rate_cards.id')
+      .limit(page.limit + 1)
+      .execute(),
+    page.limit,
+    rateCardView,
+  );
 }
 
 const notDraft = (r: RateCardsTable) =>
@@ -141,12 +143,7 @@ const notDraft = (r: RateCardsTable) =>
     status: r.status,
   });
 
-export async function updateRateCard(
-  ctx: CoreContext,
-  scope: MerchantScope,
-  rateCardId: string,
-  patch: z.infer<typeof UpdateRateCardInput>,
-): Promise<RateCardView> {
+export async function updateRateCard(ctx: CoreContext, scope: MerchantScope, rateCardId: string, patch: z.infer<typeof UpdateRateCardInput>): Promise<RateCardView> {
   return inTransaction(ctx, async (tx) => {
     const r = await requireRateCard(tx, scope, rateCardId);
     if (r.status !== 'draft') throw notDraft(r);

@@ -49,9 +49,7 @@ export const ProductParams = z.object({ productId: z.string().min(1).max(64) });
 export const PricingCurrency = z.enum(SUPPORTED_CURRENCIES).meta({ description: 'Pricing currency; every price is in its minor units (USD cents, JPY yen, USDC 10⁻⁶).' });
 export const RatePrices = z.array(Price).min(1).max(200);
 
-export const CreateRateCardInput = z
-  .strictObject({ currency: PricingCurrency, prices: RatePrices })
-  .meta({ id: 'CreateRateCardInput' });
+export const CreateRateCardInput = z.strictObject({ currency: PricingCurrency, prices: RatePrices }).meta({ id: 'CreateRateCardInput' });
 
 export const UpdateRateCardInput = z
   .strictObject({ currency: PricingCurrency.optional(), prices: RatePrices.optional() })

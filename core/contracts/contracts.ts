@@ -32,7 +32,12 @@ function selectContracts(ctx: CoreContext, scope: MerchantScope) {
     .innerJoin('products', 'products.id', 'contracts.product_id')
     .innerJoin('rate_cards', 'rate_cards.id', 'contracts.rate_card_id')
     .selectAll('contracts')
-    .select(['customers.external_id as customer_external_id', 'products.key as product_key', 'rate_cards.version as rate_card_version', 'rate_cards.currency as rate_card_currency'])
+    .select([
+      'customers.external_id as customer_external_id',
+      'products.key as product_key',
+      'rate_cards.version as rate_card_version',
+      'rate_cards.currency as rate_card_currency',
+    ])
     .where('contracts.merchant_id', '=', scope.merchantId)
     .where('contracts.environment', '=', scope.environment);
 }
@@ -225,7 +230,10 @@ export async function listContracts(
     q = q.where('contracts.status', '=', 'active').where((eb) => eb.or([eb('contracts.ends_at', 'is', null), eb('contracts.ends_at', '>', nowIso)]));
   }
   if (after) q = q.where('contracts.id', '>', after);
-  const rows = await q.orderBy('contracts.id').limit(page.limit + 1).execute();
+  const rows = await q
+    .orderBy('contracts.id')
+    .limit(page.limit + 1)
+    .execute();
   return toPage(rows, page.limit, (r) => contractView(r, now));
 }
 

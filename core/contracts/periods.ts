@@ -42,9 +42,7 @@ export function addMonthsClamped(anchor: Date, months: number): Date {
   const year = Math.floor(total / 12);
   const month = total - year * 12;
   const day = Math.min(anchor.getUTCDate(), daysInMonth(year, month));
-  return new Date(
-    Date.UTC(year, month, day, anchor.getUTCHours(), anchor.getUTCMinutes(), anchor.getUTCSeconds(), anchor.getUTCMilliseconds()),
-  );
+  return new Date(Date.UTC(year, month, day, anchor.getUTCHours(), anchor.getUTCMinutes(), anchor.getUTCSeconds(), anchor.getUTCMilliseconds()));
 }
 
 /** The unclipped cycle period containing `instant` (for anniversary cycles, anchored on `anchor`). */
@@ -71,6 +69,7 @@ function cyclePeriod(cycle: BillingCycle, anchor: Date, instant: Date): BillingP
 }
 
 function clip(period: BillingPeriod, schedule: PeriodSchedule): BillingPeriod {
+  // biome-ignore lint/complexity/useMathMinMax: Dates, not numbers — Math.max would return a number
   const start = period.start < schedule.startsAt ? schedule.startsAt : period.start;
   const end = schedule.endsAt && schedule.endsAt < period.end ? schedule.endsAt : period.end;
   return { start: new Date(start.getTime()), end: new Date(end.getTime()) };

@@ -17,13 +17,12 @@ import { Instant } from './schemas.js';
  */
 
 export const UsageSummaryQuery = z.object({
-  from: Instant.optional().meta({ description: "Window start (inclusive). Default: the start of the active contract's current billing period, else of the current calendar month (UTC). Percent-encode a + offset as %2B." }),
+  from: Instant.optional().meta({
+    description:
+      "Window start (inclusive). Default: the start of the active contract's current billing period, else of the current calendar month (UTC). Percent-encode a + offset as %2B.",
+  }),
   to: Instant.optional().meta({ description: 'Window end (exclusive). Default: the end of that period.' }),
-  contractId: z
-    .string()
-    .max(64)
-    .optional()
-    .meta({ description: 'Price on this contract. Needed only when the customer has contracts for several products in force.' }),
+  contractId: z.string().max(64).optional().meta({ description: 'Price on this contract. Needed only when the customer has contracts for several products in force.' }),
 });
 
 const UsageBreakdown = z.object({ dimensions: z.record(z.string(), z.string()), quantity: z.string() });
@@ -65,7 +64,8 @@ export const UsageSummary = z
     rateCardId: z.string().nullable(),
     rateCardVersion: z.number().int().nullable(),
     contracts: z.array(UsageSummaryContract).meta({
-      description: 'Every contract pricing usage in this summary: the ones in force at the end of the window (each prices its own metrics — contracts of one customer never price the same metric at once), or the one chosen with contractId.',
+      description:
+        'Every contract pricing usage in this summary: the ones in force at the end of the window (each prices its own metrics — contracts of one customer never price the same metric at once), or the one chosen with contractId.',
     }),
     metrics: z.array(UsageSummaryLine),
     totalMinor: z.string().nullable().meta({ description: 'Sum of the priced lines when they share one currency; null without a contract or across currencies.' }),
@@ -96,12 +96,7 @@ function calendarMonth(at: Date): BillingPeriod {
   };
 }
 
-export async function summariseCustomerUsage(
-  ctx: CoreContext,
-  scope: MerchantScope,
-  externalId: string,
-  query: z.infer<typeof UsageSummaryQuery>,
-): Promise<UsageSummary> {
+export async function summariseCustomerUsage(ctx: CoreContext, scope: MerchantScope, externalId: string, query: z.infer<typeof UsageSummaryQuery>): Promise<UsageSummary> {
   const customer = await requireCustomer(ctx, scope, externalId);
   const now = ctx.clock.now();
 

@@ -33,8 +33,7 @@ export function customerView(c: CustomersTable): CustomerView {
   };
 }
 
-const customerExists = (externalId: string) =>
-  conflict('customer_exists', `A customer with externalId ${JSON.stringify(externalId)} already exists`, { externalId });
+const customerExists = (externalId: string) => conflict('customer_exists', `A customer with externalId ${JSON.stringify(externalId)} already exists`, { externalId });
 
 /** The customer, or 404 customer_not_found. */
 export async function requireCustomer(ctx: CoreContext, scope: MerchantScope, externalId: string): Promise<CustomersTable> {
@@ -76,29 +75,19 @@ export async function getCustomer(ctx: CoreContext, scope: MerchantScope, extern
   return customerView(await requireCustomer(ctx, scope, externalId));
 }
 
-export async function listCustomers(
-  ctx: CoreContext,
-  scope: MerchantScope,
-  page: PageRequest & { status?: 'active' | 'archived' },
-): Promise<Page<CustomerView>> {
+export async function listCustomers(ctx: CoreContext, scope: MerchantScope, page: PageRequest & { status?: 'active' | 'archived' }): Promise<Page<CustomerView>> {
   const after = decodeCursor(page.cursor, 'cus');
-  let q = ctx.db.kysely
-    .selectFrom('customers')
-    .selectAll()
-    .where('merchant_id', '=', scope.merchantId)
-    .where('environment', '=', scope.environment);
+  let q = ctx.db.kysely.selectFrom('customers').selectAll().where('merchant_id', '=', scope.merchantId).where('environment', '=', scope.environment);
   if (after) q = q.where('id', '>', after);
   if (page.status) q = q.where('status', '=', page.status);
-  const rows = await q.orderBy('id').limit(page.limit + 1).execute();
+  const rows = await q
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
   return toPage(rows, page.limit, customerView);
 }
 
-export async function updateCustomer(
-  ctx: CoreContext,
-  scope: MerchantScope,
-  externalId: string,
-  patch: z.infer<typeof UpdateCustomerInput>,
-): Promise<CustomerView> {
+export async function updateCustomer(ctx: CoreContext, scope: MerchantScope, externalId: string, patch: z.infer<typeof UpdateCustomerInput>): Promise<CustomerView> {
   return inTransaction(ctx, async (tx) => {
     const c = await requireCustomer(tx, scope, externalId);
     if (c.status === 'archived') throw conflict('customer_archived', 'This customer is archived and can no longer change');
@@ -129,7 +118,11 @@ export async function archiveCustomer(ctx: CoreContext, scope: MerchantScope, ex
       .where((eb) => eb.or([eb('ends_at', 'is', null), eb('ends_at', '>', now)]))
       .executeTakeFirst();
     if (running) {
-      throw conflict('customer_has_active_contract', `Contract ${running.id} is running or scheduled; end it (or archive it if it has not started) before archiving this customer`, { contractId: running.id });
+      throw conflict(
+        'customer_has_active_contract',
+        `Contract ${running.id} is running or scheduled; end it (or archive it if it has not started) before archiving this customer`,
+        { contractId: running.id },
+      );
     }
     const set = { status: 'archived' as const, updated_at: now };
     await tx.db.kysely.updateTable('customers').set(set).where('id', '=', c.id).execute();

@@ -7,6 +7,7 @@ export const ExternalId = z
   .string()
   .min(1)
   .max(255)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point of this pattern
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
   .meta({ description: "The merchant's own identifier for the end customer; unique per merchant and environment." });
 
@@ -16,7 +17,11 @@ export const CustomerMetadata = z
   .meta({ id: 'CustomerMetadata', description: 'Free-form string key/value pairs (at most 50).' });
 
 export const CustomerName = z.string().trim().min(1).max(200);
-export const CustomerEmail = z.string().trim().max(254).pipe(z.email({ message: 'must be a valid email address' }));
+export const CustomerEmail = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ message: 'must be a valid email address' }));
 
 export const CreateCustomerInput = z
   .strictObject({

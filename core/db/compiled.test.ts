@@ -39,8 +39,7 @@ describe('compiledQuery', () => {
 
   // Placeholders bound in the SQL in another order than declared, and a constant of the query.
   const byIdAndEmail = compiledQuery(
-    (kysely, email: string, id: string) =>
-      kysely.selectFrom('merchants').select(['id', 'status']).where('id', '=', id).where('status', '=', 'active').where('email', '=', email),
+    (kysely, email: string, id: string) => kysely.selectFrom('merchants').select(['id', 'status']).where('id', '=', id).where('status', '=', 'active').where('email', '=', email),
     ['$email', '$id'] as [string, string],
   );
 
@@ -63,8 +62,8 @@ describe('compiledQuery', () => {
   it('refuses placeholders the query does not bind, and repeated placeholders', async () => {
     const unbound = compiledQuery((kysely, _id: string) => kysely.selectFrom('merchants').select('id'), ['$id'] as [string]);
     await expect(unbound(dbs[0].kysely, 'mer_1')).rejects.toThrow(/not bound/);
-    expect(() => compiledQuery((kysely, id: string, id2: string) => kysely.selectFrom('merchants').select('id').where('id', 'in', [id, id2]), ['$x', '$x'] as [string, string])).toThrow(
-      /distinct/,
-    );
+    expect(() =>
+      compiledQuery((kysely, id: string, id2: string) => kysely.selectFrom('merchants').select('id').where('id', 'in', [id, id2]), ['$x', '$x'] as [string, string]),
+    ).toThrow(/distinct/);
   });
 });

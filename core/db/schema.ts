@@ -15,4 +15,15 @@ import type { MerchantTables } from '../merchants/tables.js';
 import type { StaffTables } from '../staff/tables.js';
 import type { UsageTables } from '../usage/tables.js';
 
-export interface Database extends MerchantTables, CustomerTables, UsageTables, StaffTables, AuditTables, CatalogTables, ContractTables, LedgerTables, EventTables, FxTables, InvoiceTables {}
+export interface Database
+  extends MerchantTables,
+    CustomerTables,
+    UsageTables,
+    StaffTables,
+    AuditTables,
+    CatalogTables,
+    ContractTables,
+    LedgerTables,
+    EventTables,
+    FxTables,
+    InvoiceTables {}

@@ -1,15 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import {
-  CompiledQuery,
-  type DatabaseConnection,
-  type Dialect,
-  type Driver,
-  type Kysely,
-  type QueryResult,
-  SqliteAdapter,
-  SqliteIntrospector,
-  SqliteQueryCompiler,
-} from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from 'kysely';
 
 /**
  * A Kysely driver for better-sqlite3 whose connection lock is shared with synchronous callers.
@@ -133,6 +123,7 @@ export class SharedLockSqliteDialect implements Dialect {
   createAdapter() {
     return new SqliteAdapter();
   }
+  // biome-ignore lint/suspicious/noExplicitAny: Kysely's Dialect interface declares the introspector over Kysely<any>
   createIntrospector(db: Kysely<any>) {
     return new SqliteIntrospector(db);
   }

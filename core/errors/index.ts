@@ -25,12 +25,7 @@ export class DomainError extends Error {
   /** Seconds after which a retry may succeed (rate limits, cooldowns). */
   readonly retryAfterSeconds?: number;
 
-  constructor(
-    kind: ErrorKind,
-    code: string,
-    message: string,
-    options: { details?: Record<string, unknown>; retryAfterSeconds?: number } = {},
-  ) {
+  constructor(kind: ErrorKind, code: string, message: string, options: { details?: Record<string, unknown>; retryAfterSeconds?: number } = {}) {
     super(message);
     this.name = 'DomainError';
     this.kind = kind;
@@ -43,20 +38,14 @@ export class DomainError extends Error {
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
 
 /** Shorthands keep call sites readable: `throw notFound('merchant_not_found', 'Merchant not found')`. */
-export const invalidInput = (code: string, message: string, details?: Record<string, unknown>) =>
-  new DomainError('invalid_input', code, message, { details });
+export const invalidInput = (code: string, message: string, details?: Record<string, unknown>) => new DomainError('invalid_input', code, message, { details });
 export const unauthenticated = (code: string, message: string) => new DomainError('unauthenticated', code, message);
-export const forbidden = (code: string, message: string, details?: Record<string, unknown>) =>
-  new DomainError('forbidden', code, message, { details });
+export const forbidden = (code: string, message: string, details?: Record<string, unknown>) => new DomainError('forbidden', code, message, { details });
 export const notFound = (code: string, message: string) => new DomainError('not_found', code, message);
-export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
-  new DomainError('conflict', code, message, { details });
+export const conflict = (code: string, message: string, details?: Record<string, unknown>) => new DomainError('conflict', code, message, { details });
 
 /** Turns a zod error into a DomainError with a message naming the first offending fields. */
-export function validationError(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
-  kind: ErrorKind = 'invalid_input',
-): DomainError {
+export function validationError(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>, kind: ErrorKind = 'invalid_input'): DomainError {
   const described = issues.slice(0, 5).map((i) => {
     const path = i.path.map(String).join('.');
     return path ? `${path}: ${i.message}` : i.message;

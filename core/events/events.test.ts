@@ -47,9 +47,9 @@ describe('the domain event outbox', () => {
 
   it('refuses to record outside a transaction, and unknown types', async () => {
     await expect(recordEvent(ctx, { type: 'invoice.paid', merchantId: 'mer_e', environment: 'live', data: {} })).rejects.toThrow(/inside the transaction/);
-    await expect(
-      inTransaction(ctx, (tx) => recordEvent(tx, { type: 'invoice.exploded' as never, merchantId: 'mer_e', environment: 'live', data: {} })),
-    ).rejects.toThrow(/Unknown domain event type/);
+    await expect(inTransaction(ctx, (tx) => recordEvent(tx, { type: 'invoice.exploded' as never, merchantId: 'mer_e', environment: 'live', data: {} }))).rejects.toThrow(
+      /Unknown domain event type/,
+    );
   });
 
   it('lists events in order, after a cursor, per environment', async () => {

@@ -27,10 +27,7 @@ export interface DomainEvent<T = unknown> {
  * Records an event inside the caller's transaction. Called outside one it throws: an event
  * written on its own could outlive a change that rolls back, or be lost after one that commits.
  */
-export async function recordEvent<T>(
-  ctx: CoreContext,
-  event: { type: DomainEventType; merchantId: string; environment: Environment; data: T },
-): Promise<DomainEvent<T>> {
+export async function recordEvent<T>(ctx: CoreContext, event: { type: DomainEventType; merchantId: string; environment: Environment; data: T }): Promise<DomainEvent<T>> {
   if (!ctx.db.kysely.isTransaction) throw new Error(`recordEvent(${event.type}) must run inside the transaction of the change it announces`);
   if (!(DOMAIN_EVENT_TYPES as readonly string[]).includes(event.type)) throw new Error(`Unknown domain event type ${event.type}`);
   const row: DomainEventsTable = {

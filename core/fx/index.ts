@@ -160,7 +160,11 @@ export async function importFxRates(ctx: CoreContext, csv: string, enteredBy: st
   });
   await inTransaction(ctx, async (tx) => {
     // Chunks keep each INSERT under SQLite's bound-parameter limit.
-    for (let i = 0; i < rows.length; i += 500) await tx.db.kysely.insertInto('fx_rates').values(rows.slice(i, i + 500)).execute();
+    for (let i = 0; i < rows.length; i += 500)
+      await tx.db.kysely
+        .insertInto('fx_rates')
+        .values(rows.slice(i, i + 500))
+        .execute();
   });
   return { batch, imported: rows.map(fxRateView) };
 }
@@ -216,9 +220,7 @@ export async function getFxRate(ctx: CoreContext, id: string): Promise<FxRateVie
 export async function listFxRates(ctx: CoreContext, filter: { pair?: string; at?: string; limit: number }): Promise<FxRateView[]> {
   const pair = filter.pair ? parsePair(filter.pair) : undefined;
   if (filter.at) {
-    const pairs = pair
-      ? [pair]
-      : await ctx.db.kysely.selectFrom('fx_rates').select(['base', 'quote']).distinct().orderBy('base').orderBy('quote').execute();
+    const pairs = pair ? [pair] : await ctx.db.kysely.selectFrom('fx_rates').select(['base', 'quote']).distinct().orderBy('base').orderBy('quote').execute();
     const out: FxRateView[] = [];
     for (const p of pairs.slice(0, filter.limit)) {
       try {

@@ -78,7 +78,12 @@ export async function generateInvoices(ctx: CoreContext, options: InvoiceRunOpti
       'c.starts_at',
       'c.ends_at',
       'c.settlement_currency',
-      (eb) => eb.selectFrom('invoices as i').select((e) => e.fn.max('i.period_end').as('m')).whereRef('i.contract_id', '=', 'c.id').as('invoiced_until'),
+      (eb) =>
+        eb
+          .selectFrom('invoices as i')
+          .select((e) => e.fn.max('i.period_end').as('m'))
+          .whereRef('i.contract_id', '=', 'c.id')
+          .as('invoiced_until'),
     ])
     .where('c.status', '!=', 'archived')
     .where('c.starts_at', '<', cutoff.toISOString())
@@ -255,7 +260,12 @@ async function closeCustomerPeriod(ctx: CoreContext, contract: CandidateContract
       'c.id',
       'c.starts_at',
       'c.ends_at',
-      (eb) => eb.selectFrom('invoices as i').select((e) => e.fn.max('i.period_end').as('m')).whereRef('i.contract_id', '=', 'c.id').as('invoiced_until'),
+      (eb) =>
+        eb
+          .selectFrom('invoices as i')
+          .select((e) => e.fn.max('i.period_end').as('m'))
+          .whereRef('i.contract_id', '=', 'c.id')
+          .as('invoiced_until'),
     ])
     .where('c.customer_id', '=', contract.customer_id)
     .where('c.id', '!=', contract.id)

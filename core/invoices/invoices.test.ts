@@ -48,7 +48,15 @@ async function rate(from: string, to: string, r: string, effectiveAt = '2026-01-
   return setFxRate(ctx, FxRateInput.parse({ from, to, rate: r, effectiveAt, source: 'test' }), null);
 }
 
-async function contractFor(opts: { customer: string; currency: string; prices: unknown[]; settlementCurrency?: string; billingCycle?: string; startsAt?: string; endsAt?: string }) {
+async function contractFor(opts: {
+  customer: string;
+  currency: string;
+  prices: unknown[];
+  settlementCurrency?: string;
+  billingCycle?: string;
+  startsAt?: string;
+  endsAt?: string;
+}) {
   const product = await createProduct(ctx, scope, { key: `p_${opts.customer}`, name: 'P' } as never);
   const card = await createRateCard(ctx, scope, product.id, { currency: opts.currency, prices: opts.prices } as never);
   await publishRateCard(ctx, scope, card.id);
@@ -102,7 +110,9 @@ describe('invoice figures (worked by hand)', () => {
 
   it('JPY pricing (exponent 0) settled in EUR', () => {
     // 1,000 yen × 0.0481 CNY = 48.1 CNY = 4,810 fen; × 0.0061 EUR = 6.1 EUR = 610 cents; fee 4.88 → 5; net 605.
-    expect(invoiceAmounts({ subtotalMinor: '1000', pricingCurrency: 'JPY', settlementCurrency: 'EUR', serviceFeeBps: 80, collectionRate: '0.0481', settlementRate: '0.0061' })).toEqual({
+    expect(
+      invoiceAmounts({ subtotalMinor: '1000', pricingCurrency: 'JPY', settlementCurrency: 'EUR', serviceFeeBps: 80, collectionRate: '0.0481', settlementRate: '0.0061' }),
+    ).toEqual({
       subtotalMinor: '1000',
       collectionAmountMinor: '4810',
       grossSettlementMinor: '610',
@@ -205,9 +215,10 @@ describe('invoice generation', () => {
     clock.set('2026-08-15T00:00:00Z');
     // Two runs at once in two processes on the same file (as the scheduler and the CLI would).
     const run = () =>
-      execFileAsync(process.execPath, ['--import', 'tsx', 'core/invoices/testing/run-generation.ts', dbFile, clock.now().toISOString()], { encoding: 'utf8', timeout: 60_000 }).then(
-        (r) => JSON.parse(r.stdout) as Awaited<ReturnType<typeof generateInvoices>>,
-      );
+      execFileAsync(process.execPath, ['--import', 'tsx', 'core/invoices/testing/run-generation.ts', dbFile, clock.now().toISOString()], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      }).then((r) => JSON.parse(r.stdout) as Awaited<ReturnType<typeof generateInvoices>>);
     const [a, b] = await Promise.all([run(), run()]);
     expect(a.created.length + b.created.length).toBe(3); // May, June, July
     expect(a.failed.concat(b.failed)).toEqual([]);
@@ -268,7 +279,8 @@ describe('invoice generation', () => {
   it('closes the period for the customer: the lock stops at a period another contract has not invoiced', async () => {
     await rate('USD', 'CNY', '7.1');
     const monthly = await contractFor({ customer: 'c8', currency: 'USD', prices: [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '10' }] });
-    const lock = async () => (await ctx.db.kysely.selectFrom('customers').select('usage_locked_until').where('id', '=', monthly.customerId).executeTakeFirstOrThrow()).usage_locked_until;
+    const lock = async () =>
+      (await ctx.db.kysely.selectFrom('customers').select('usage_locked_until').where('id', '=', monthly.customerId).executeTakeFirstOrThrow()).usage_locked_until;
     clock.set('2026-06-01T02:00:00Z');
     await generateInvoices(ctx);
     expect(await lock()).toBe('2026-06-01T00:00:00.000Z');
@@ -302,7 +314,9 @@ describe('invoice generation', () => {
     for (const table of ['invoices', 'invoice_lines', 'ledger_transactions', 'ledger_entries', 'domain_events'] as const) {
       expect(await ctx.db.kysely.selectFrom(table).selectAll().execute(), table).toEqual([]);
     }
-    expect((await ctx.db.kysely.selectFrom('customers').select('usage_locked_until').where('id', '=', contract.customerId).executeTakeFirstOrThrow()).usage_locked_until).toBeNull();
+    expect(
+      (await ctx.db.kysely.selectFrom('customers').select('usage_locked_until').where('id', '=', contract.customerId).executeTakeFirstOrThrow()).usage_locked_until,
+    ).toBeNull();
     await ctx.db.exclusive!((raw) => raw.exec('DROP TRIGGER outbox_down'));
     const ok = await generateInvoices(ctx);
     expect(ok.created).toHaveLength(1);

@@ -9,7 +9,11 @@ import type { InvoicesTable } from './tables.js';
  * as decimal strings of minor units, the lines and the FX snapshot the invoice locked.
  */
 
-const Minor = (description: string) => z.string().regex(/^(0|[1-9][0-9]*)$/).meta({ description });
+const Minor = (description: string) =>
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]*)$/)
+    .meta({ description });
 
 export const InvoiceLine = z
   .object({
@@ -144,7 +148,9 @@ export async function loadInvoiceView(ctx: CoreContext, scope: MerchantScope, in
 
 /** Newest first (ids are time-ordered), cursor-paginated. */
 export async function listInvoices(ctx: CoreContext, scope: MerchantScope, query: z.infer<typeof InvoiceListQuery> & PageRequest): Promise<Page<InvoiceView>> {
-  let q = selectInvoices(ctx, scope).orderBy('invoices.id', 'desc').limit(query.limit + 1);
+  let q = selectInvoices(ctx, scope)
+    .orderBy('invoices.id', 'desc')
+    .limit(query.limit + 1);
   const after = decodeCursor(query.cursor, 'inv');
   if (after) q = q.where('invoices.id', '<', after);
   if (query.status) q = q.where('invoices.status', '=', query.status);

@@ -15,7 +15,11 @@ export const VOIDABLE_STATUSES = ['finalized', 'payment_pending'] as const;
  */
 export async function voidInvoice(ctx: CoreContext, invoiceId: string, reason: string, actor: string | null): Promise<InvoiceView> {
   return inTransaction(ctx, async (tx) => {
-    const row = await tx.db.kysely.selectFrom('invoices').select(['id', 'merchant_id', 'environment', 'status', 'ledger_tx_id', 'invoice_number']).where('id', '=', invoiceId).executeTakeFirst();
+    const row = await tx.db.kysely
+      .selectFrom('invoices')
+      .select(['id', 'merchant_id', 'environment', 'status', 'ledger_tx_id', 'invoice_number'])
+      .where('id', '=', invoiceId)
+      .executeTakeFirst();
     if (!row) throw notFound('invoice_not_found', `No invoice ${invoiceId}`);
     if (!(VOIDABLE_STATUSES as readonly string[]).includes(row.status)) {
       throw conflict('invoice_not_voidable', `Invoice ${row.invoice_number} is ${row.status}; only an unpaid invoice (finalized, payment pending) can be voided`, {

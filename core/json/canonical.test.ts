@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson } from './index.js';
 
 describe('canonical JSON (RFC 8785)', () => {
-  it('sorts keys by UTF-16 code units at every depth, as the RFC\'s own example (§3.2.3)', () => {
+  it("sorts keys by UTF-16 code units at every depth, as the RFC's own example (§3.2.3)", () => {
     const input = {
       '\u20ac': 'Euro Sign',
       '\r': 'Carriage Return',

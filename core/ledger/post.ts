@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { sha256Hex } from '../auth/encoding.js';
 import type { CoreContext, Environment } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
-import { DomainError, conflict, invalidInput, notFound } from '../errors/index.js';
+import { type DomainError, conflict, invalidInput, notFound } from '../errors/index.js';
 import { canonicalJson } from '../json/index.js';
 import { ACCOUNT_TYPES, type AccountRef, accountCode } from './chart.js';
 import type { LedgerAccountsTable, LedgerEntriesTable, LedgerTransactionsTable } from './tables.js';

@@ -126,7 +126,14 @@ export async function verifyLedger(ctx: CoreContext, pageSize = 2000): Promise<L
   }
   const broken = closeTx();
   if (broken) return fail(currentTx!.firstSeq, currentTx!.row.id, broken);
-  const txCount = Number((await k.selectFrom('ledger_transactions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const txCount = Number(
+    (
+      await k
+        .selectFrom('ledger_transactions')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   if (txCount !== seenTx.size) {
     const orphan = await k
       .selectFrom('ledger_transactions as t')

@@ -30,10 +30,7 @@ export async function signup(ctx: CoreContext, input: z.infer<typeof SignupInput
   // The seed lets a merchant name its fee at signup; a fee below the platform's default is a
   // commercial agreement, set by an admin (merchants:set-fee), never self-served.
   if (fee < DEFAULT_SERVICE_FEE_BPS) {
-    throw invalidInput(
-      'service_fee_below_minimum',
-      `serviceFeeBps below the platform default of ${DEFAULT_SERVICE_FEE_BPS} needs an agreement with BuffMoney staff`,
-    );
+    throw invalidInput('service_fee_below_minimum', `serviceFeeBps below the platform default of ${DEFAULT_SERVICE_FEE_BPS} needs an agreement with BuffMoney staff`);
   }
   const webhookUrl = input.webhookUrl === undefined ? null : await checkedWebhook(ctx, input.webhookUrl);
   const passwordHash = await hashPassword(input.password, ctx.bcryptCost);
@@ -98,12 +95,7 @@ async function consumeSecondFactor(ctx: CoreContext, row: MerchantsTable, otp?: 
   }
   if (recoveryCode) {
     const hash = sha256Hex(normaliseRecoveryCode(recoveryCode));
-    const codes = await ctx.db.kysely
-      .selectFrom('merchant_recovery_codes')
-      .select(['id', 'code_hash'])
-      .where('merchant_id', '=', row.id)
-      .where('used_at', 'is', null)
-      .execute();
+    const codes = await ctx.db.kysely.selectFrom('merchant_recovery_codes').select(['id', 'code_hash']).where('merchant_id', '=', row.id).where('used_at', 'is', null).execute();
     const match = codes.find((c) => constantTimeEqual(c.code_hash, hash));
     if (match) {
       const res = await ctx.db.kysely
@@ -173,10 +165,7 @@ export async function updateMerchant(
   return inTransaction(ctx, async (tx) => {
     const row = await loadMerchantRow(tx, merchantId);
     if (row.on_chain_merchant_id !== null && ((patch.name !== undefined && patch.name !== row.name) || (patch.email !== undefined && patch.email !== row.email))) {
-      throw conflict(
-        'merchant_identity_locked',
-        'name and email cannot be changed after on-chain registration: they are committed in metadataHash',
-      );
+      throw conflict('merchant_identity_locked', 'name and email cannot be changed after on-chain registration: they are committed in metadataHash');
     }
     // Sending a destination field at all is a destination change request: the code is asked for
     // even if the value turns out unchanged (nothing is recorded then).

@@ -96,12 +96,7 @@ export async function rotateApiKey(ctx: CoreContext, merchantId: string, input: 
   if (credential.via !== 'jwt') throw unauthenticated('jwt_required', 'JWT required for key rotation (Dashboard login)');
   return inTransaction(ctx, async (tx) => {
     const merchant = await loadMerchantRow(tx, merchantId);
-    const active = await tx.db.kysely
-      .selectFrom('merchant_api_keys')
-      .selectAll()
-      .where('merchant_id', '=', merchantId)
-      .where('revoked_at', 'is', null)
-      .execute();
+    const active = await tx.db.kysely.selectFrom('merchant_api_keys').selectAll().where('merchant_id', '=', merchantId).where('revoked_at', 'is', null).execute();
     const environment: Environment = input.environment ?? (active.some((k) => k.environment === 'live') ? 'live' : 'sandbox');
     const current = active.find((k) => k.environment === environment);
     if (!current) throw invalidInput('api_key_missing', `No ${environment} API key to rotate. Generate one first.`);
@@ -119,24 +114,17 @@ export async function rotateApiKey(ctx: CoreContext, merchantId: string, input: 
         const leftMs = until - now.getTime();
         if (leftMs > 0) {
           const days = Math.ceil(leftMs / DAY);
-          throw new DomainError(
-            'rate_limited',
-            'rotation_cooldown',
-            `API Key can only be rotated once every ${LIVE_KEY_ROTATION_COOLDOWN_DAYS} days. Try again in ${days} days.`,
-            { retryAfterSeconds: Math.ceil(leftMs / 1000), details: { daysRemaining: days } },
-          );
+          throw new DomainError('rate_limited', 'rotation_cooldown', `API Key can only be rotated once every ${LIVE_KEY_ROTATION_COOLDOWN_DAYS} days. Try again in ${days} days.`, {
+            retryAfterSeconds: Math.ceil(leftMs / 1000),
+            details: { daysRemaining: days },
+          });
         }
       }
       await requireFreshOtp(tx, merchant, input.otp, 'Rotating a live API key');
     }
     const scopes = uniqueScopes(input.scopes, JSON.parse(current.scopes));
     const key = createApiKey(environment, tx.randomBytes);
-    await tx.db.kysely
-      .updateTable('merchant_api_keys')
-      .set({ revoked_at: now.toISOString() })
-      .where('id', '=', current.id)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await tx.db.kysely.updateTable('merchant_api_keys').set({ revoked_at: now.toISOString() }).where('id', '=', current.id).where('revoked_at', 'is', null).execute();
     await tx.db.kysely
       .insertInto('merchant_api_keys')
       .values({

@@ -5,7 +5,11 @@ import { z } from 'zod';
 export const KybFields = z.strictObject({
   companyName: z.string().trim().min(1).max(300),
   registrationNumber: z.string().trim().min(1).max(100),
-  country: z.string().trim().regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code').toUpperCase(),
+  country: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code')
+    .toUpperCase(),
 });
 
 export const KybDocumentView = z.object({

@@ -138,10 +138,7 @@ export async function listKybDocuments(ctx: CoreContext, submissionId: string): 
   return ctx.db.kysely.selectFrom('kyb_documents').selectAll().where('submission_id', '=', submissionId).orderBy('kind').execute();
 }
 
-export type KybDecision =
-  | { decision: 'approve' }
-  | { decision: 'reject'; reason: string }
-  | { decision: 'request_info'; message: string };
+export type KybDecision = { decision: 'approve' } | { decision: 'reject'; reason: string } | { decision: 'request_info'; message: string };
 
 /**
  * A reviewer's decision on the merchant's pending submission. Only a pending submission can be
@@ -150,12 +147,7 @@ export type KybDecision =
 export async function decideKyb(ctx: CoreContext, merchantId: string, reviewerId: string, decision: KybDecision) {
   return inTransaction(ctx, async (tx) => {
     const merchant = await loadMerchantRow(tx, merchantId);
-    const sub = await tx.db.kysely
-      .selectFrom('kyb_submissions')
-      .selectAll()
-      .where('merchant_id', '=', merchantId)
-      .where('status', '=', 'pending_review')
-      .executeTakeFirst();
+    const sub = await tx.db.kysely.selectFrom('kyb_submissions').selectAll().where('merchant_id', '=', merchantId).where('status', '=', 'pending_review').executeTakeFirst();
     if (!sub || merchant.kyb_status !== 'pending_review') {
       throw conflict('kyb_not_pending', `There is no KYB submission pending review for this merchant (status: ${merchant.kyb_status})`);
     }

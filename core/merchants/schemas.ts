@@ -49,7 +49,11 @@ const iban = (v: string) => {
 export const BankAccountInput = z
   .strictObject({
     holderName: z.string().trim().min(1).max(140),
-    accountNumber: z.string().trim().regex(/^[0-9A-Za-z -]{4,34}$/, 'must be 4–34 letters or digits').optional(),
+    accountNumber: z
+      .string()
+      .trim()
+      .regex(/^[0-9A-Za-z -]{4,34}$/, 'must be 4–34 letters or digits')
+      .optional(),
     iban: z.string().trim().refine(iban, 'must be a valid IBAN').optional(),
     bankName: z.string().trim().min(1).max(140),
     swiftBic: z
@@ -58,7 +62,11 @@ export const BankAccountInput = z
       .toUpperCase()
       .regex(/^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$/, 'must be an 8 or 11 character SWIFT/BIC')
       .optional(),
-    cnapsCode: z.string().trim().regex(/^\d{12}$/, 'must be a 12-digit CNAPS code').optional(),
+    cnapsCode: z
+      .string()
+      .trim()
+      .regex(/^\d{12}$/, 'must be a 12-digit CNAPS code')
+      .optional(),
     currency: SettlementCurrency,
   })
   .refine((b) => b.accountNumber || b.iban, { message: 'accountNumber or iban is required', path: ['accountNumber'] })
@@ -160,14 +168,10 @@ export const UpdateMerchantInput = z
     bankAccount: BankAccountInput.nullable().optional(),
     settlementCurrency: SettlementCurrency.optional(),
     autoCreateCustomers: z.boolean().optional().meta({ description: 'Create customers on first usage event for an unknown externalId.' }),
-    otp: z
-      .string()
-      .max(16)
-      .optional()
-      .meta({
-        description:
-          'Current TOTP code. Required with a dashboard JWT once 2FA is enrolled when the body contains receivingAddresses, bankAccount or settlementCurrency; read only then.',
-      }),
+    otp: z.string().max(16).optional().meta({
+      description:
+        'Current TOTP code. Required with a dashboard JWT once 2FA is enrolled when the body contains receivingAddresses, bankAccount or settlementCurrency; read only then.',
+    }),
   })
   .meta({ id: 'UpdateMerchantRequest' });
 
@@ -197,16 +201,12 @@ export const ApiKeyIssued = z
   })
   .meta({ id: 'ApiKeyIssued' });
 
-export const TwoFactorEnrollment = z
-  .object({ secret: z.string(), otpauthUri: z.string(), qrCodeDataUrl: z.string() })
-  .meta({ id: 'TwoFactorEnrollment' });
+export const TwoFactorEnrollment = z.object({ secret: z.string(), otpauthUri: z.string(), qrCodeDataUrl: z.string() }).meta({ id: 'TwoFactorEnrollment' });
 export const TwoFactorCodeInput = z.strictObject({ code: z.string().regex(/^\d{6}$/, 'must be 6 digits') }).meta({ id: 'TwoFactorCode' });
 export const TwoFactorEnabled = z
   .object({ enabled: z.literal(true), recoveryCodes: z.array(z.string()).meta({ description: 'Shown once; each works once.' }) })
   .meta({ id: 'TwoFactorEnabled' });
-export const TwoFactorDisableInput = z
-  .strictObject({ password: z.string().min(1).max(1024), code: z.string().regex(/^\d{6}$/) })
-  .meta({ id: 'TwoFactorDisable' });
+export const TwoFactorDisableInput = z.strictObject({ password: z.string().min(1).max(1024), code: z.string().regex(/^\d{6}$/) }).meta({ id: 'TwoFactorDisable' });
 
 // KYB shapes live in kyb-schemas.ts (no viem there: the back-office CLI loads them at every run).
 export { KybDocumentView, KybFields, KybStatusView } from './kyb-schemas.js';

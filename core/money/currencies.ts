@@ -26,5 +26,5 @@ export function currencyExponent(code: string): number {
 }
 
 export function isSupportedCurrency(code: string): boolean {
-  return Object.prototype.hasOwnProperty.call(CURRENCY_EXPONENTS, code);
+  return Object.hasOwn(CURRENCY_EXPONENTS, code);
 }

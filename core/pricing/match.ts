@@ -13,7 +13,7 @@ export function priceDimensions(p: Price): Record<string, string> {
 
 function matches(priceDims: Record<string, string>, usageDims: Record<string, string>): boolean {
   for (const [k, v] of Object.entries(priceDims)) {
-    if (!Object.prototype.hasOwnProperty.call(usageDims, k) || usageDims[k] !== v) return false;
+    if (!Object.hasOwn(usageDims, k) || usageDims[k] !== v) return false;
   }
   return true;
 }
@@ -36,13 +36,13 @@ export function matchPrice(prices: readonly Price[], metric: string, usageDims: 
 
 /** Two dimension sets can describe the same event when no key they share has different values. */
 function compatible(a: Record<string, string>, b: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(a)) if (Object.prototype.hasOwnProperty.call(b, k) && b[k] !== v) return false;
+  for (const [k, v] of Object.entries(a)) if (Object.hasOwn(b, k) && b[k] !== v) return false;
   return true;
 }
 
 function sameDimensions(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && b[k] === a[k]);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
 }
 
 export interface PriceConflict {

@@ -65,7 +65,7 @@ describe('graduated pricing', () => {
 describe('volume pricing', () => {
   const price = parse({ metric: 'tokens_input', model: 'volume', tiers });
 
-  it('prices the whole quantity at the tier it lands in, plus that tier\'s flat fee', () => {
+  it("prices the whole quantity at the tier it lands in, plus that tier's flat fee", () => {
     expect(priceQuantity(price, '6000').amountMinor).toBe('650'); // 6000×0.1 + 50
     expect(priceQuantity(price, '1000').amountMinor).toBe('1100'); // 1000×1 + 100 (upTo is inclusive)
     expect(priceQuantity(price, '1001')).toEqual({ amountExact: '500.5', amountMinor: '501' });
@@ -78,10 +78,36 @@ describe('tier validation', () => {
   it('requires ascending bounds and an unbounded last tier', () => {
     expect(Price.safeParse({ metric: 'agent_run', model: 'graduated', tiers: [{ upTo: '10', unitPriceMinor: '1' }] }).success).toBe(false);
     expect(
-      Price.safeParse({ metric: 'agent_run', model: 'volume', tiers: [{ upTo: '10', unitPriceMinor: '1' }, { upTo: '10', unitPriceMinor: '1' }, { upTo: null, unitPriceMinor: '1' }] }).success,
+      Price.safeParse({
+        metric: 'agent_run',
+        model: 'volume',
+        tiers: [
+          { upTo: '10', unitPriceMinor: '1' },
+          { upTo: '10', unitPriceMinor: '1' },
+          { upTo: null, unitPriceMinor: '1' },
+        ],
+      }).success,
     ).toBe(false);
-    expect(Price.safeParse({ metric: 'agent_run', model: 'volume', tiers: [{ upTo: null, unitPriceMinor: '1' }, { upTo: null, unitPriceMinor: '1' }] }).success).toBe(false);
-    expect(Price.safeParse({ metric: 'agent_run', model: 'volume', tiers: [{ upTo: '10', unitPriceMinor: '-1' }, { upTo: null, unitPriceMinor: '1' }] }).success).toBe(false);
+    expect(
+      Price.safeParse({
+        metric: 'agent_run',
+        model: 'volume',
+        tiers: [
+          { upTo: null, unitPriceMinor: '1' },
+          { upTo: null, unitPriceMinor: '1' },
+        ],
+      }).success,
+    ).toBe(false);
+    expect(
+      Price.safeParse({
+        metric: 'agent_run',
+        model: 'volume',
+        tiers: [
+          { upTo: '10', unitPriceMinor: '-1' },
+          { upTo: null, unitPriceMinor: '1' },
+        ],
+      }).success,
+    ).toBe(false);
     expect(Price.safeParse({ metric: 'agent_run', model: 'volume', tiers }).success).toBe(true);
   });
 

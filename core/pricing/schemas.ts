@@ -19,11 +19,18 @@ export const NonNegativeIntegerString = z
   .regex(/^(0|[1-9][0-9]*)$/, 'must be a non-negative integer as a decimal string, e.g. "150"');
 
 /** Positive whole number as a decimal string: "1", "1000000". */
-export const PositiveIntegerString = z.string().max(64).regex(/^[1-9][0-9]*$/, 'must be a positive integer as a decimal string, e.g. "1000000"');
+export const PositiveIntegerString = z
+  .string()
+  .max(64)
+  .regex(/^[1-9][0-9]*$/, 'must be a positive integer as a decimal string, e.g. "1000000"');
 
 export const Metric = z.enum(USAGE_METRICS).meta({ id: 'UsageMetric' });
 
-export const DimensionKey = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'dimension names are letters, digits, _ . : -');
+export const DimensionKey = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'dimension names are letters, digits, _ . : -');
 export const Dimensions = z
   .record(DimensionKey, z.string().max(256))
   .refine((d) => Object.keys(d).length <= 10, 'at most 10 dimensions')
@@ -83,7 +90,7 @@ export const TieredPrice = z
   .meta({
     id: 'TieredPrice',
     description:
-      'graduated: each tier prices its own slice of the quantity, plus flatMinor of every tier reached. volume: the whole quantity at the unit price of the tier it lands in, plus that tier\'s flatMinor.',
+      "graduated: each tier prices its own slice of the quantity, plus flatMinor of every tier reached. volume: the whole quantity at the unit price of the tier it lands in, plus that tier's flatMinor.",
   });
 
 export const Price = z.discriminatedUnion('model', [PerUnitPrice, PackagePrice, TieredPrice]).meta({ id: 'Price' });

@@ -67,11 +67,7 @@ export function staffView(row: StaffTable, now: Date): StaffView {
 const NewStaffInput = z.object({ email: StaffEmail, role: StaffRoleSchema, password: StaffPassword.optional() });
 
 /** Creates a staff member with a fresh TOTP secret (2FA is mandatory; it is confirmed at first sign-in). */
-export async function createStaff(
-  ctx: CoreContext,
-  input: { email: string; role: StaffRole; password?: string },
-  createdBy: string | null,
-): Promise<NewStaffCredentials> {
+export async function createStaff(ctx: CoreContext, input: { email: string; role: StaffRole; password?: string }, createdBy: string | null): Promise<NewStaffCredentials> {
   const parsed = NewStaffInput.safeParse(input);
   if (!parsed.success) throw validationError(parsed.error.issues);
   const { email, role } = parsed.data;

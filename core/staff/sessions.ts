@@ -43,11 +43,7 @@ async function recordFailure(ctx: CoreContext, row: StaffTable, endSessions: boo
     const attempts = Number(current.failed_attempts) + 1;
     if (attempts >= MAX_FAILED_ATTEMPTS) {
       const until = new Date(now.getTime() + LOCKOUT_MS).toISOString();
-      await tx.db.kysely
-        .updateTable('staff')
-        .set({ failed_attempts: 0, locked_until: until, updated_at: now.toISOString() })
-        .where('id', '=', row.id)
-        .execute();
+      await tx.db.kysely.updateTable('staff').set({ failed_attempts: 0, locked_until: until, updated_at: now.toISOString() }).where('id', '=', row.id).execute();
       // Failed step-ups come from someone holding a session: that session is not to be trusted.
       if (endSessions) await endStaffSessions(tx, row.id, 'locked');
       return { locked: true };

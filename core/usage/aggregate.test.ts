@@ -104,7 +104,12 @@ describe('aggregateUsage', () => {
     // Running again copies nothing and changes nothing.
     expect(await ingest.indexCustomerUsage()).toBe(0);
     expect(await aggregateUsage(ctx, scope, 'cus_idx', may, june)).toEqual(before);
-    const copied = await db.kysely.selectFrom('usage_by_customer').select((eb) => eb.fn.countAll<number>().as('n')).innerJoin('usage_customers as c', 'c.ref', 'usage_by_customer.customer').where('c.customer_id', '=', 'cus_idx').executeTakeFirstOrThrow();
+    const copied = await db.kysely
+      .selectFrom('usage_by_customer')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .innerJoin('usage_customers as c', 'c.ref', 'usage_by_customer.customer')
+      .where('c.customer_id', '=', 'cus_idx')
+      .executeTakeFirstOrThrow();
     expect(Number(copied.n)).toBe(28);
   });
 });

@@ -40,18 +40,16 @@ function canonicalDimensions(text: string): { key: string; dimensions: Record<st
   return { key: JSON.stringify(dimensions), dimensions };
 }
 
-export async function aggregateUsage(ctx: CoreContext, scope: MerchantScope, customerId: string, from: Date, to: Date): Promise<AggregatedUsage[]> {
+// `_scope` stays in the signature: callers name the merchant scope they read for, and a
+// customer id belongs to exactly one scope (the query needs only the id).
+export async function aggregateUsage(ctx: CoreContext, _scope: MerchantScope, customerId: string, from: Date, to: Date): Promise<AggregatedUsage[]> {
   // usage_by_customer holds every event up to the indexer's cursor; the tail after it is read
   // from usage_events. Both in one transaction, so an indexer run cannot slip in between and
   // make an event count twice or not at all.
   const rows = await inTransaction(ctx, async (tx) => {
     const customer = await tx.db.kysely.selectFrom('usage_customers').select('ref').where('customer_id', '=', customerId).executeTakeFirst();
     if (!customer) return []; // no usage ever recorded
-    const cursor = await tx.db.kysely
-      .selectFrom('usage_index_state')
-      .select('last_seq')
-      .where('name', '=', 'usage_by_customer')
-      .executeTakeFirstOrThrow();
+    const cursor = await tx.db.kysely.selectFrom('usage_index_state').select('last_seq').where('name', '=', 'usage_by_customer').executeTakeFirstOrThrow();
     const indexed = await tx.db.kysely
       .selectFrom('usage_by_customer as u')
       .innerJoin('usage_dimension_sets as d', 'd.id', 'u.dimensions')

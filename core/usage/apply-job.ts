@@ -111,7 +111,16 @@ export class WriterCaches {
 const ACCEPTED = 1;
 const DUPLICATE = 2;
 
-function customerOf(tx: UsageWriteTx, caches: WriterCaches, scope: MerchantScope, scopeRef: number, externalId: string, ids: IdSource, nowIso: string, autoCreate: { value?: boolean }): CustomerRef | null {
+function customerOf(
+  tx: UsageWriteTx,
+  caches: WriterCaches,
+  scope: MerchantScope,
+  scopeRef: number,
+  externalId: string,
+  ids: IdSource,
+  nowIso: string,
+  autoCreate: { value?: boolean },
+): CustomerRef | null {
   let byId = caches.customers.get(scopeRef);
   if (byId === undefined) caches.customers.set(scopeRef, (byId = new Map()));
   let customer = byId.get(externalId);

@@ -29,18 +29,7 @@ function query(ctx: CoreContext) {
     .innerJoin('usage_scopes as s', 's.id', 'e.scope')
     .innerJoin('usage_customers as c', 'c.ref', 'e.customer')
     .innerJoin('usage_dimension_sets as d', 'd.id', 'e.dimensions')
-    .select([
-      'e.seq',
-      'e.legacy_id',
-      's.environment',
-      'e.idempotency_key',
-      'c.customer_id',
-      'e.metric',
-      'e.quantity',
-      'e.occurred_at',
-      'd.canonical',
-      'e.received_at',
-    ]);
+    .select(['e.seq', 'e.legacy_id', 's.environment', 'e.idempotency_key', 'c.customer_id', 'e.metric', 'e.quantity', 'e.occurred_at', 'd.canonical', 'e.received_at']);
 }
 
 type Row = Awaited<ReturnType<ReturnType<typeof query>['execute']>>[number];
@@ -72,15 +61,14 @@ export async function getStoredUsageEvent(ctx: CoreContext, scope: MerchantScope
 }
 
 /** A merchant's stored events in commit order, both environments unless one is named (support, tests). */
-export async function listStoredUsageEvents(
-  ctx: CoreContext,
-  merchantId: string,
-  options: { environment?: 'sandbox' | 'live'; limit?: number } = {},
-): Promise<StoredUsageEvent[]> {
+export async function listStoredUsageEvents(ctx: CoreContext, merchantId: string, options: { environment?: 'sandbox' | 'live'; limit?: number } = {}): Promise<StoredUsageEvent[]> {
   const codec = await codecOf(ctx);
   let q = query(ctx).where('s.merchant_id', '=', merchantId);
   if (options.environment) q = q.where('s.environment', '=', options.environment);
-  const rows = await q.orderBy('e.seq').limit(options.limit ?? 10_000).execute();
+  const rows = await q
+    .orderBy('e.seq')
+    .limit(options.limit ?? 10_000)
+    .execute();
   const ids = codec.encode(rows.map((r) => r.seq));
   return rows.map((r, i) => view(r, r.legacy_id ?? ids[i]));
 }

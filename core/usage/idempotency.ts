@@ -7,9 +7,6 @@ import type { CoreContext } from '../context/index.js';
  * on lookup anyway, so purging is about space, never correctness.
  */
 export async function purgeExpiredIdempotencyRecords(ctx: CoreContext): Promise<number> {
-  const result = await ctx.db.kysely
-    .deleteFrom('idempotency_records')
-    .where('expires_at', '<=', ctx.clock.now().toISOString())
-    .executeTakeFirst();
+  const result = await ctx.db.kysely.deleteFrom('idempotency_records').where('expires_at', '<=', ctx.clock.now().toISOString()).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

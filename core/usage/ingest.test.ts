@@ -59,7 +59,14 @@ const body = (...keys: string[]) =>
   );
 
 const count = async (table: 'usage_events' | 'idempotency_records') =>
-  Number((await ctx.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await ctx.db.kysely
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe('Idempotency-Key records', () => {
   it('expire after 24 hours: purged by the core function, and the key executes anew', async () => {
@@ -126,9 +133,7 @@ describe('group commit', () => {
   });
 
   it('rolls back only the batch that failed; its neighbours in the group commit', async () => {
-    await ctx.db.exclusive!((raw) =>
-      raw.exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON usage_events WHEN NEW.idempotency_key = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`),
-    );
+    await ctx.db.exclusive!((raw) => raw.exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON usage_events WHEN NEW.idempotency_key = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`));
     const { writer, groups } = countingWriter();
     const ingest = createUsageIngest(ctx, { writer });
     const resume = ingest.pauseWrites();
@@ -192,7 +197,9 @@ describe('ingest outcomes', () => {
     const mixed = await ingest.ingest({ scope, body: body('o1', 'o1') });
     expect(mixed).toMatchObject({ kind: 'processed', counts: { accepted: 1, duplicates: 1, rejected: 0 }, replayed: false });
     expect(JSON.parse(mixed.resultsJson).map((r: any) => r.status)).toEqual(['accepted', 'duplicate']);
-    const unknown = Buffer.from(JSON.stringify({ events: [{ customerExternalId: 'nobody', idempotencyKey: 'o2', metric: 'agent_run', quantity: '1', occurredAt: '2026-05-25T11:00:00Z' }] }));
+    const unknown = Buffer.from(
+      JSON.stringify({ events: [{ customerExternalId: 'nobody', idempotencyKey: 'o2', metric: 'agent_run', quantity: '1', occurredAt: '2026-05-25T11:00:00Z' }] }),
+    );
     expect(await ingest.ingest({ scope, body: unknown })).toEqual({
       kind: 'all_rejected',
       counts: { accepted: 0, duplicates: 0, rejected: 1 },

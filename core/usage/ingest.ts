@@ -138,10 +138,8 @@ export function createUsageIngest(ctx: CoreContext, options: { writer?: UsageEve
   };
 }
 
-const keyReused = () =>
-  conflict('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body; use a new key for a new request');
-const keyInUse = () =>
-  conflict('idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry shortly to receive its response');
+const keyReused = () => conflict('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body; use a new key for a new request');
+const keyInUse = () => conflict('idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry shortly to receive its response');
 
 const services = new WeakMap<CoreContext, UsageIngest>();
 

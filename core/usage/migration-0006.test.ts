@@ -41,16 +41,63 @@ describe('migration 0006_usage_compact', () => {
       for (const id of ['cus_a', 'cus_b']) {
         await k
           .insertInto('customers')
-          .values({ id, merchant_id: 'mer_old', environment: 'sandbox', external_id: id, name: id, metadata: '{}', status: 'active', auto_created: 0, created_at: now, updated_at: now })
+          .values({
+            id,
+            merchant_id: 'mer_old',
+            environment: 'sandbox',
+            external_id: id,
+            name: id,
+            metadata: '{}',
+            status: 'active',
+            auto_created: 0,
+            created_at: now,
+            updated_at: now,
+          })
           .execute();
       }
       const old = [
-        { id: 'evt_01jold0000000000000000000a', customer_id: 'cus_a', idempotency_key: 'k1', metric: 'tokens_input', quantity: '1' + '0'.repeat(30), occurred_at: '2026-05-02T10:00:00.123Z', dimensions: '{"model":"gpt-5"}' },
-        { id: 'evt_01jold0000000000000000000b', customer_id: 'cus_a', idempotency_key: 'k2', metric: 'tokens_input', quantity: '5', occurred_at: '2026-05-03T10:00:00.000Z', dimensions: '{"model":"gpt-5"}' },
-        { id: 'evt_01jold0000000000000000000c', customer_id: 'cus_a', idempotency_key: 'k3', metric: 'storage_gb', quantity: '7', occurred_at: '2026-05-04T23:59:59.999Z', dimensions: '{}' },
-        { id: 'evt_01jold0000000000000000000d', customer_id: 'cus_b', idempotency_key: 'k4', metric: 'agent_run', quantity: '2', occurred_at: '2026-05-05T00:00:00.000Z', dimensions: '{}' },
+        {
+          id: 'evt_01jold0000000000000000000a',
+          customer_id: 'cus_a',
+          idempotency_key: 'k1',
+          metric: 'tokens_input',
+          quantity: '1' + '0'.repeat(30),
+          occurred_at: '2026-05-02T10:00:00.123Z',
+          dimensions: '{"model":"gpt-5"}',
+        },
+        {
+          id: 'evt_01jold0000000000000000000b',
+          customer_id: 'cus_a',
+          idempotency_key: 'k2',
+          metric: 'tokens_input',
+          quantity: '5',
+          occurred_at: '2026-05-03T10:00:00.000Z',
+          dimensions: '{"model":"gpt-5"}',
+        },
+        {
+          id: 'evt_01jold0000000000000000000c',
+          customer_id: 'cus_a',
+          idempotency_key: 'k3',
+          metric: 'storage_gb',
+          quantity: '7',
+          occurred_at: '2026-05-04T23:59:59.999Z',
+          dimensions: '{}',
+        },
+        {
+          id: 'evt_01jold0000000000000000000d',
+          customer_id: 'cus_b',
+          idempotency_key: 'k4',
+          metric: 'agent_run',
+          quantity: '2',
+          occurred_at: '2026-05-05T00:00:00.000Z',
+          dimensions: '{}',
+        },
       ];
-      for (const e of old) await k.insertInto('usage_events').values({ ...e, merchant_id: 'mer_old', environment: 'sandbox', received_at: now }).execute();
+      for (const e of old)
+        await k
+          .insertInto('usage_events')
+          .values({ ...e, merchant_id: 'mer_old', environment: 'sandbox', received_at: now })
+          .execute();
 
       await migrateToLatest(db);
       const clock = new ManualClock('2026-05-10T00:00:00.000Z');

@@ -62,7 +62,28 @@ const BAD_QUANTITIES = ['', '9'.repeat(79), '0'.repeat(79), '-1', '1.5', '1e3', 
 const SAFE_CHARS = 'abcdefXYZ0189_-.:/{}[],~ \x7f@#';
 /** Characters that take a string out of the fast path (escaped or non-ASCII in the body). */
 const UNSAFE_CHARS = ['"', '\\', 'é', '\n', '\t', '\u2028', '😀', '\u0000', '中'];
-const DIMENSION_KEYS = ['model', 'region', 'feature', 'api_key_id', 'a', 'b', 'B', '1', '10', '01', '2', '__proto__', 'constructor', 'toString', 'a b', '~', '{}', 'k'.repeat(64), 'k'.repeat(65), ''];
+const DIMENSION_KEYS = [
+  'model',
+  'region',
+  'feature',
+  'api_key_id',
+  'a',
+  'b',
+  'B',
+  '1',
+  '10',
+  '01',
+  '2',
+  '__proto__',
+  'constructor',
+  'toString',
+  'a b',
+  '~',
+  '{}',
+  'k'.repeat(64),
+  'k'.repeat(65),
+  '',
+];
 const DIMENSION_VALUES = ['gpt-5', 'gpt-5-mini', 'claude-sonnet-4', 'us-east-1', 'us-east-2', 'chat', 'ak_1', 'ak_17', ''];
 const NON_STRINGS = ['5', '0', '-1.5e3', 'null', 'true', 'false', '{}', '[]', '["a"]', '{"a":"b"}', '[{}]'];
 
@@ -138,18 +159,14 @@ function genDate(g: Gen, now: number): string {
   const r = g.next();
   if (r < 0.55) {
     // An instant near `now`, written with a random offset and 0–10 fraction digits.
-    const ms = g.chance(0.3)
-      ? now + g.pick([300_000, 300_001, 299_999, 300_999, 301_000, 0, -1, 1])
-      : now - g.int(10 * 86_400_000) + g.int(20 * 60_000);
+    const ms = g.chance(0.3) ? now + g.pick([300_000, 300_001, 299_999, 300_999, 301_000, 0, -1, 1]) : now - g.int(10 * 86_400_000) + g.int(20 * 60_000);
     const offset = g.chance(0.6) ? 0 : (g.chance(0.5) ? -1 : 1) * g.int(24 * 60);
     const local = new Date(ms + offset * 60_000).toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
     const digits = g.pick([0, 0, 3, 3, 1, 2, 4, 6, 9, 10]);
     let fraction = local.slice(20, 23) + String(g.int(1e9)).padStart(9, '0');
     fraction = fraction.slice(0, digits);
     const zone =
-      offset === 0 && g.chance(0.8)
-        ? 'Z'
-        : (offset < 0 || (offset === 0 && g.chance(0.5)) ? '-' : '+') + two(Math.floor(Math.abs(offset) / 60)) + ':' + two(Math.abs(offset) % 60);
+      offset === 0 && g.chance(0.8) ? 'Z' : (offset < 0 || (offset === 0 && g.chance(0.5)) ? '-' : '+') + two(Math.floor(Math.abs(offset) / 60)) + ':' + two(Math.abs(offset) % 60);
     return local.slice(0, 19) + (digits > 0 ? '.' + fraction : '') + zone;
   }
   if (r < 0.9) {
@@ -220,7 +237,11 @@ function genEvent(g: Gen, ctx: Ctx, now: number): string {
     else value = genDimensions(g, ctx);
     members.push([f, value]);
   }
-  if (g.dirt(ctx, 0.02)) members.push([g.pick(['extra', '__proto__', 'Metric', 'idempotencykey', 'constructor', '', 'dimension', 'metrics', 'quantity_', 'occurredAtZ']), g.pick(NON_STRINGS.concat('"v"'))]);
+  if (g.dirt(ctx, 0.02))
+    members.push([
+      g.pick(['extra', '__proto__', 'Metric', 'idempotencykey', 'constructor', '', 'dimension', 'metrics', 'quantity_', 'occurredAtZ']),
+      g.pick(NON_STRINGS.concat('"v"')),
+    ]);
   if (members.length > 0 && g.dirt(ctx, 0.01)) members.push([g.pick(members)[0], g.lit(g.text(3, ctx), ctx)]); // repeated member
   if (g.chance(0.3)) {
     for (let i = members.length - 1; i > 0; i--) {
@@ -283,7 +304,16 @@ describe('scanUsageBatch', () => {
     expect(fastRefused).toBeGreaterThan(BODIES * 0.3);
     // Every per-event reason the fast path can give (all but invalid_event/unknown_field and the
     // database ones), and valid events (0), came out of the fast path.
-    const expected = ['invalid_idempotency_key', 'invalid_customer_external_id', 'invalid_metric', 'invalid_quantity', 'invalid_occurred_at', 'occurred_at_in_future', 'invalid_dimensions', 'dimensions_too_large'];
+    const expected = [
+      'invalid_idempotency_key',
+      'invalid_customer_external_id',
+      'invalid_metric',
+      'invalid_quantity',
+      'invalid_occurred_at',
+      'occurred_at_in_future',
+      'invalid_dimensions',
+      'dimensions_too_large',
+    ];
     const seen = [...reasonsSeen].map((r) => (r === 0 ? 'ok' : reasonOf(r))).sort();
     expect(seen).toEqual([...expected, 'ok'].sort());
   });
@@ -468,9 +498,20 @@ describe('scanUsageBatch', () => {
     const { fast, slow } = compare(`{"events":[${events.join(',')}]}`);
     expect(fast).toBe(true);
     const batch = slow as CheckedBatch;
-    expect([...batch.reasons].map((r) => (r === 0 ? 'ok' : reasonOf(r)))).toEqual(
-      ['occurred_at_in_future', 'invalid_metric', 'ok', 'ok', 'ok', 'ok', 'ok', 'invalid_dimensions', 'ok', 'ok', 'ok', 'ok'],
-    );
+    expect([...batch.reasons].map((r) => (r === 0 ? 'ok' : reasonOf(r)))).toEqual([
+      'occurred_at_in_future',
+      'invalid_metric',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'invalid_dimensions',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+    ]);
     expect(batch.dimensionSets).toEqual(['{}', '{"model":"m","region":"eu"}', '{"model":"x"}', largeCanonical]);
     expect([...batch.dimensionIndex]).toEqual([0, 0, 0, 1, 1, 0, 2, 0, 1, 3, 2, 3]);
   });

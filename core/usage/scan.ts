@@ -94,9 +94,7 @@ const METRIC = 2;
 const QUANTITY = 3;
 const OCCURRED_AT = 4;
 const DIMENSIONS = 5;
-const FIELD_BYTES = ['idempotencyKey', 'customerExternalId', 'metric', 'quantity', 'occurredAt', 'dimensions'].map((f) =>
-  Buffer.from(f, 'latin1'),
-);
+const FIELD_BYTES = ['idempotencyKey', 'customerExternalId', 'metric', 'quantity', 'occurredAt', 'dimensions'].map((f) => Buffer.from(f, 'latin1'));
 
 /** Field by the first byte of its name (the six names start with six different letters). */
 const FIELD_BY_FIRST_BYTE = new Int8Array(256).fill(-1);

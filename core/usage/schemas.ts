@@ -18,11 +18,7 @@ import { isRfc3339DateTime } from './validate.js';
  */
 export const UsageEventInput = z
   .strictObject({
-    customerExternalId: z
-      .string()
-      .min(1)
-      .max(MAX_EXTERNAL_ID_LENGTH)
-      .meta({ description: "The merchant's own customer identifier." }),
+    customerExternalId: z.string().min(1).max(MAX_EXTERNAL_ID_LENGTH).meta({ description: "The merchant's own customer identifier." }),
     idempotencyKey: z
       .string()
       .min(1)
@@ -36,14 +32,11 @@ export const UsageEventInput = z
         description: `Non-negative integer encoded as a decimal string, 1–${MAX_QUANTITY_DIGITS} digits, stored and summed exactly. Leading zeros are accepted and dropped ("007" is stored as "7").`,
         example: '12500',
       }),
-    occurredAt: z
-      .string()
-      .refine(isRfc3339DateTime, { message: 'Invalid RFC 3339 date-time' })
-      .meta({
-        format: 'date-time',
-        description:
-          'RFC 3339 date-time with Z or a ±HH:MM offset (years 1970–9999). Stored in UTC with millisecond precision (further digits are truncated). At most 5 minutes ahead of the server clock.',
-      }),
+    occurredAt: z.string().refine(isRfc3339DateTime, { message: 'Invalid RFC 3339 date-time' }).meta({
+      format: 'date-time',
+      description:
+        'RFC 3339 date-time with Z or a ±HH:MM offset (years 1970–9999). Stored in UTC with millisecond precision (further digits are truncated). At most 5 minutes ahead of the server clock.',
+    }),
     dimensions: z
       .record(z.string().min(1).max(MAX_DIMENSION_KEY_LENGTH), z.string().max(MAX_DIMENSION_VALUE_LENGTH))
       .refine((d) => Object.keys(d).length <= MAX_DIMENSIONS, { message: `At most ${MAX_DIMENSIONS} dimensions` })

@@ -27,9 +27,7 @@ function prepare(raw: BetterSqlite3.Database) {
       `INSERT INTO idempotency_records (merchant_id, environment, idempotency_key, request_hash, state, response_status, response_body, created_at, expires_at)
        VALUES (?, ?, ?, ?, 'completed', NULL, ?, ?, ?)`,
     ),
-    purgeIdempotency: raw.prepare(
-      'DELETE FROM idempotency_records WHERE rowid IN (SELECT rowid FROM idempotency_records WHERE expires_at <= ? LIMIT ?)',
-    ),
+    purgeIdempotency: raw.prepare('DELETE FROM idempotency_records WHERE rowid IN (SELECT rowid FROM idempotency_records WHERE expires_at <= ? LIMIT ?)'),
     findScope: raw.prepare('SELECT id FROM usage_scopes WHERE merchant_id = ? AND environment = ?').pluck(),
     insertScope: raw.prepare('INSERT INTO usage_scopes (merchant_id, environment) VALUES (?, ?)'),
     merchantAutoCreate: raw.prepare('SELECT auto_create_customers FROM merchants WHERE id = ?').pluck(),
@@ -53,12 +51,8 @@ function prepare(raw: BetterSqlite3.Database) {
     findEvent: raw.prepare('SELECT seq, legacy_id FROM usage_events WHERE scope = ? AND idempotency_key = ?'),
     indexCursor: raw.prepare("SELECT last_seq FROM usage_index_state WHERE name = 'usage_by_customer'").pluck(),
     maxSeq: raw.prepare('SELECT COALESCE(MAX(seq), 0) FROM usage_events').pluck(),
-    unindexed: raw
-      .prepare('SELECT seq, customer, occurred_at, metric, quantity, dimensions FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?')
-      .raw(),
-    insertByCustomer: raw.prepare(
-      'INSERT INTO usage_by_customer (customer, occurred_at, seq, metric, quantity, dimensions) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    ),
+    unindexed: raw.prepare('SELECT seq, customer, occurred_at, metric, quantity, dimensions FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
+    insertByCustomer: raw.prepare('INSERT INTO usage_by_customer (customer, occurred_at, seq, metric, quantity, dimensions) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     advanceCursor: raw.prepare("UPDATE usage_index_state SET last_seq = ? WHERE name = 'usage_by_customer' AND last_seq < ?"),
   };
 }
@@ -80,11 +74,9 @@ function writeTx(s: Statements, codec: EventIdCodec): UsageWriteTx {
   return {
     findIdempotencyRecord: (scope, key) => s.findIdempotency.get(scope.merchantId, scope.environment, key) as StoredIdempotencyRecord | undefined,
     deleteIdempotencyRecord: (scope, key) => void s.deleteIdempotency.run(scope.merchantId, scope.environment, key),
-    insertIdempotencyRecord: (scope, key, r) =>
-      void s.insertIdempotency.run(scope.merchantId, scope.environment, key, r.requestHash, r.outcome, r.createdAt, r.expiresAt),
+    insertIdempotencyRecord: (scope, key, r) => void s.insertIdempotency.run(scope.merchantId, scope.environment, key, r.requestHash, r.outcome, r.createdAt, r.expiresAt),
     scopeRef: (scope) =>
-      (s.findScope.get(scope.merchantId, scope.environment) as number | undefined) ??
-      Number(s.insertScope.run(scope.merchantId, scope.environment).lastInsertRowid),
+      (s.findScope.get(scope.merchantId, scope.environment) as number | undefined) ?? Number(s.insertScope.run(scope.merchantId, scope.environment).lastInsertRowid),
     autoCreatesCustomers: (merchantId) => s.merchantAutoCreate.get(merchantId) === 1,
     findCustomer(scope, externalId) {
       const row = s.findCustomer.get(scope.merchantId, scope.environment, externalId) as CustomerRow | undefined;
@@ -94,8 +86,7 @@ function writeTx(s: Statements, codec: EventIdCodec): UsageWriteTx {
       s.insertCustomer.run(id, scope.merchantId, scope.environment, externalId, externalId, now, now);
       return withRef(s.findCustomer.get(scope.merchantId, scope.environment, externalId) as CustomerRow);
     },
-    dimensionSetRef: (canonical) =>
-      (s.findDimensionSet.get(canonical) as number | undefined) ?? Number(s.insertDimensionSet.run(canonical).lastInsertRowid),
+    dimensionSetRef: (canonical) => (s.findDimensionSet.get(canonical) as number | undefined) ?? Number(s.insertDimensionSet.run(canonical).lastInsertRowid),
     insertEvent(scopeRef, key, customerRef, metric, quantity, occurredMs, dimensionsRef, receivedMs) {
       const r = s.insertEvent.run(scopeRef, key, customerRef, metric, quantity, occurredMs, dimensionsRef, receivedMs);
       return r.changes === 1 ? Number(r.lastInsertRowid) : 0;

@@ -109,9 +109,7 @@ function canonicalDimensions(dims: unknown): string | RejectionReason {
 }
 
 function isKnownField(k: string): boolean {
-  return (
-    k === 'idempotencyKey' || k === 'customerExternalId' || k === 'metric' || k === 'quantity' || k === 'occurredAt' || k === 'dimensions'
-  );
+  return k === 'idempotencyKey' || k === 'customerExternalId' || k === 'metric' || k === 'quantity' || k === 'occurredAt' || k === 'dimensions';
 }
 
 /**

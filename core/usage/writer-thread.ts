@@ -19,7 +19,10 @@ let now = new Date();
 const ctx = {
   db,
   clock: { now: () => now },
-  ids: createUlidSource(() => now.getTime(), (n) => new Uint8Array(randomBytes(n))),
+  ids: createUlidSource(
+    () => now.getTime(),
+    (n) => new Uint8Array(randomBytes(n)),
+  ),
   randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
 } as unknown as CoreContext;
 const writer = createSqliteUsageEventWriter(ctx);

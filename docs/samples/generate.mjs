@@ -92,8 +92,10 @@ for (let r = 0; r < 8; r++) {
   const row = [];
   for (let c = 0; c < 12; c++) {
     let g = 235;
-    if (r === 0 || r === 7 || c === 0 || c === 11) g = 120; // border
-    else if (c >= 1 && c <= 4 && r >= 2 && r <= 6) g = r === 2 && (c === 1 || c === 4) ? 200 : 90; // photo
+    if (r === 0 || r === 7 || c === 0 || c === 11)
+      g = 120; // border
+    else if (c >= 1 && c <= 4 && r >= 2 && r <= 6)
+      g = r === 2 && (c === 1 || c === 4) ? 200 : 90; // photo
     else if (c >= 6 && c <= 10 && (r === 2 || r === 4 || r === 6)) g = 60; // text lines
     row.push(g);
   }

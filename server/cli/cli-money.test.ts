@@ -88,6 +88,11 @@ describe('buffmoney CLI: FX and invoices', { timeout: 120_000 }, () => {
     expect(run.json().created).toHaveLength(4); // two customers × January, February
     expect(run.stderr).toContain('invoices:generate: 4/4');
     const listed = cli(['invoices:list', '--merchant', m.id, '--json']);
-    expect(listed.json().items.map((i: { invoiceNumber: string }) => i.invoiceNumber).sort()).toEqual(['BM-2026-000001', 'BM-2026-000002', 'BM-2026-000003', 'BM-2026-000004']);
+    expect(
+      listed
+        .json()
+        .items.map((i: { invoiceNumber: string }) => i.invoiceNumber)
+        .sort(),
+    ).toEqual(['BM-2026-000001', 'BM-2026-000002', 'BM-2026-000003', 'BM-2026-000004']);
   });
 });

@@ -134,7 +134,14 @@ describe('HTTP edge cases', () => {
     it('refuses text/plain, forms and undeclared bodies with 415 content_type_unsupported on every JSON route, before credentials', async () => {
       expect(jsonBodyRoutes.length).toBeGreaterThan(20);
       for (const { spec, path } of withAliases(jsonBodyRoutes)) {
-        for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/jsonp']) {
+        for (const type of [
+          'text/plain',
+          'text/plain;charset=UTF-8',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/xml',
+          'application/jsonp',
+        ]) {
           const res = await send(server.url, spec.method.toUpperCase(), path, { 'content-type': type }, '{}');
           expect(res.status, `${spec.method} ${path} ${type}`).toBe(415);
           expect(res.body).toEqual({ ok: false, error: 'content_type_unsupported', message: expect.any(String) });
@@ -157,7 +164,13 @@ describe('HTTP edge cases', () => {
 
     it('accepts application/json with or without charset, any letter case, and +json types', async () => {
       for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON;Charset="UTF-8"', 'application/merge-patch+json']) {
-        const res = await send(server.url, 'POST', '/api/v1/customers', { authorization: `Bearer ${key}`, 'content-type': type }, JSON.stringify({ externalId: `ct-${type.length}-${type.charCodeAt(0)}`, name: 'X' }));
+        const res = await send(
+          server.url,
+          'POST',
+          '/api/v1/customers',
+          { authorization: `Bearer ${key}`, 'content-type': type },
+          JSON.stringify({ externalId: `ct-${type.length}-${type.charCodeAt(0)}`, name: 'X' }),
+        );
         expect(res.status, type).toBe(201);
         const usage = await send(server.url, 'POST', '/api/v1/usage-events', { authorization: `Bearer ${key}`, 'content-type': type }, '{"events":[]}');
         expect(usage.status, type).toBe(422); // past the media type: an empty batch

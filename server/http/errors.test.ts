@@ -16,7 +16,10 @@ describe('error shape on the wire', () => {
   });
 
   it('an oversized body → 413 payload_too_large', async () => {
-    const res = await server.call('POST', '/api/v1/auth/login', { rawBody: JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(2 * 1024 * 1024) }), headers: { 'content-type': 'application/json' } });
+    const res = await server.call('POST', '/api/v1/auth/login', {
+      rawBody: JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(2 * 1024 * 1024) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(413);
     expect(res.body).toEqual({ ok: false, error: 'payload_too_large', message: 'Request body is too large' });
   });

@@ -38,6 +38,7 @@ export function sendError(res: Response, err: DomainError): void {
 }
 
 /** Errors thrown by body parsers and upload middleware, mapped to the same shape. */
+// biome-ignore lint/suspicious/noExplicitAny: errors from body parsers and multer are untyped objects; each check below is optional-chained
 function fromMiddlewareError(err: any): DomainError | null {
   // The router failing to decode a path parameter (app.ts refuses such paths first; a safety net).
   if (err?.status === 400 && err instanceof URIError) return malformedPath();

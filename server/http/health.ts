@@ -32,7 +32,11 @@ export async function failingReadinessChecks(ctx: CoreContext): Promise<Readines
   // Current = exactly the static list applied: one missing (not migrated) or unknown (a newer
   // version migrated this database) means this process should not serve it.
   const migrationsCurrent = withTimeout(sql<{ name: string }>`select name from kysely_migration`.execute(ctx.db.kysely)).then(
-    (r) => r.rows.map((row) => row.name).sort().join('\n') === EXPECTED_MIGRATIONS,
+    (r) =>
+      r.rows
+        .map((row) => row.name)
+        .sort()
+        .join('\n') === EXPECTED_MIGRATIONS,
     () => false,
   );
   let writerAlive: boolean;

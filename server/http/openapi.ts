@@ -160,7 +160,7 @@ function parametersFor(spec: RouteSpec, components: Record<string, unknown>): un
   const params: unknown[] = [];
   const add = (schema: z.ZodType | undefined, where: 'path' | 'query') => {
     if (!schema) return;
-    const js = convert(schema, 'input', components) as { properties?: Record<string, any>; required?: string[] };
+    const js = convert(schema, 'input', components) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
     for (const [name, prop] of Object.entries(js.properties ?? {})) {
       const { description, ...rest } = prop as Record<string, unknown>;
       params.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: rest, ...(description ? { description } : {}) });

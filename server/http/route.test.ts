@@ -108,7 +108,8 @@ describe('leanDispatcher', () => {
   });
 
   it('decides the JSON media type the documented way', () => {
-    const has = (type: string | undefined, extra: Record<string, string> = { 'content-length': '2' }) => jsonBodyRefusal({ ...(type ? { 'content-type': type } : {}), ...extra })?.code ?? 'ok';
+    const has = (type: string | undefined, extra: Record<string, string> = { 'content-length': '2' }) =>
+      jsonBodyRefusal({ ...(type ? { 'content-type': type } : {}), ...extra })?.code ?? 'ok';
     expect(has('application/json')).toBe('ok');
     expect(has('application/json; charset=utf-8')).toBe('ok');
     expect(has('APPLICATION/JSON ;CHARSET="utf8"')).toBe('ok');

@@ -127,8 +127,7 @@ export function jsonBodyRefusal(headers: IncomingHttpHeaders): DomainError | nul
   return type === undefined ? contentTypeRefused() : jsonMediaTypeRefusal(type);
 }
 
-const contentTypeRefused = () =>
-  new DomainError('unsupported_media_type', 'content_type_unsupported', 'Send the request body as JSON, with Content-Type: application/json');
+const contentTypeRefused = () => new DomainError('unsupported_media_type', 'content_type_unsupported', 'Send the request body as JSON, with Content-Type: application/json');
 const JSON_SUFFIX_TYPE = /^application\/[a-z0-9!#$&^_.+-]+\+json$/;
 const CHARSET_PARAMETER = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i;
 

@@ -12,8 +12,7 @@ export function withKey(server: TestServer, key: string): Caller {
 
 /** Calls as the merchant's dashboard session, in the given environment. */
 export function withSession(server: TestServer, token: string, environment: 'sandbox' | 'live' = 'sandbox'): Caller {
-  return (method, path, body) =>
-    server.call(method, `/api/v1${path}`, { headers: { authorization: `Bearer ${token}`, 'buffmoney-environment': environment }, body });
+  return (method, path, body) => server.call(method, `/api/v1${path}`, { headers: { authorization: `Bearer ${token}`, 'buffmoney-environment': environment }, body });
 }
 
 /** Replaces the merchant's sandbox key with one carrying only `scopes`. */

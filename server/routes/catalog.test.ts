@@ -63,7 +63,12 @@ describe('products and rate cards API', () => {
     expect(v1.contentHash).toMatch(/^[0-9a-f]{64}$/);
 
     const edited = await created(
-      await api('PATCH', `/rate-cards/${v1.id}`, { prices: [{ ...perUnit, unitPriceMinor: '0.00015' }, { metric: 'storage_gb', model: 'package', packageSize: '1', packagePriceMinor: '10' }] }),
+      await api('PATCH', `/rate-cards/${v1.id}`, {
+        prices: [
+          { ...perUnit, unitPriceMinor: '0.00015' },
+          { metric: 'storage_gb', model: 'package', packageSize: '1', packagePriceMinor: '10' },
+        ],
+      }),
       200,
     );
     expect(edited.prices).toHaveLength(2);
@@ -107,8 +112,22 @@ describe('products and rate cards API', () => {
         { metric: 'tokens_input', model: 'per_unit', unitPriceMinor: '0.0002' },
         { metric: 'tokens_input', model: 'per_unit', unitPriceMinor: '0.001', dimensions: { model: 'gpt-5' } },
         { metric: 'tokens_output', model: 'package', packageSize: '1000000', packagePriceMinor: '150' },
-        { metric: 'agent_run', model: 'graduated', tiers: [{ upTo: '100', unitPriceMinor: '5', flatMinor: '0' }, { upTo: null, unitPriceMinor: '2' }] },
-        { metric: 'image_generation', model: 'volume', tiers: [{ upTo: '1000', unitPriceMinor: '4' }, { upTo: null, unitPriceMinor: '3', flatMinor: '100' }] },
+        {
+          metric: 'agent_run',
+          model: 'graduated',
+          tiers: [
+            { upTo: '100', unitPriceMinor: '5', flatMinor: '0' },
+            { upTo: null, unitPriceMinor: '2' },
+          ],
+        },
+        {
+          metric: 'image_generation',
+          model: 'volume',
+          tiers: [
+            { upTo: '1000', unitPriceMinor: '4' },
+            { upTo: null, unitPriceMinor: '3', flatMinor: '100' },
+          ],
+        },
       ],
     });
     expect(ok.status, ok.text).toBe(201);
@@ -118,7 +137,18 @@ describe('products and rate cards API', () => {
       [{ metric: 'tokens_input', model: 'per_unit', unitPriceMinor: '-1' }, 'validation_failed'],
       [{ metric: 'tokens_input', model: 'package', packageSize: '0', packagePriceMinor: '1' }, 'validation_failed'],
       [{ metric: 'tokens_input', model: 'graduated', tiers: [{ upTo: '100', unitPriceMinor: '1' }] }, 'validation_failed'],
-      [{ metric: 'tokens_input', model: 'volume', tiers: [{ upTo: '100', unitPriceMinor: '1' }, { upTo: '50', unitPriceMinor: '1' }, { upTo: null, unitPriceMinor: '1' }] }, 'validation_failed'],
+      [
+        {
+          metric: 'tokens_input',
+          model: 'volume',
+          tiers: [
+            { upTo: '100', unitPriceMinor: '1' },
+            { upTo: '50', unitPriceMinor: '1' },
+            { upTo: null, unitPriceMinor: '1' },
+          ],
+        },
+        'validation_failed',
+      ],
       [{ metric: 'gpu_hours', model: 'per_unit', unitPriceMinor: '1' }, 'validation_failed'],
       [{ metric: 'tokens_input', model: 'flat', unitPriceMinor: '1' }, 'validation_failed'],
     ];

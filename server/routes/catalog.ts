@@ -81,7 +81,7 @@ export function catalogRoutes(_deps: ServerDeps): RouteSpec[] {
       method: 'patch',
       path: '/products/:productId',
       operationId: 'updateProduct',
-      summary: "Rename or describe a product (its key never changes)",
+      summary: 'Rename or describe a product (its key never changes)',
       tags: ['Products'],
       auth: write,
       params: ProductParams,

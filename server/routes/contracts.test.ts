@@ -58,7 +58,13 @@ describe('contracts API', () => {
     const a = await created(await own('POST', '/contracts', { customerExternalId: 'a', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }));
     expect(a).toMatchObject({ pricingCurrency: 'CNY', settlementCurrency: 'USDC' });
     const b = await created(
-      await own('POST', '/contracts', { customerExternalId: 'b', rateCardId: card.id, billingCycle: 'quarterly_calendar', startsAt: '2026-05-01T00:00:00Z', settlementCurrency: 'EUR' }),
+      await own('POST', '/contracts', {
+        customerExternalId: 'b',
+        rateCardId: card.id,
+        billingCycle: 'quarterly_calendar',
+        startsAt: '2026-05-01T00:00:00Z',
+        settlementCurrency: 'EUR',
+      }),
     );
     expect(b).toMatchObject({ settlementCurrency: 'EUR', currentPeriod: { start: '2026-05-01T00:00:00.000Z', end: '2026-07-01T00:00:00.000Z' } });
   });
@@ -108,7 +114,9 @@ describe('contracts API', () => {
 
   it('ends a contract now or at a given instant, never before its start or inside an invoiced period', async () => {
     const cust = await customer('ending');
-    const c = await created(await api('POST', '/contracts', { customerExternalId: 'ending', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-03-01T00:00:00Z' }));
+    const c = await created(
+      await api('POST', '/contracts', { customerExternalId: 'ending', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-03-01T00:00:00Z' }),
+    );
     const later = await created(await api('POST', `/contracts/${c.id}/end`, { endsAt: '2026-07-01T00:00:00Z' }), 200);
     expect(later).toMatchObject({ endsAt: '2026-07-01T00:00:00.000Z', status: 'active' });
     expect((await api('POST', `/contracts/${c.id}/end`, { endsAt: '2026-02-01T00:00:00Z' })).body.error).toBe('contract_period_invalid');
@@ -117,9 +125,9 @@ describe('contracts API', () => {
     const invoiced = await api('POST', `/contracts/${c.id}/end`, { endsAt: '2026-04-15T00:00:00Z' });
     expect(invoiced.status).toBe(409);
     expect(invoiced.body.error).toBe('period_invoiced');
-    expect((await api('POST', '/contracts', { customerExternalId: 'ending', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-04-01T00:00:00Z' })).body.error).toBe(
-      'period_invoiced',
-    );
+    expect(
+      (await api('POST', '/contracts', { customerExternalId: 'ending', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-04-01T00:00:00Z' })).body.error,
+    ).toBe('period_invoiced');
 
     const now = await created(await api('POST', `/contracts/${c.id}/end`, {}), 200);
     expect(now).toMatchObject({ endsAt: '2026-05-20T12:00:00.000Z', status: 'ended', currentPeriod: null });
@@ -161,11 +169,23 @@ describe('contracts API', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       await created(await own('POST', '/customers', { externalId: `lc${i}`, name: `lc${i}` }));
-      ids.push((await created(await own('POST', '/contracts', { customerExternalId: `lc${i}`, rateCardId: card.id, billingCycle: 'annual_calendar', startsAt: '2026-01-01T00:00:00Z' }))).id);
+      ids.push(
+        (await created(await own('POST', '/contracts', { customerExternalId: `lc${i}`, rateCardId: card.id, billingCycle: 'annual_calendar', startsAt: '2026-01-01T00:00:00Z' })))
+          .id,
+      );
     }
     ids.push(
-      (await created(await own('POST', '/contracts', { customerExternalId: 'lc0', rateCardId: card2.id, billingCycle: 'annual_calendar', startsAt: '2025-01-01T00:00:00Z', endsAt: '2026-01-01T00:00:00Z' })))
-        .id,
+      (
+        await created(
+          await own('POST', '/contracts', {
+            customerExternalId: 'lc0',
+            rateCardId: card2.id,
+            billingCycle: 'annual_calendar',
+            startsAt: '2025-01-01T00:00:00Z',
+            endsAt: '2026-01-01T00:00:00Z',
+          }),
+        )
+      ).id,
     );
     const { pages, items } = await allPages(own, '/contracts', 3);
     expect(pages.map((p) => p.length)).toEqual([3, 1]);
@@ -184,10 +204,12 @@ describe('contracts API', () => {
     await created(await sandbox('POST', '/customers', { externalId: 'iso', name: 'iso' }));
     await created(await live('POST', '/customers', { externalId: 'iso', name: 'iso' }));
     // a sandbox rate card is invisible from live
-    expect((await live('POST', '/contracts', { customerExternalId: 'iso', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' })).body.error).toBe(
-      'rate_card_not_found',
+    expect(
+      (await live('POST', '/contracts', { customerExternalId: 'iso', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' })).body.error,
+    ).toBe('rate_card_not_found');
+    const c = await created(
+      await sandbox('POST', '/contracts', { customerExternalId: 'iso', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }),
     );
-    const c = await created(await sandbox('POST', '/contracts', { customerExternalId: 'iso', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }));
     expect((await live('GET', `/contracts/${c.id}`)).status).toBe(404);
     expect((await live('GET', '/contracts')).body.data).toEqual([]);
     expect((await api('GET', `/contracts/${c.id}`)).status).toBe(404); // another merchant
@@ -197,6 +219,8 @@ describe('contracts API', () => {
     expect((await reader('POST', `/contracts/${c.id}/end`, {})).body.error).toBe('scope_missing');
     const catalog = withKey(server, await keyWithScopes(server, m.token, ['catalog:read', 'catalog:write']));
     expect((await catalog('GET', '/contracts')).status).toBe(403);
-    expect((await catalog('POST', '/contracts', { customerExternalId: 'iso', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-07-01T00:00:00Z' })).status).toBe(403);
+    expect(
+      (await catalog('POST', '/contracts', { customerExternalId: 'iso', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-07-01T00:00:00Z' })).status,
+    ).toBe(403);
   });
 });

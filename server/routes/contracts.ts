@@ -65,7 +65,8 @@ export function contractRoutes(_deps: ServerDeps): RouteSpec[] {
       path: '/contracts/:contractId/end',
       operationId: 'endContract',
       summary: "Set or move a contract's end",
-      description: 'endsAt defaults to now; it must be after startsAt, not inside an invoiced period (409 period_invoiced), and not run into another contract for the product (409 contract_overlap).',
+      description:
+        'endsAt defaults to now; it must be after startsAt, not inside an invoiced period (409 period_invoiced), and not run into another contract for the product (409 contract_overlap).',
       tags: ['Contracts'],
       auth: write,
       params: ContractParams,

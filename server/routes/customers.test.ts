@@ -64,15 +64,17 @@ describe('customers API', () => {
 
     await created(await api('POST', '/customers', { externalId: 'bound', name: 'Bound' }));
     const { rateCard } = await publishedRateCard(api, [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '1' }]);
-    const contract = await created(await api('POST', '/contracts', { customerExternalId: 'bound', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-01-01T00:00:00Z' }));
+    const contract = await created(
+      await api('POST', '/contracts', { customerExternalId: 'bound', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-01-01T00:00:00Z' }),
+    );
     const refused = await api('POST', '/customers/bound/archive');
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ error: 'customer_has_active_contract', contractId: contract.id });
     await created(await api('POST', `/contracts/${contract.id}/end`, {}), 200);
     expect((await api('POST', '/customers/bound/archive')).status).toBe(200);
-    expect((await api('POST', '/contracts', { customerExternalId: 'bound', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2030-01-01T00:00:00Z' })).body.error).toBe(
-      'customer_archived',
-    );
+    expect(
+      (await api('POST', '/contracts', { customerExternalId: 'bound', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2030-01-01T00:00:00Z' })).body.error,
+    ).toBe('customer_archived');
   });
 
   it('pages through customers with cursors and filters by status', async () => {

@@ -25,7 +25,7 @@ export function customerRoutes(_deps: ServerDeps): RouteSpec[] {
       path: '/customers',
       operationId: 'createCustomer',
       summary: 'Create a customer',
-      description: "One per end customer, addressed by your own `externalId` (unique per merchant and environment; 409 customer_exists). Usage can be recorded without a contract.",
+      description: 'One per end customer, addressed by your own `externalId` (unique per merchant and environment; 409 customer_exists). Usage can be recorded without a contract.',
       tags: ['Customers'],
       auth: write,
       body: CreateCustomerInput,

@@ -114,7 +114,10 @@ describe('API keys: generate, authenticate, rotate', () => {
       },
     });
     expect(patched.body.liveAccess).toEqual({ unlocked: true, missing: [] });
-    const live = await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live', otp: nextOtp(clock, enroll.body.secret) } });
+    const live = await server.call('POST', '/api/v1/merchants/me/generate-key', {
+      headers: bearer(m.token),
+      body: { environment: 'live', otp: nextOtp(clock, enroll.body.secret) },
+    });
     expect(live.status).toBe(200);
     expect(live.body.apiKey).toMatch(/^bm_live_/);
   });
@@ -141,7 +144,7 @@ describe('API keys: generate, authenticate, rotate', () => {
 
   it('rotation needs a JWT: an API key or no credentials get the documented 401', async () => {
     const m = await signupMerchant(server);
-    for (const headers of [{ "x-api-key": m.sandboxKey }, bearer(m.sandboxKey), {}] as Array<Record<string, string>>) {
+    for (const headers of [{ 'x-api-key': m.sandboxKey }, bearer(m.sandboxKey), {}] as Array<Record<string, string>>) {
       const res = await server.call('POST', '/v1/merchants/me/rotate-key', { headers });
       expect(res.status).toBe(401);
       expect(res.body).toEqual({ ok: false, error: 'jwt_required', message: 'JWT required for key rotation (Dashboard login)' });

@@ -81,7 +81,8 @@ export function merchantRoutes(deps: ServerDeps): RouteSpec[] {
       path: '/merchants',
       operationId: 'signUp',
       summary: 'Register a new merchant account',
-      description: 'Creates the merchant and returns a 24-hour JWT. No API key yet: generate a sandbox key right away, a live key after activation. Rate-limited to 5 requests per minute per IP.',
+      description:
+        'Creates the merchant and returns a 24-hour JWT. No API key yet: generate a sandbox key right away, a live key after activation. Rate-limited to 5 requests per minute per IP.',
       tags: ['Merchants'],
       auth: 'public',
       legacyV1: true,
@@ -96,7 +97,8 @@ export function merchantRoutes(deps: ServerDeps): RouteSpec[] {
       path: '/auth/login',
       operationId: 'login',
       summary: 'Log in with email and password',
-      description: 'Returns a 24-hour JWT and the merchant record (with the stored key prefix only). 401 for any bad combination, without saying which part was wrong. With 2FA enrolled, `otp` (or a `recoveryCode`) is required. Rate-limited to 10 requests per minute per IP.',
+      description:
+        'Returns a 24-hour JWT and the merchant record (with the stored key prefix only). 401 for any bad combination, without saying which part was wrong. With 2FA enrolled, `otp` (or a `recoveryCode`) is required. Rate-limited to 10 requests per minute per IP.',
       tags: ['Auth'],
       auth: 'public',
       legacyV1: true,
@@ -254,9 +256,7 @@ export function merchantRoutes(deps: ServerDeps): RouteSpec[] {
         // The same error as every other route's invalid input (with `issues`), as documented.
         if (!fields.success) throw validationError(fields.error.issues);
         const files = (req.files ?? {}) as Record<string, Express.Multer.File[]>;
-        const uploads: KybUpload[] = KYB_DOCUMENT_KINDS.flatMap((kind) =>
-          (files[kind] ?? []).map((f) => ({ kind, originalName: f.originalname, content: f.buffer })),
-        );
+        const uploads: KybUpload[] = KYB_DOCUMENT_KINDS.flatMap((kind) => (files[kind] ?? []).map((f) => ({ kind, originalName: f.originalname, content: f.buffer })));
         return { status: 201, body: await submitKyb(ctx, auth!.merchantId, fields.data, uploads) };
       },
     }),

@@ -481,8 +481,16 @@ describe('POST /api/v1/usage-events', () => {
     it('replays records stored before outcomes moved out of core (rendered HTTP bodies) byte for byte', async () => {
       const results = '[{"idempotencyKey":"legacy-1","status":"rejected","reason":"unknown_customer"}]';
       const stored = [
-        { key: 'batch-legacy-422', status: 422, body: `{"ok":false,"error":"all_events_rejected","message":"Every event in the batch was rejected; see results[].reason","accepted":0,"duplicates":0,"rejected":1,"results":${results}}` },
-        { key: 'batch-legacy-200', status: 200, body: '{"accepted":1,"duplicates":0,"rejected":0,"results":[{"idempotencyKey":"legacy-2","status":"accepted","eventId":"evt_01jold0000000000000000000c"}]}' },
+        {
+          key: 'batch-legacy-422',
+          status: 422,
+          body: `{"ok":false,"error":"all_events_rejected","message":"Every event in the batch was rejected; see results[].reason","accepted":0,"duplicates":0,"rejected":1,"results":${results}}`,
+        },
+        {
+          key: 'batch-legacy-200',
+          status: 200,
+          body: '{"accepted":1,"duplicates":0,"rejected":0,"results":[{"idempotencyKey":"legacy-2","status":"accepted","eventId":"evt_01jold0000000000000000000c"}]}',
+        },
       ];
       for (const [i, r] of stored.entries()) {
         const requestBody = JSON.stringify({ events: [event({ idempotencyKey: `legacy-${i + 1}` })] });

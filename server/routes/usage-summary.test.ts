@@ -10,7 +10,15 @@ const prices = [
   { metric: 'tokens_input', model: 'per_unit', unitPriceMinor: '0.00015' },
   { metric: 'tokens_input', model: 'per_unit', unitPriceMinor: '0.001', dimensions: { model: 'gpt-5' } },
   { metric: 'tokens_output', model: 'package', packageSize: '1000000', packagePriceMinor: '150' },
-  { metric: 'agent_run', model: 'graduated', tiers: [{ upTo: '1000', unitPriceMinor: '1', flatMinor: '100' }, { upTo: '5000', unitPriceMinor: '0.5' }, { upTo: null, unitPriceMinor: '0.1', flatMinor: '50' }] },
+  {
+    metric: 'agent_run',
+    model: 'graduated',
+    tiers: [
+      { upTo: '1000', unitPriceMinor: '1', flatMinor: '100' },
+      { upTo: '5000', unitPriceMinor: '0.5' },
+      { upTo: null, unitPriceMinor: '0.1', flatMinor: '50' },
+    ],
+  },
   { metric: 'storage_gb', model: 'per_unit', unitPriceMinor: '10' },
 ];
 
@@ -23,7 +31,15 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
   let seq = 0;
 
   /** Writes usage rows directly: the ingestion endpoint is built separately. */
-  async function usage(customerId: string, metric: string, quantity: string, occurredAt: string, dimensions: Record<string, string> = {}, environment: 'sandbox' | 'live' = 'sandbox', merchantId = merchant.id) {
+  async function usage(
+    customerId: string,
+    metric: string,
+    quantity: string,
+    occurredAt: string,
+    dimensions: Record<string, string> = {},
+    environment: 'sandbox' | 'live' = 'sandbox',
+    merchantId = merchant.id,
+  ) {
     const sorted = Object.fromEntries(Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : 1)));
     seq++;
     await insertUsageRowForTest(server.db, {
@@ -117,7 +133,17 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
     const s = (await api('GET', '/customers/free/usage')).body;
     expect(s).toMatchObject({ from: '2026-05-01T00:00:00.000Z', to: '2026-06-01T00:00:00.000Z', currency: null, contractId: null, rateCardId: null, totalMinor: null });
     expect(s.metrics).toEqual([
-      { metric: 'agent_run', dimensions: {}, quantity: '2', amountMinor: null, amountExact: null, pricingModel: null, usage: [{ dimensions: {}, quantity: '2' }], contractId: null, currency: null },
+      {
+        metric: 'agent_run',
+        dimensions: {},
+        quantity: '2',
+        amountMinor: null,
+        amountExact: null,
+        pricingModel: null,
+        usage: [{ dimensions: {}, quantity: '2' }],
+        contractId: null,
+        currency: null,
+      },
       {
         metric: 'tokens_input',
         dimensions: { model: 'gpt-5' },
@@ -134,9 +160,7 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
 
   it('takes an explicit window, anniversary periods by default, and validates the window', async () => {
     const cust = await created(await api('POST', '/customers', { externalId: 'anniv', name: 'Anniv' }));
-    await created(
-      await api('POST', '/contracts', { customerExternalId: 'anniv', rateCardId: rateCard.id, billingCycle: 'monthly_anniversary', startsAt: '2026-01-31T00:00:00Z' }),
-    );
+    await created(await api('POST', '/contracts', { customerExternalId: 'anniv', rateCardId: rateCard.id, billingCycle: 'monthly_anniversary', startsAt: '2026-01-31T00:00:00Z' }));
     await usage(cust.id, 'agent_run', '10', '2026-04-29T00:00:00Z');
     await usage(cust.id, 'agent_run', '20', '2026-04-30T00:00:00Z');
     await usage(cust.id, 'agent_run', '40', '2026-05-19T00:00:00Z');
@@ -156,8 +180,12 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
     await created(await api('POST', '/customers', { externalId: 'multi', name: 'Multi' }));
     const { rateCard: images } = await publishedRateCard(api, [{ metric: 'image_generation', model: 'per_unit', unitPriceMinor: '3' }]);
     const { rateCard: runs } = await publishedRateCard(api, [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '2' }]);
-    const a = await created(await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: runs.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }));
-    const b = await created(await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: images.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }));
+    const a = await created(
+      await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: runs.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }),
+    );
+    const b = await created(
+      await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: images.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' }),
+    );
     // A third contract pricing a metric one of them already prices is refused.
     const clash = await api('POST', '/contracts', { customerExternalId: 'multi', rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z' });
     expect(clash.status).toBe(409);
@@ -167,7 +195,12 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
     const both = await api('GET', '/customers/multi/usage');
     expect(both.status).toBe(200);
     expect(both.body.contractId).toBeNull();
-    expect(both.body.contracts.map((c: any) => [c.contractId, c.totalMinor]).sort()).toEqual([[a.id, '20'], [b.id, '12']].sort());
+    expect(both.body.contracts.map((c: any) => [c.contractId, c.totalMinor]).sort()).toEqual(
+      [
+        [a.id, '20'],
+        [b.id, '12'],
+      ].sort(),
+    );
     expect(both.body.metrics.map((m: any) => [m.metric, m.contractId, m.amountMinor])).toEqual(
       expect.arrayContaining([
         ['agent_run', a.id, '20'],
@@ -232,7 +265,20 @@ describe('GET /api/v1/customers/{externalId}/usage', () => {
       expect(op, `${method} ${path}`).toBeDefined();
       expect(op.security, `${method} ${path}`).toContainEqual({ bearerApiKey: [scope] });
     }
-    for (const id of ['Product', 'RateCard', 'Price', 'PerUnitPrice', 'PackagePrice', 'TieredPrice', 'Customer', 'Contract', 'BillingCycle', 'UsageSummary', 'CustomerList', 'ContractList']) {
+    for (const id of [
+      'Product',
+      'RateCard',
+      'Price',
+      'PerUnitPrice',
+      'PackagePrice',
+      'TieredPrice',
+      'Customer',
+      'Contract',
+      'BillingCycle',
+      'UsageSummary',
+      'CustomerList',
+      'ContractList',
+    ]) {
       expect(doc.components.schemas[id], id).toBeDefined();
     }
     const listParams = doc.paths['/api/v1/customers'].get.parameters.map((p: any) => p.name);

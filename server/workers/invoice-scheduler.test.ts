@@ -25,13 +25,27 @@ beforeEach(async () => {
   const scope = { merchantId: 'mer_s', environment: 'live' as const };
   await db.kysely
     .insertInto('merchants')
-    .values({ id: scope.merchantId, name: 'S', email: 's@example.com', password_hash: 'x', status: 'active', created_at: clock.now().toISOString(), updated_at: clock.now().toISOString() } as never)
+    .values({
+      id: scope.merchantId,
+      name: 'S',
+      email: 's@example.com',
+      password_hash: 'x',
+      status: 'active',
+      created_at: clock.now().toISOString(),
+      updated_at: clock.now().toISOString(),
+    } as never)
     .execute();
   const product = await createProduct(ctx, scope, { key: 'p', name: 'P' } as never);
   const card = await createRateCard(ctx, scope, product.id, { currency: 'CNY', prices: [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '1' }] } as never);
   await publishRateCard(ctx, scope, card.id);
   await createCustomer(ctx, scope, { externalId: 'u', name: 'U' } as never);
-  await createContract(ctx, scope, { customerExternalId: 'u', rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-05-01T00:00:00Z', settlementCurrency: 'CNY' } as never);
+  await createContract(ctx, scope, {
+    customerExternalId: 'u',
+    rateCardId: card.id,
+    billingCycle: 'monthly_calendar',
+    startsAt: '2026-05-01T00:00:00Z',
+    settlementCurrency: 'CNY',
+  } as never);
 });
 
 afterEach(async () => {

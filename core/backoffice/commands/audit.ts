@@ -31,7 +31,11 @@ export const auditList = defineCommand({
     beforeSeq: wholeNumber(1, Number.MAX_SAFE_INTEGER).optional().meta({ description: 'Only entries older than this seq (paging)' }),
     command: z.string().trim().min(1).optional().meta({ description: 'Only this command, e.g. kyb:approve' }),
     actor: z.string().trim().min(1).optional().meta({ description: 'Only this staff email' }),
-    touching: z.string().regex(/^[a-z]+_[0-9a-z]+$/, 'must be an id').optional().meta({ description: 'Only entries that touched this id' }),
+    touching: z
+      .string()
+      .regex(/^[a-z]+_[0-9a-z]+$/, 'must be an id')
+      .optional()
+      .meta({ description: 'Only entries that touched this id' }),
   }),
   output: z.object({ items: z.array(Entry) }),
   roles: ['admin', 'finance'],

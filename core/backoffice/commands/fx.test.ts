@@ -17,7 +17,11 @@ describe('FX commands', () => {
     const bad = await h.run(finance, 'fx:set', { from: 'USD', to: 'CNY', rate: '7.1e3' }, finance.nextOtp());
     expect(bad).toMatchObject({ ok: false, error: { code: 'validation_failed' } });
     const entries = await listAudit(h.ctx, { command: 'fx:set', limit: 10 });
-    expect(entries.map((e) => [e.outcome, e.errorCode])).toEqual([['error', 'validation_failed'], ['ok', null], ['error', 'step_up_required']]);
+    expect(entries.map((e) => [e.outcome, e.errorCode])).toEqual([
+      ['error', 'validation_failed'],
+      ['ok', null],
+      ['error', 'step_up_required'],
+    ]);
     const listed = await h.run(finance, 'fx:list', { pair: 'USD/CNY', at: '2026-05-02T00:00:00Z' });
     expect(listed).toMatchObject({ ok: true, data: { items: [{ rate: '7.1234' }] } });
     expect(await h.run(finance, 'fx:list', { pair: 'USD/CNY', at: '2026-04-01T00:00:00Z' })).toMatchObject({ ok: false, error: { code: 'fx_rate_missing' } });

@@ -27,7 +27,13 @@ export const invoicesGenerate = defineCommand({
     environment: Environment.optional().meta({ description: 'Only sandbox or only live (default both)' }),
     graceMinutes: z
       .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
-      .pipe(z.number().int().min(0).max(7 * 24 * 60))
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 24 * 60),
+      )
       .optional()
       .meta({ description: 'Late-event grace after a period ends, in minutes (default 60)' }),
   }),

@@ -47,7 +47,14 @@ describe('ledger commands', () => {
     expect(unknown).toMatchObject({ ok: false, error: { code: 'ledger_account_not_found' } });
     const tx = await h.db.kysely.selectFrom('ledger_transactions').select('id').orderBy('posted_at').executeTakeFirstOrThrow();
     const shown = await h.run(finance, 'ledger:show', { tx: tx.id });
-    expect(dataOf(shown)).toMatchObject({ id: tx.id, kind: 'invoice.finalized', entries: [{ side: 'debit', amountMinor: '2750' }, { side: 'credit', amountMinor: '2750' }] });
+    expect(dataOf(shown)).toMatchObject({
+      id: tx.id,
+      kind: 'invoice.finalized',
+      entries: [
+        { side: 'debit', amountMinor: '2750' },
+        { side: 'credit', amountMinor: '2750' },
+      ],
+    });
     expect(await h.run(finance, 'ledger:verify')).toMatchObject({ ok: true, data: { intact: true, entries: 4, transactions: 2, totals: { USD: { debitsMinor: '4000' } } } });
     const support = await h.staff('support');
     expect(await h.run(support, 'ledger:balances')).toMatchObject({ ok: false, error: { code: 'role_forbidden' } });

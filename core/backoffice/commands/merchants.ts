@@ -50,13 +50,7 @@ export const merchantsList = defineCommand({
       // `%` and `_` typed by the user only widen the SQL match; the exact check below narrows it.
       const pattern = `%${input.search.toLowerCase()}%`;
       const term = input.search;
-      q = q.where((eb) =>
-        eb.or([
-          eb('id', '=', term),
-          eb(eb.fn('lower', ['name']), 'like', eb.val(pattern)),
-          eb(eb.fn('lower', ['email']), 'like', eb.val(pattern)),
-        ]),
-      );
+      q = q.where((eb) => eb.or([eb('id', '=', term), eb(eb.fn('lower', ['name']), 'like', eb.val(pattern)), eb(eb.fn('lower', ['email']), 'like', eb.val(pattern))]));
     }
     const rows = await q.execute();
     // Substring match, exactly (LIKE treats % and _ as wildcards; escaping differs by engine).
@@ -84,7 +78,7 @@ const StatusChange = z.object({ merchantId: z.string(), status: z.enum(['active'
 
 export const merchantsSuspend = defineCommand({
   name: 'merchants:suspend',
-  summary: "Suspend a merchant: its API calls answer 403 merchant_suspended at once",
+  summary: 'Suspend a merchant: its API calls answer 403 merchant_suspended at once',
   input: z.object({ merchant: MerchantRef, reason: z.string().trim().max(2000).optional().meta({ description: 'Kept in the audit log' }) }),
   output: StatusChange,
   roles: ['admin'],
@@ -131,11 +125,7 @@ export const merchantsSetFee = defineCommand({
   async handler(ctx, input) {
     ctx.touch(input.merchant);
     const m = await loadMerchantRow(ctx, input.merchant);
-    await ctx.db.kysely
-      .updateTable('merchants')
-      .set({ service_fee_bps: input.bps, updated_at: ctx.clock.now().toISOString() })
-      .where('id', '=', m.id)
-      .execute();
+    await ctx.db.kysely.updateTable('merchants').set({ service_fee_bps: input.bps, updated_at: ctx.clock.now().toISOString() }).where('id', '=', m.id).execute();
     // Issued invoices keep the fee they were generated with; only new ones see the change.
     return { merchantId: m.id, serviceFeeBps: input.bps, previousServiceFeeBps: Number(m.service_fee_bps) };
   },

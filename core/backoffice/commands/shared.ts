@@ -15,7 +15,17 @@ export const MerchantRef = z
  */
 export function wholeNumber(min: number, max: number) {
   return z
-    .union([z.number(), z.string().trim().regex(/^-?\d+$/).transform(Number)], { error: 'must be a whole number' })
+    .union(
+      [
+        z.number(),
+        z
+          .string()
+          .trim()
+          .regex(/^-?\d+$/)
+          .transform(Number),
+      ],
+      { error: 'must be a whole number' },
+    )
     .pipe(z.number().int().min(min).max(max));
 }
 
