@@ -25,6 +25,17 @@ export interface ServerConfig {
    * https (a TLS proxy in front). Not inferred from BUFFMONEY_TRUST_PROXY: a proxy may speak http.
    */
   hsts: boolean;
+  /** Run the invoice job in this process (BUFFMONEY_INVOICE_SCHEDULER=0 turns it off, e.g. on all but one replica — running it on several is safe, only wasteful). */
+  invoiceScheduler: boolean;
+  /** How long after a period ends late events are still awaited before invoicing it (BUFFMONEY_INVOICE_GRACE_MINUTES, default 60). */
+  invoiceGraceMinutes: number;
+}
+
+/** A whole number of minutes from the environment; refuses anything else at start rather than guessing. */
+function wholeMinutes(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d{1,6}$/.test(value)) throw new Error(`BUFFMONEY_INVOICE_GRACE_MINUTES must be a whole number of minutes, got ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -45,6 +56,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     durable: env.BUFFMONEY_DURABLE !== '0',
     ingestThread: env.BUFFMONEY_INGEST_THREAD !== '0',
     hsts: env.BUFFMONEY_HSTS === '1',
+    invoiceScheduler: env.BUFFMONEY_INVOICE_SCHEDULER !== '0',
+    invoiceGraceMinutes: wholeMinutes(env.BUFFMONEY_INVOICE_GRACE_MINUTES, 60),
   };
 }
 

@@ -7,6 +7,7 @@ import { migrateToLatest } from '../core/db/migrate.js';
 import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
 import { type ThreadedUsageEventWriter, createThreadedUsageEventWriter } from '../core/usage/worker-writer.js';
 import { createRequestListener } from './app.js';
+import { startInvoiceScheduler } from './workers/invoice-scheduler.js';
 import { startUsageIndexer } from './workers/usage-indexer.js';
 import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
 
@@ -64,6 +65,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
     onError: (e) => console.error('[buffmoney] usage indexer failed:', e),
   });
+  const invoiceScheduler = config.invoiceScheduler
+    ? startInvoiceScheduler(ctx, {
+        graceMs: config.invoiceGraceMinutes * 60_000,
+        onReport: (r) =>
+          console.log(`[buffmoney] invoice run: ${r.created.length} created, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.map((f) => `${f.contractId} ${f.periodStart}: ${f.error}`).join('; ')})` : ''}`),
+        onError: (e) => console.error('[buffmoney] invoice run failed:', e),
+      })
+    : undefined;
   const server = http.createServer(options.wrapListener ? options.wrapListener(listener) : listener);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -84,6 +93,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await invoiceScheduler?.stop();
       await usageIndexer.stop();
       await usageWriter?.close();
       await checkpointer?.stop();

@@ -47,6 +47,8 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
       production: false,
       allowPrivateWebhooks: false,
       durable: false,
+      // Tests run invoice generation themselves, at the instants they choose.
+      invoiceScheduler: false,
       ...(options.realRateLimits ? {} : { limits: { loginPerMinute: 10_000, signupPerMinute: 10_000 } }),
       ...options.config,
     },

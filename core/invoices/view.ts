@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { notFound } from '../errors/index.js';
-import { type Page, type PageRequest, decodeCursor, pageOf, toPage } from '../pagination/index.js';
+import { type Page, type PageRequest, PageQuery, decodeCursor, pageOf, toPage } from '../pagination/index.js';
 import type { InvoicesTable } from './tables.js';
 
 /**
@@ -75,7 +75,9 @@ export type InvoiceView = z.infer<typeof InvoiceSchema>;
 
 export const InvoiceList = pageOf(InvoiceSchema, 'InvoiceList');
 
-export const InvoiceListQuery = z.object({
+export const InvoiceParams = z.object({ invoiceId: z.string().min(1).max(64) });
+
+export const InvoiceListQuery = PageQuery.extend({
   status: z.enum(['draft', 'finalized', 'payment_pending', 'paid', 'void', 'refunded']).optional(),
   customerExternalId: z.string().min(1).max(255).optional(),
   period: z

@@ -70,7 +70,9 @@ describe('GET /api/openapi', () => {
     expect(doc.paths['/api/v1/merchants/me/rotate-key'].post.responses[429].headers['Retry-After']).toBeDefined();
     expect(refs(schemaOf('/api/v1/products', 'get', 403))).toEqual(['Error', 'ScopeMissingError']);
     expect(refs(schemaOf('/api/v1/products/{productId}/rate-cards', 'post', 400))).toEqual(['Error', 'ValidationError', 'RateCardPricesAmbiguousError']);
-    expect(refs(schemaOf('/api/v1/customers/{externalId}/usage', 'get', 409))).toEqual(['Error', 'ContractAmbiguousError']);
+    expect(refs(schemaOf('/api/v1/contracts', 'post', 409))).toEqual(expect.arrayContaining(['Error', 'ContractOverlapError', 'ContractMetricOverlapError']));
+    // A customer's usage summary no longer needs a contract chosen: no 409 left to document.
+    expect(doc.paths['/api/v1/customers/{externalId}/usage'].get.responses[409]).toBeUndefined();
     expect(refs(schemaOf('/api/v1/products/{productId}', 'get', 404))).toEqual(['Error']);
     expect(doc.paths['/api/v1/merchants/me/rotate-key'].post.responses[429].description).toMatch(/`rotation_cooldown`/);
   });

@@ -3,11 +3,12 @@ import type { RouteSpec } from '../http/route.js';
 import { catalogRoutes } from './catalog.js';
 import { contractRoutes } from './contracts.js';
 import { customerRoutes } from './customers.js';
+import { invoiceRoutes } from './invoices.js';
 import { merchantRoutes } from './merchants.js';
 import { usageEventRoutes } from './usage-events.js';
 import { usageSummaryRoutes } from './usage-summary.js';
 
 /** Every public API route; the router and the OpenAPI document are both built from this list. */
 export function allRoutes(deps: ServerDeps): RouteSpec[] {
-  return [...merchantRoutes(deps), ...catalogRoutes(deps), ...customerRoutes(deps), ...contractRoutes(deps), ...usageSummaryRoutes(deps), ...usageEventRoutes(deps)];
+  return [...merchantRoutes(deps), ...catalogRoutes(deps), ...customerRoutes(deps), ...contractRoutes(deps), ...usageSummaryRoutes(deps), ...invoiceRoutes(deps), ...usageEventRoutes(deps)];
 }
