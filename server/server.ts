@@ -69,7 +69,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ? startInvoiceScheduler(ctx, {
         graceMs: config.invoiceGraceMinutes * 60_000,
         onReport: (r) =>
-          console.log(`[buffmoney] invoice run: ${r.created.length} created, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.map((f) => `${f.contractId} ${f.periodStart}: ${f.error}`).join('; ')})` : ''}`),
+          console.log(
+            `[buffmoney] invoice run: ${r.created.length} created, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.map((f) => `${f.contractId} ${f.periodStart}: ${f.error}`).join('; ')})` : ''}`,
+          ),
         onError: (e) => console.error('[buffmoney] invoice run failed:', e),
       })
     : undefined;

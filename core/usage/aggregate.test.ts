@@ -112,4 +112,27 @@ describe('aggregateUsage', () => {
       .executeTakeFirstOrThrow();
     expect(Number(copied.n)).toBe(28);
   });
+
+  it('adds in SQL what fits 64 bits and the rest exactly, once events are indexed', async () => {
+    const nines = '9'.repeat(18); // fits 64 bits alone; ten of them do not (2^63 ≈ 9.2 × 10^18)
+    const big = `3${'0'.repeat(29)}`;
+    for (let i = 0; i < 10; i++) await event('cus_sql', 'tokens_output', nines, `2026-05-0${(i % 9) + 1}T00:00:00.000Z`);
+    await event('cus_sql', 'tokens_output', '7', '2026-05-03T00:00:00.000Z');
+    await event('cus_sql', 'agent_run', big, '2026-05-04T00:00:00.000Z');
+    await event('cus_sql', 'agent_run', '11', '2026-05-05T00:00:00.000Z');
+    await event('cus_sql', 'storage_gb', big, '2026-05-05T00:00:00.000Z');
+    await event('cus_sql', 'storage_gb', '5', '2026-05-06T00:00:00.000Z');
+    await event('cus_sql', 'storage_gb', nines, '2026-05-07T00:00:00.000Z', '{"region":"eu"}');
+    await event('cus_sql', 'storage_gb', '6', '2026-05-08T00:00:00.000Z', '{"region":"eu"}');
+    const expected = [
+      { metric: 'agent_run', dimensions: {}, quantity: (3n * 10n ** 29n + 11n).toString() },
+      { metric: 'storage_gb', dimensions: { region: 'eu' }, quantity: nines },
+      { metric: 'storage_gb', dimensions: {}, quantity: big },
+      { metric: 'tokens_output', dimensions: {}, quantity: (10n * (10n ** 18n - 1n) + 7n).toString() },
+    ];
+    expect(await aggregateUsage(ctx, scope, 'cus_sql', may, june)).toEqual(expected); // from the unindexed tail
+    const ingest = createUsageIngest(ctx);
+    while ((await ingest.unindexedCount()) > 0) await ingest.indexCustomerUsage(1000);
+    expect(await aggregateUsage(ctx, scope, 'cus_sql', may, june)).toEqual(expected); // grouped by SQL (overflow → exact fallback)
+  });
 });

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
 import type { AggregatedUsage } from '../pricing/schemas.js';
@@ -8,8 +9,8 @@ import type { UsageMetric } from './tables.js';
  * Usage totals of one customer over [from, to), one row per (metric, dimensions), ready for the
  * rating function (core/pricing rateUsage).
  *
- * - Quantities are summed with BigInt: stored as decimal strings of any size, never lossy numbers.
- *   (SQL SUM would turn them into floats or overflow 64 bits, so rows are summed here.)
+ * - Quantities are exact: stored as decimal strings of any size, never lossy numbers. The
+ *   database groups and sums what fits 64 bits; the rest is added with BigInt (aggregateIndexed).
  * - `storage_gb` is a gauge, not a counter: each event reports how many GB the customer holds,
  *   so a period bills its peak — the maximum reading per dimension set, not the sum of readings.
  *   Distinct dimension sets (e.g. two regions) are separate stores and add up when one price
@@ -46,37 +47,42 @@ export async function aggregateUsage(ctx: CoreContext, _scope: MerchantScope, cu
   // usage_by_customer holds every event up to the indexer's cursor; the tail after it is read
   // from usage_events. Both in one transaction, so an indexer run cannot slip in between and
   // make an event count twice or not at all.
-  const rows = await inTransaction(ctx, async (tx) => {
-    const customer = await tx.db.kysely.selectFrom('usage_customers').select('ref').where('customer_id', '=', customerId).executeTakeFirst();
+  const groups = await inTransaction(ctx, async (tx) => {
+    const k = tx.db.kysely;
+    const customer = await k.selectFrom('usage_customers').select('ref').where('customer_id', '=', customerId).executeTakeFirst();
     if (!customer) return []; // no usage ever recorded
-    const cursor = await tx.db.kysely.selectFrom('usage_index_state').select('last_seq').where('name', '=', 'usage_by_customer').executeTakeFirstOrThrow();
-    const indexed = await tx.db.kysely
-      .selectFrom('usage_by_customer as u')
-      .innerJoin('usage_dimension_sets as d', 'd.id', 'u.dimensions')
-      .select(['u.metric', 'd.canonical as dimensions', 'u.quantity'])
-      .where('u.customer', '=', customer.ref)
-      .where('u.occurred_at', '>=', from.getTime())
-      .where('u.occurred_at', '<', to.getTime())
-      .where('u.seq', '<=', cursor.last_seq)
-      .execute();
-    const tail = await tx.db.kysely
+    const cursor = await k.selectFrom('usage_index_state').select('last_seq').where('name', '=', 'usage_by_customer').executeTakeFirstOrThrow();
+    const indexed = await aggregateIndexed(tx, customer.ref, from, to, Number(cursor.last_seq));
+    const tail = await k
       .selectFrom('usage_events as e')
-      .innerJoin('usage_dimension_sets as d', 'd.id', 'e.dimensions')
-      .select(['e.metric', 'd.canonical as dimensions', 'e.quantity'])
+      .select(['e.metric', 'e.dimensions', 'e.quantity'])
       .where('e.seq', '>', cursor.last_seq)
       .where('e.customer', '=', customer.ref)
       .where('e.occurred_at', '>=', from.getTime())
       .where('e.occurred_at', '<', to.getTime())
       .execute();
-    return indexed.concat(tail);
+    return indexed.concat(tail.map((r) => ({ metric: r.metric, dimensions: Number(r.dimensions), quantity: r.quantity })));
   });
+  if (groups.length === 0) return [];
+
+  // Dimension sets are read (and parsed) once each, not once per event.
+  const ids = [...new Set(groups.map((g) => g.dimensions))];
+  const canonical = new Map<number, { key: string; dimensions: Record<string, string> }>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await ctx.db.kysely
+      .selectFrom('usage_dimension_sets')
+      .select(['id', 'canonical'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows) canonical.set(Number(r.id), canonicalDimensions(r.canonical));
+  }
 
   const totals = new Map<string, { metric: string; dimensions: Record<string, string>; quantity: bigint }>();
-  for (const row of rows) {
-    const { key, dimensions } = canonicalDimensions(row.dimensions);
-    const metric = metricOf(row.metric);
+  for (const g of groups) {
+    const { key, dimensions } = canonical.get(g.dimensions) ?? canonicalDimensions('{}');
+    const metric = metricOf(g.metric);
     const groupKey = `${metric}\u0000${key}`;
-    const quantity = BigInt(row.quantity);
+    const quantity = BigInt(g.quantity);
     const acc = totals.get(groupKey);
     if (!acc) {
       totals.set(groupKey, { metric, dimensions, quantity });
@@ -89,4 +95,64 @@ export async function aggregateUsage(ctx: CoreContext, _scope: MerchantScope, cu
   return [...totals.values()]
     .map((t) => ({ metric: t.metric, dimensions: t.dimensions, quantity: t.quantity.toString() }))
     .sort((a, b) => (a.metric === b.metric ? (JSON.stringify(a.dimensions) < JSON.stringify(b.dimensions) ? -1 : 1) : a.metric < b.metric ? -1 : 1));
+}
+
+/** Quantities of up to 18 digits fit a 64-bit integer; longer ones are summed here, exactly. */
+const SQL_DIGITS = 18;
+
+/**
+ * The indexed part, grouped by SQL: one row per (metric, dimension set) instead of one per
+ * event, so memory stays flat in the number of events and the database does the adding.
+ * Exact: SQL sums only quantities of up to 18 digits (as 64-bit integers, read back as text);
+ * longer ones — rare, quantities may reach 10^30 — are read and added with BigInt; a group whose
+ * sum overflows 64 bits (SQLite refuses with "integer overflow", never rounds) falls back to
+ * reading its rows. `storage_gb` takes the maximum the same way (see METRIC_AGGREGATION).
+ */
+async function aggregateIndexed(
+  ctx: CoreContext,
+  customerRef: number,
+  from: Date,
+  to: Date,
+  lastSeq: number,
+): Promise<Array<{ metric: number; dimensions: number; quantity: string }>> {
+  const k = ctx.db.kysely;
+  const range = () =>
+    k
+      .selectFrom('usage_by_customer as u')
+      .where('u.customer', '=', customerRef)
+      .where('u.occurred_at', '>=', from.getTime())
+      .where('u.occurred_at', '<', to.getTime())
+      .where('u.seq', '<=', lastSeq);
+  const small = sql`CASE WHEN LENGTH(u.quantity) <= ${sql.lit(SQL_DIGITS)} THEN CAST(u.quantity AS BIGINT) END`;
+  let grouped: Array<{ metric: number; dimensions: number; total: string | null; peak: string | null; longest: number }>;
+  try {
+    grouped = (await range()
+      .select([
+        'u.metric',
+        'u.dimensions',
+        sql<string | null>`CAST(SUM(${small}) AS TEXT)`.as('total'),
+        sql<string | null>`CAST(MAX(${small}) AS TEXT)`.as('peak'),
+        sql<number>`MAX(LENGTH(u.quantity))`.as('longest'),
+      ])
+      .groupBy(['u.metric', 'u.dimensions'])
+      .execute()) as typeof grouped;
+  } catch (e) {
+    if (!/integer overflow|out of range/i.test(String((e as Error)?.message))) throw e;
+    // A sum past 2^63: add every row with BigInt (slower, still exact).
+    return (await range().select(['u.metric', 'u.dimensions', 'u.quantity']).execute()).map((r) => ({ metric: r.metric, dimensions: Number(r.dimensions), quantity: r.quantity }));
+  }
+  const out: Array<{ metric: number; dimensions: number; quantity: string }> = [];
+  const hasLong = grouped.some((g) => Number(g.longest) > SQL_DIGITS);
+  for (const g of grouped) {
+    const value = METRIC_AGGREGATION[metricOf(g.metric)] === 'max' ? g.peak : g.total;
+    if (value !== null) out.push({ metric: g.metric, dimensions: Number(g.dimensions), quantity: value });
+  }
+  if (hasLong) {
+    const long = await range()
+      .select(['u.metric', 'u.dimensions', 'u.quantity'])
+      .where(sql<boolean>`LENGTH(u.quantity) > ${sql.lit(SQL_DIGITS)}`)
+      .execute();
+    for (const r of long) out.push({ metric: r.metric, dimensions: Number(r.dimensions), quantity: r.quantity });
+  }
+  return out;
 }

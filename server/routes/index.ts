@@ -10,5 +10,13 @@ import { usageSummaryRoutes } from './usage-summary.js';
 
 /** Every public API route; the router and the OpenAPI document are both built from this list. */
 export function allRoutes(deps: ServerDeps): RouteSpec[] {
-  return [...merchantRoutes(deps), ...catalogRoutes(deps), ...customerRoutes(deps), ...contractRoutes(deps), ...usageSummaryRoutes(deps), ...invoiceRoutes(deps), ...usageEventRoutes(deps)];
+  return [
+    ...merchantRoutes(deps),
+    ...catalogRoutes(deps),
+    ...customerRoutes(deps),
+    ...contractRoutes(deps),
+    ...usageSummaryRoutes(deps),
+    ...invoiceRoutes(deps),
+    ...usageEventRoutes(deps),
+  ];
 }

@@ -18,7 +18,15 @@ describe('GET /api/v1/invoices', () => {
     const { rateCard } = await publishedRateCard(api, [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '275' }]);
     for (const c of ['alice', 'bob']) {
       await created(await api('POST', '/customers', { externalId: c, name: c }));
-      await created(await api('POST', '/contracts', { customerExternalId: c, rateCardId: rateCard.id, billingCycle: 'monthly_calendar', startsAt: '2026-09-01T00:00:00Z', settlementCurrency: 'USD' }));
+      await created(
+        await api('POST', '/contracts', {
+          customerExternalId: c,
+          rateCardId: rateCard.id,
+          billingCycle: 'monthly_calendar',
+          startsAt: '2026-09-01T00:00:00Z',
+          settlementCurrency: 'USD',
+        }),
+      );
     }
     const ingest = await api('POST', '/usage-events', {
       events: [{ customerExternalId: 'alice', idempotencyKey: 'a-1', metric: 'agent_run', quantity: '10', occurredAt: '2026-09-15T00:00:00Z' }],
