@@ -25,6 +25,9 @@ import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { openDatabase } from '../core/db/index.js';
 import { migrateToLatest } from '../core/db/migrate.js';
+import { ManualClock, createContext } from '../core/context/index.js';
+import { FxRateInput, setFxRate } from '../core/fx/index.js';
+import { generateInvoices } from '../core/invoices/index.js';
 import { USAGE_METRICS } from '../core/usage/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +39,8 @@ const KINDS = (process.env.BENCH_KINDS ?? 'ulid,uuid').split(',') as KeyKind[];
 for (const k of KINDS) if (k !== 'ulid' && k !== 'uuid') throw new Error(`BENCH_KINDS: unknown key kind "${k}" (ulid, uuid)`);
 /** BENCH_TRACE=1: also print the worst batch latency per 250 ms of the run. */
 const TRACE = process.env.BENCH_TRACE === '1';
+/** Every customer on a contract with its past months invoiced (periods closed) before the load (BENCH_INVOICES=0: none). */
+const WITH_INVOICES = process.env.BENCH_INVOICES !== '0';
 const SEND_IDEMPOTENCY_HEADER = process.env.BENCH_IDEMPOTENCY_HEADER === '1';
 const BATCH = 500;
 const DUPLICATE_SHARE = 0.1;
@@ -208,7 +213,7 @@ async function api(base: string, method: string, p: string, body: unknown, auth?
   return JSON.parse(res.text);
 }
 
-async function setUpMerchant(base: string): Promise<string> {
+async function setUpMerchant(base: string, dbFile: string): Promise<string> {
   const signup = await api(base, 'POST', '/api/v1/merchants', { name: 'Bench AI Inc.', email: `bench-${Date.now()}@example.com`, password: 'correct horse battery' });
   const key = await api(base, 'POST', '/api/v1/merchants/me/generate-key', {}, signup.token);
   // Customers through the real API: auto-create on first usage, then switch it off again.
@@ -222,7 +227,54 @@ async function setUpMerchant(base: string): Promise<string> {
     await api(base, 'POST', '/api/v1/usage-events', { events }, key.apiKey);
   }
   await api(base, 'PATCH', '/api/v1/merchants/me', { autoCreateCustomers: false }, signup.token);
+  if (WITH_INVOICES) await invoicePastMonths(base, key.apiKey, dbFile);
   return key.apiKey as string;
+}
+
+/**
+ * Puts every customer on a monthly contract that started two months ago and invoices the months
+ * that ended (through the core, on a second connection to the server's file, as the scheduler
+ * would): the load then runs with invoices present and every customer's earlier periods closed.
+ */
+async function invoicePastMonths(base: string, apiKey: string, dbFile: string): Promise<void> {
+  const now = new Date();
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 2, 1)).toISOString();
+  const product = await api(base, 'POST', '/api/v1/products', { key: 'bench', name: 'Bench' }, apiKey);
+  const card = await api(
+    base,
+    'POST',
+    `/api/v1/products/${product.id}/rate-cards`,
+    {
+      currency: 'USD',
+      prices: [
+        { metric: 'tokens_input', model: 'per_unit', unitPriceMinor: '0.0002' },
+        { metric: 'tokens_output', model: 'per_unit', unitPriceMinor: '0.0004' },
+        { metric: 'agent_run', model: 'per_unit', unitPriceMinor: '2' },
+        { metric: 'image_generation', model: 'package', packageSize: '100', packagePriceMinor: '150' },
+      ],
+    },
+    apiKey,
+  );
+  await api(base, 'POST', `/api/v1/rate-cards/${card.id}/publish`, undefined, apiKey);
+  for (let i = 0; i < CUSTOMERS; i++) {
+    await api(
+      base,
+      'POST',
+      '/api/v1/contracts',
+      { customerExternalId: `cust_${i}`, rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: start, settlementCurrency: 'USD' },
+      apiKey,
+    );
+  }
+  const db = openDatabase(dbFile, { durable: false });
+  try {
+    const ctx = createContext({ db, clock: new ManualClock(now), secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
+    await setFxRate(ctx, FxRateInput.parse({ from: 'USD', to: 'CNY', rate: '7.1234', effectiveAt: start, source: 'bench' }), null);
+    const report = await generateInvoices(ctx, { asOf: now, graceMs: 0 });
+    if (report.failed.length > 0) throw new Error(`invoice run failed: ${report.failed[0].message}`);
+    console.log(`  with invoices present: ${report.created.length} invoices, every customer's earlier periods closed`);
+  } finally {
+    await db.close();
+  }
 }
 
 interface HttpResult {
@@ -450,7 +502,7 @@ async function runKind(kind: KeyKind) {
     let loadShare = '';
     let catchUp: { backlog: number; seconds: number };
     try {
-      const apiKey = await setUpMerchant(server.url);
+      const apiKey = await setUpMerchant(server.url, path.join(dir, 'buffmoney.db'));
       await drive(server.url, apiKey, warm.bodies, 3, 'warm-up'); // JIT warm-up, own keys
       const cpu0 = cpuSeconds(server.pid);
       const threads0 = threadCpuSeconds(server.pid);

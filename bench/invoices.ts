@@ -183,6 +183,10 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       await build(file, contracts, events);
       console.log(`\n${events.toLocaleString('en')} events: built in ${((Date.now() - t0) / 1000).toFixed(1)} s (${(fs.statSync(file).size / 1e9).toFixed(2)} GB)`);
+      if (process.env.BENCH_BUILD_ONLY) {
+        console.log(`  built ${file} (not measured: BENCH_BUILD_ONLY)`);
+        continue;
+      }
       const bare = child(file, 'bare');
       const run = child(file, 'invoices');
       const ratio = run.ms / bare.ms;
@@ -192,12 +196,13 @@ async function main(): Promise<void> {
       );
       console.log(`  ratio run / bare: ${ratio.toFixed(2)}×   target ≤ 2×: ${ratio <= 2 ? 'met' : 'NOT met'}`);
       if (run.failed) console.log(`  first failure: ${run.firstFailure}`);
-      fs.rmSync(file, { force: true });
+      if (process.env.BENCH_KEEP) console.log(`  kept ${file}`);
+      else fs.rmSync(file, { force: true });
       fs.rmSync(`${file}-wal`, { force: true });
       fs.rmSync(`${file}-shm`, { force: true });
     }
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!process.env.BENCH_KEEP && !process.env.BENCH_BUILD_ONLY) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { CoreContext, Environment } from '../context/index.js';
+import { compiledInsert } from '../db/compiled.js';
 import type { DomainEventsTable } from './tables.js';
 
 export type * from './tables.js';
@@ -9,6 +10,8 @@ export type * from './tables.js';
  * committed — never for a change rolled back, never missing for one that committed. Delivering
  * events to merchants (webhooks) reads this table; it is not this module's concern.
  */
+
+const insertEvent = compiledInsert('domain_events', ['id', 'type', 'merchant_id', 'environment', 'created_at', 'data']);
 
 export const DOMAIN_EVENT_TYPES = ['invoice.finalized', 'invoice.paid', 'invoice.refunded', 'invoice.voided', 'payout.completed', 'merchant.registered'] as const;
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
@@ -38,8 +41,8 @@ export async function recordEvent<T>(ctx: CoreContext, event: { type: DomainEven
     created_at: ctx.clock.now().toISOString(),
     data: JSON.stringify(event.data),
   };
-  await ctx.db.kysely.insertInto('domain_events').values(row).execute();
-  return toEvent(row) as DomainEvent<T>;
+  await insertEvent(ctx.db.kysely, row);
+  return { id: row.id, type: event.type, merchant: row.merchant_id, environment: row.environment, createdAt: row.created_at, data: event.data };
 }
 
 function toEvent(r: DomainEventsTable): DomainEvent {

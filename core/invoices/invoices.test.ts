@@ -206,6 +206,8 @@ describe('invoice generation', () => {
     const events = await listEvents(ctx, { merchantId: scope.merchantId, limit: 10 });
     expect(events.map((e) => [e.type, (e.data as { _id: string })._id])).toEqual([['invoice.finalized', invoice.id]]);
     expect((events[0].data as { collectionAmountMinor: string }).collectionAmountMinor).toBe('26357');
+    // The event carries the invoice exactly as the API returns it.
+    expect(events[0].data).toEqual(JSON.parse(JSON.stringify(await loadInvoiceView(ctx, scope, invoice.id))));
   });
 
   it('re-runs and concurrent runs (two processes) create one invoice per contract and period', { timeout: 90_000 }, async () => {

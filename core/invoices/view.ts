@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { notFound } from '../errors/index.js';
 import { type Page, type PageRequest, PageQuery, decodeCursor, pageOf, toPage } from '../pagination/index.js';
-import type { InvoicesTable } from './tables.js';
+import type { InvoiceLinesTable, InvoicesTable } from './tables.js';
 
 /**
  * The Invoice object of the API reference: its field names (`_id`, with an `id` alias), money
@@ -101,6 +101,11 @@ function selectInvoices(ctx: CoreContext, scope: MerchantScope) {
 
 async function toView(ctx: CoreContext, r: InvoiceRow): Promise<InvoiceView> {
   const lines = await ctx.db.kysely.selectFrom('invoice_lines').selectAll().where('invoice_id', '=', r.id).orderBy('line_no').execute();
+  return invoiceView(r, lines);
+}
+
+/** The API view of an invoice row and its lines (ordered by line number). */
+export function invoiceView(r: InvoiceRow, lines: readonly InvoiceLinesTable[]): InvoiceView {
   return {
     _id: r.id,
     id: r.id,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sha256Hex } from '../auth/encoding.js';
 import type { CoreContext, Environment } from '../context/index.js';
+import { compiledInsert, compiledQuery } from '../db/compiled.js';
 import { inTransaction } from '../db/transaction.js';
 import { type DomainError, conflict, invalidInput, notFound } from '../errors/index.js';
 import { canonicalJson } from '../json/index.js';
@@ -14,6 +15,26 @@ import type { LedgerAccountsTable, LedgerEntriesTable, LedgerTransactionsTable }
  */
 
 export const GENESIS_HASH = '0'.repeat(64);
+
+// Every posting runs these: compiled once per connection (core/db/compiled.ts).
+const priorByKey = compiledQuery((k, key: string) => k.selectFrom('ledger_transactions').select('id').where('idempotency_key', '=', key), ['$key'] as [string]);
+const chainHead = compiledQuery((k) => k.selectFrom('ledger_entries').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1), [] as []);
+const insertTransaction = compiledInsert('ledger_transactions', [
+  'id',
+  'idempotency_key',
+  'kind',
+  'cause_type',
+  'cause_id',
+  'merchant_id',
+  'environment',
+  'description',
+  'reverses_tx_id',
+  'effective_at',
+  'posted_at',
+  'posted_by',
+  'header_hash',
+]);
+const insertEntry = compiledInsert('ledger_entries', ['seq', 'id', 'tx_id', 'account_id', 'side', 'amount_minor', 'currency', 'effective_at', 'prev_hash', 'hash']);
 /** Amounts are stored as text but summed as 64-bit integers by SQL: nothing larger is accepted. */
 export const MAX_ENTRY_AMOUNT = (1n << 63n) - 1n;
 
@@ -190,19 +211,21 @@ export async function postLedgerTransaction(ctx: CoreContext, input: PostingInpu
       `Debits and credits differ: ${unbalanced.map(([c, s]) => `${c} ${s > 0n ? 'debits' : 'credits'} exceed by ${(s < 0n ? -s : s).toString()}`).join('; ')}`,
     );
   }
-  const fingerprint = postingFingerprint({
-    kind: input.kind,
-    causeType: input.cause.type,
-    causeId: input.cause.id,
-    environment: input.environment,
-    merchantId: input.merchantId ?? null,
-    reversesTxId: input.reversesTxId ?? null,
-    entries: lines.map((l) => ({ code: l.code, side: l.side, amountMinor: l.amount.toString() })),
-  });
+  // Compared only when the idempotency key was seen before.
+  const fingerprint = () =>
+    postingFingerprint({
+      kind: input.kind,
+      causeType: input.cause.type,
+      causeId: input.cause.id,
+      environment: input.environment,
+      merchantId: input.merchantId ?? null,
+      reversesTxId: input.reversesTxId ?? null,
+      entries: lines.map((l) => ({ code: l.code, side: l.side, amountMinor: l.amount.toString() })),
+    });
 
   return inTransaction(ctx, async (tx) => {
     const k = tx.db.kysely;
-    const prior = await k.selectFrom('ledger_transactions').select('id').where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
+    const [prior] = await priorByKey(k, input.idempotencyKey);
     if (prior) {
       const view = await loadTransactionView(tx, prior.id);
       const priorFingerprint = postingFingerprint({
@@ -214,13 +237,15 @@ export async function postLedgerTransaction(ctx: CoreContext, input: PostingInpu
         reversesTxId: view.reversesTxId,
         entries: view.entries.map((e) => ({ code: e.accountCode, side: e.side, amountMinor: e.amountMinor })),
       });
-      if (priorFingerprint !== fingerprint) {
+      if (priorFingerprint !== fingerprint()) {
         throw conflict('ledger_idempotency_conflict', `Idempotency key ${input.idempotencyKey} was used for a different posting (${view.id})`, { transactionId: view.id });
       }
       return { transaction: view, replayed: true };
     }
 
-    const accounts = new Map<string, LedgerAccountsTable>();
+    // One look-up for every account the posting names; the missing ones are created.
+    const codes = [...new Set(lines.map((l) => l.code))];
+    const accounts = new Map((await k.selectFrom('ledger_accounts').selectAll().where('code', 'in', codes).execute()).map((a) => [a.code, a]));
     for (const l of lines) if (!accounts.has(l.code)) accounts.set(l.code, await ensureLedgerAccount(tx, l.ref));
 
     const header: Omit<LedgerTransactionsTable, 'header_hash'> = {
@@ -238,16 +263,14 @@ export async function postLedgerTransaction(ctx: CoreContext, input: PostingInpu
       posted_by: input.postedBy ?? null,
     };
     const headerHash = transactionHeaderHash(header);
-    await k
-      .insertInto('ledger_transactions')
-      .values({ ...header, header_hash: headerHash })
-      .execute();
+    await insertTransaction(k, { ...header, header_hash: headerHash });
 
     // The chain's head: entries are numbered without gaps. Writers are serialised by the
     // transaction (SQLite: BEGIN IMMEDIATE); two racing for one seq collide on the primary key.
-    const last = await k.selectFrom('ledger_entries').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const [last] = await chainHead(k);
     let seq = last ? Number(last.seq) : 0;
     let prevHash = last?.hash ?? GENESIS_HASH;
+    const posted: LedgerEntryView[] = [];
     for (const l of lines) {
       seq++;
       const row: Omit<LedgerEntriesTable, 'hash'> = {
@@ -262,13 +285,29 @@ export async function postLedgerTransaction(ctx: CoreContext, input: PostingInpu
         prev_hash: prevHash,
       };
       const hash = entryHash(row, headerHash);
-      await k
-        .insertInto('ledger_entries')
-        .values({ ...row, hash })
-        .execute();
+      await insertEntry(k, { ...row, hash });
       prevHash = hash;
+      posted.push({ seq, id: row.id, accountId: row.account_id, accountCode: l.code, side: l.side, amountMinor: row.amount_minor, currency: row.currency });
     }
-    return { transaction: await loadTransactionView(tx, header.id), replayed: false };
+    // The view of what was just written (as loadTransactionView would read it back).
+    return {
+      transaction: {
+        id: header.id,
+        idempotencyKey: header.idempotency_key,
+        kind: header.kind,
+        cause: { type: header.cause_type, id: header.cause_id },
+        merchantId: header.merchant_id,
+        environment: header.environment,
+        description: header.description,
+        reversesTxId: header.reverses_tx_id,
+        reversedByTxId: null,
+        effectiveAt: header.effective_at,
+        postedAt: header.posted_at,
+        postedBy: header.posted_by,
+        entries: posted,
+      },
+      replayed: false,
+    };
   });
 }
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { CoreContext, MerchantScope } from '../context/index.js';
+import { compiledQuery } from '../db/compiled.js';
 import { inTransaction } from '../db/transaction.js';
 import type { AggregatedUsage } from '../pricing/schemas.js';
 import { metricOf } from './batch.js';
@@ -49,18 +50,11 @@ export async function aggregateUsage(ctx: CoreContext, _scope: MerchantScope, cu
   // make an event count twice or not at all.
   const groups = await inTransaction(ctx, async (tx) => {
     const k = tx.db.kysely;
-    const customer = await k.selectFrom('usage_customers').select('ref').where('customer_id', '=', customerId).executeTakeFirst();
+    const [customer] = await usageCustomerRef(k, customerId);
     if (!customer) return []; // no usage ever recorded
-    const cursor = await k.selectFrom('usage_index_state').select('last_seq').where('name', '=', 'usage_by_customer').executeTakeFirstOrThrow();
+    const [cursor] = await indexCursor(k);
     const indexed = await aggregateIndexed(tx, customer.ref, from, to, Number(cursor.last_seq));
-    const tail = await k
-      .selectFrom('usage_events as e')
-      .select(['e.metric', 'e.dimensions', 'e.quantity'])
-      .where('e.seq', '>', cursor.last_seq)
-      .where('e.customer', '=', customer.ref)
-      .where('e.occurred_at', '>=', from.getTime())
-      .where('e.occurred_at', '<', to.getTime())
-      .execute();
+    const tail = await unindexedTail(k, cursor.last_seq, customer.ref, from.getTime(), to.getTime());
     return indexed.concat(tail.map((r) => ({ metric: r.metric, dimensions: Number(r.dimensions), quantity: r.quantity })));
   });
   if (groups.length === 0) return [];
@@ -92,13 +86,46 @@ export async function aggregateUsage(ctx: CoreContext, _scope: MerchantScope, cu
       acc.quantity += quantity;
     }
   }
-  return [...totals.values()]
-    .map((t) => ({ metric: t.metric, dimensions: t.dimensions, quantity: t.quantity.toString() }))
-    .sort((a, b) => (a.metric === b.metric ? (JSON.stringify(a.dimensions) < JSON.stringify(b.dimensions) ? -1 : 1) : a.metric < b.metric ? -1 : 1));
+  // Ordered by metric, then by the dimensions' canonical text (the map key carries both).
+  return [...totals.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => ({ metric: t.metric, dimensions: t.dimensions, quantity: t.quantity.toString() }));
 }
+
+// Invoice runs read usage once per contract and period: these are compiled once per connection.
+const usageCustomerRef = compiledQuery((k, customerId: string) => k.selectFrom('usage_customers').select('ref').where('customer_id', '=', customerId), ['$customer'] as [string]);
+const indexCursor = compiledQuery((k) => k.selectFrom('usage_index_state').select('last_seq').where('name', '=', 'usage_by_customer'), [] as []);
+const unindexedTail = compiledQuery(
+  (k, lastSeq: number, ref: number, from: number, to: number) =>
+    k
+      .selectFrom('usage_events as e')
+      .select(['e.metric', 'e.dimensions', 'e.quantity'])
+      .where('e.seq', '>', lastSeq)
+      .where('e.customer', '=', ref)
+      .where('e.occurred_at', '>=', from)
+      .where('e.occurred_at', '<', to),
+  [-1, -2, -3, -4] as [number, number, number, number],
+);
 
 /** Quantities of up to 18 digits fit a 64-bit integer; longer ones are summed here, exactly. */
 const SQL_DIGITS = 18;
+const small = sql`CASE WHEN LENGTH(u.quantity) <= ${sql.lit(SQL_DIGITS)} THEN CAST(u.quantity AS BIGINT) END`;
+const groupedUsage = compiledQuery(
+  (k, ref: number, from: number, to: number, lastSeq: number) =>
+    k
+      .selectFrom('usage_by_customer as u')
+      .where('u.customer', '=', ref)
+      .where('u.occurred_at', '>=', from)
+      .where('u.occurred_at', '<', to)
+      .where('u.seq', '<=', lastSeq)
+      .select([
+        'u.metric',
+        'u.dimensions',
+        sql<string | null>`CAST(SUM(${small}) AS TEXT)`.as('total'),
+        sql<string | null>`CAST(MAX(${small}) AS TEXT)`.as('peak'),
+        sql<number>`MAX(LENGTH(u.quantity))`.as('longest'),
+      ])
+      .groupBy(['u.metric', 'u.dimensions']),
+  [-1, -2, -3, -4] as [number, number, number, number],
+);
 
 /**
  * The indexed part, grouped by SQL: one row per (metric, dimension set) instead of one per
@@ -123,19 +150,9 @@ async function aggregateIndexed(
       .where('u.occurred_at', '>=', from.getTime())
       .where('u.occurred_at', '<', to.getTime())
       .where('u.seq', '<=', lastSeq);
-  const small = sql`CASE WHEN LENGTH(u.quantity) <= ${sql.lit(SQL_DIGITS)} THEN CAST(u.quantity AS BIGINT) END`;
   let grouped: Array<{ metric: number; dimensions: number; total: string | null; peak: string | null; longest: number }>;
   try {
-    grouped = (await range()
-      .select([
-        'u.metric',
-        'u.dimensions',
-        sql<string | null>`CAST(SUM(${small}) AS TEXT)`.as('total'),
-        sql<string | null>`CAST(MAX(${small}) AS TEXT)`.as('peak'),
-        sql<number>`MAX(LENGTH(u.quantity))`.as('longest'),
-      ])
-      .groupBy(['u.metric', 'u.dimensions'])
-      .execute()) as typeof grouped;
+    grouped = (await groupedUsage(k, customerRef, from.getTime(), to.getTime(), lastSeq)) as typeof grouped;
   } catch (e) {
     if (!/integer overflow|out of range/i.test(String((e as Error)?.message))) throw e;
     // A sum past 2^63: add every row with BigInt (slower, still exact).
