@@ -325,4 +325,38 @@ describe('invoice generation', () => {
     const events = await listEvents(ctx, { limit: 10 });
     expect(events.map((e) => [e.type, (e.data as { _id: string })._id])).toEqual([['invoice.finalized', ok.created[0].invoiceId]]);
   });
+
+  it('cuts invoices on every billing cycle: month ends, quarters, years, leap years, anniversaries on the 31st', async () => {
+    await rate('CNY', 'USD', '0.14', '2027-01-01T00:00:00Z');
+    const price = [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '1' }];
+    const monthly = await contractFor({ customer: 'cyc_m', currency: 'CNY', prices: price, billingCycle: 'monthly_calendar', startsAt: '2028-01-15T00:00:00Z' });
+    const anniversary = await contractFor({ customer: 'cyc_a', currency: 'CNY', prices: price, billingCycle: 'monthly_anniversary', startsAt: '2028-01-31T10:00:00Z' });
+    const quarterly = await contractFor({ customer: 'cyc_q', currency: 'CNY', prices: price, billingCycle: 'quarterly_calendar', startsAt: '2027-11-01T00:00:00Z' });
+    const annual = await contractFor({ customer: 'cyc_y', currency: 'CNY', prices: price, billingCycle: 'annual_calendar', startsAt: '2027-03-01T00:00:00Z', endsAt: '2028-05-20T00:00:00Z' });
+    await usage(anniversary.customerId, 'agent_run', '5', '2028-02-29T09:59:59Z'); // the leap day, still in the first period
+    await usage(anniversary.customerId, 'agent_run', '7', '2028-02-29T10:00:00Z'); // the second period starts on the 29th
+    clock.set('2028-06-01T01:00:00Z');
+    const report = await generateInvoices(ctx);
+    expect(report.failed).toEqual([]);
+    const periods = async (contractId: string) =>
+      (await ctx.db.kysely.selectFrom('invoices').select(['period_start', 'period_end', 'subtotal_minor']).where('contract_id', '=', contractId).orderBy('period_start').execute()).map(
+        (r) => `${r.period_start.slice(0, 16)} → ${r.period_end.slice(0, 16)}${r.subtotal_minor === '0' ? '' : ` ${r.subtotal_minor}`}`,
+      );
+    expect(await periods(monthly.id)).toEqual([
+      '2028-01-15T00:00 → 2028-02-01T00:00',
+      '2028-02-01T00:00 → 2028-03-01T00:00', // 29 days: 2028 is a leap year
+      '2028-03-01T00:00 → 2028-04-01T00:00',
+      '2028-04-01T00:00 → 2028-05-01T00:00',
+      '2028-05-01T00:00 → 2028-06-01T00:00',
+    ]);
+    expect(await periods(anniversary.id)).toEqual([
+      '2028-01-31T10:00 → 2028-02-29T10:00 5',
+      '2028-02-29T10:00 → 2028-03-31T10:00 7',
+      '2028-03-31T10:00 → 2028-04-30T10:00',
+      '2028-04-30T10:00 → 2028-05-31T10:00',
+    ]);
+    expect(await periods(quarterly.id)).toEqual(['2027-11-01T00:00 → 2028-01-01T00:00', '2028-01-01T00:00 → 2028-04-01T00:00']);
+    expect(await periods(annual.id)).toEqual(['2027-03-01T00:00 → 2028-01-01T00:00', '2028-01-01T00:00 → 2028-05-20T00:00']);
+  });
 });
+
