@@ -25,6 +25,7 @@ import { openDatabase } from '../core/db/index.js';
 import { migrateToLatest } from '../core/db/migrate.js';
 import { generateInvoices } from '../core/invoices/index.js';
 import { metricCode } from '../core/usage/batch.js';
+import { seededRandom } from './random.js';
 
 const here = fileURLToPath(import.meta.url);
 const MAY = Date.parse('2026-05-01T00:00:00Z');
@@ -33,14 +34,7 @@ const METRICS = ['tokens_input', 'tokens_input', 'tokens_output', 'tokens_output
 const MODELS = ['gpt-5', 'gpt-5-mini', 'claude-opus-4', 'qwen3-235b'];
 const REGIONS = ['us-east-1', 'eu-west-1', 'cn-shanghai'];
 
-let seed = 7;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (n: number) => Math.floor(random() * n);
+const { int } = seededRandom(7);
 
 async function build(file: string, contracts: number, events: number): Promise<void> {
   const db = openDatabase(file, { durable: false });

@@ -11,22 +11,15 @@
 import os from 'node:os';
 import { checkUsageBatch, parseBatchEnvelope } from '../core/usage/batch.js';
 import { scanUsageBatch } from '../core/usage/scan.js';
+import { seededRandom } from './random.js';
 import { renderIngestOutcome } from '../server/routes/usage-events.js';
 
 const RUNS = Number(process.env.BENCH_SCAN_RUNS ?? 2000);
 const NOW = Date.parse('2026-05-25T12:00:00Z');
 const EVENTS = 500;
 
-let seed = 1;
-function random(): number {
-  // mulberry32: the same bodies on every run
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(xs: readonly T[]) => xs[int(xs.length)];
+// The same bodies on every run.
+const { int, pick } = seededRandom(1);
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const MODELS = ['gpt-5', 'gpt-5-mini', 'claude-opus-4', 'claude-sonnet-4', 'llama-4-70b', 'qwen3-235b'];

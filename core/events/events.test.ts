@@ -1,32 +1,19 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CoreContext, ManualClock, createContext } from '../context/index.js';
-import { openDatabase } from '../db/index.js';
-import { migrateToLatest } from '../db/migrate.js';
+import type { CoreContext } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
+import { type TestContext, insertTestMerchant, openTestContext } from '../testing/index.js';
 import { listEvents, recordEvent } from './index.js';
 
-let dir: string;
+let t: TestContext;
 let ctx: CoreContext;
 
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-events-'));
-  const db = openDatabase(path.join(dir, 'e.db'), { durable: false });
-  await migrateToLatest(db);
-  ctx = createContext({ db, clock: new ManualClock('2026-06-01T00:00:00.000Z'), secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
-  const now = '2026-06-01T00:00:00.000Z';
-  await db.kysely
-    .insertInto('merchants')
-    .values({ id: 'mer_e', name: 'E', email: 'e@example.com', password_hash: 'x', status: 'active', created_at: now, updated_at: now } as never)
-    .execute();
+  t = await openTestContext('2026-06-01T00:00:00.000Z');
+  ctx = t.ctx;
+  await insertTestMerchant(ctx, 'mer_e');
 });
 
-afterEach(async () => {
-  await ctx.db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(async () => t.close());
 
 describe('the domain event outbox', () => {
   it('records an event with the change that commits, and none for a change that rolls back', async () => {

@@ -1,27 +1,17 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CoreContext, ManualClock, createContext } from '../context/index.js';
-import { openDatabase } from '../db/index.js';
-import { migrateToLatest } from '../db/migrate.js';
+import type { CoreContext, ManualClock } from '../context/index.js';
+import { type TestContext, openTestContext } from '../testing/index.js';
 import { FxRateInput, convertMinor, fxRateAt, importFxRates, listFxRates, setFxRate } from './index.js';
 
-let dir: string;
+let t: TestContext;
 let ctx: CoreContext;
 let clock: ManualClock;
 
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-fx-'));
-  const db = openDatabase(path.join(dir, 'fx.db'), { durable: false });
-  await migrateToLatest(db);
-  clock = new ManualClock('2026-06-01T00:00:00.000Z');
-  ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
+  t = await openTestContext('2026-06-01T00:00:00.000Z');
+  ({ ctx, clock } = t);
 });
-afterEach(async () => {
-  await ctx.db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(async () => t.close());
 
 const rate = (from: string, to: string, r: string, effectiveAt?: string, source = 'test') => FxRateInput.parse({ from, to, rate: r, effectiveAt, source });
 

@@ -1,23 +1,19 @@
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProduct } from '../catalog/products.js';
 import { createRateCard, publishRateCard } from '../catalog/rate-cards.js';
-import { type CoreContext, ManualClock, createContext } from '../context/index.js';
+import type { CoreContext, ManualClock } from '../context/index.js';
 import { createContract } from '../contracts/contracts.js';
 import { createCustomer } from '../customers/customers.js';
-import { openDatabase } from '../db/index.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { listEvents } from '../events/index.js';
 import { FxRateInput, setFxRate } from '../fx/index.js';
 import { ledgerBalances, verifyLedger } from '../ledger/index.js';
+import { type TestContext, insertTestMerchant, openTestContext } from '../testing/index.js';
 import { insertUsageRowForTest } from '../usage/testing.js';
 import { generateInvoices, invoiceAmounts, listInvoices, loadInvoiceView, voidInvoice } from './index.js';
 
-let dir: string;
+let t: TestContext;
 let dbFile: string;
 let ctx: CoreContext;
 let clock: ManualClock;
@@ -26,23 +22,12 @@ let eventNo = 0;
 const execFileAsync = promisify(execFile);
 
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-invoices-'));
-  dbFile = path.join(dir, 'i.db');
-  const db = openDatabase(dbFile, { durable: false });
-  await migrateToLatest(db);
-  clock = new ManualClock('2026-05-01T00:00:00.000Z');
-  ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
-  const now = clock.now().toISOString();
-  await db.kysely
-    .insertInto('merchants')
-    .values({ id: scope.merchantId, name: 'Inv', email: 'inv@example.com', password_hash: 'x', status: 'active', service_fee_bps: 80, created_at: now, updated_at: now } as never)
-    .execute();
+  t = await openTestContext();
+  ({ ctx, clock, dbFile } = t);
+  await insertTestMerchant(ctx, scope.merchantId);
 });
 
-afterEach(async () => {
-  await ctx.db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(async () => t.close());
 
 async function rate(from: string, to: string, r: string, effectiveAt = '2026-01-01T00:00:00Z') {
   return setFxRate(ctx, FxRateInput.parse({ from, to, rate: r, effectiveAt, source: 'test' }), null);
@@ -332,16 +317,23 @@ describe('invoice generation', () => {
     const monthly = await contractFor({ customer: 'cyc_m', currency: 'CNY', prices: price, billingCycle: 'monthly_calendar', startsAt: '2028-01-15T00:00:00Z' });
     const anniversary = await contractFor({ customer: 'cyc_a', currency: 'CNY', prices: price, billingCycle: 'monthly_anniversary', startsAt: '2028-01-31T10:00:00Z' });
     const quarterly = await contractFor({ customer: 'cyc_q', currency: 'CNY', prices: price, billingCycle: 'quarterly_calendar', startsAt: '2027-11-01T00:00:00Z' });
-    const annual = await contractFor({ customer: 'cyc_y', currency: 'CNY', prices: price, billingCycle: 'annual_calendar', startsAt: '2027-03-01T00:00:00Z', endsAt: '2028-05-20T00:00:00Z' });
+    const annual = await contractFor({
+      customer: 'cyc_y',
+      currency: 'CNY',
+      prices: price,
+      billingCycle: 'annual_calendar',
+      startsAt: '2027-03-01T00:00:00Z',
+      endsAt: '2028-05-20T00:00:00Z',
+    });
     await usage(anniversary.customerId, 'agent_run', '5', '2028-02-29T09:59:59Z'); // the leap day, still in the first period
     await usage(anniversary.customerId, 'agent_run', '7', '2028-02-29T10:00:00Z'); // the second period starts on the 29th
     clock.set('2028-06-01T01:00:00Z');
     const report = await generateInvoices(ctx);
     expect(report.failed).toEqual([]);
     const periods = async (contractId: string) =>
-      (await ctx.db.kysely.selectFrom('invoices').select(['period_start', 'period_end', 'subtotal_minor']).where('contract_id', '=', contractId).orderBy('period_start').execute()).map(
-        (r) => `${r.period_start.slice(0, 16)} → ${r.period_end.slice(0, 16)}${r.subtotal_minor === '0' ? '' : ` ${r.subtotal_minor}`}`,
-      );
+      (
+        await ctx.db.kysely.selectFrom('invoices').select(['period_start', 'period_end', 'subtotal_minor']).where('contract_id', '=', contractId).orderBy('period_start').execute()
+      ).map((r) => `${r.period_start.slice(0, 16)} → ${r.period_end.slice(0, 16)}${r.subtotal_minor === '0' ? '' : ` ${r.subtotal_minor}`}`);
     expect(await periods(monthly.id)).toEqual([
       '2028-01-15T00:00 → 2028-02-01T00:00',
       '2028-02-01T00:00 → 2028-03-01T00:00', // 29 days: 2028 is a leap year
@@ -359,4 +351,3 @@ describe('invoice generation', () => {
     expect(await periods(annual.id)).toEqual(['2027-03-01T00:00 → 2028-01-01T00:00', '2028-01-01T00:00 → 2028-05-20T00:00']);
   });
 });
-

@@ -1,42 +1,28 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProduct } from '../catalog/products.js';
 import { createRateCard, publishRateCard } from '../catalog/rate-cards.js';
-import { type CoreContext, ManualClock, createContext } from '../context/index.js';
+import type { CoreContext, ManualClock } from '../context/index.js';
 import { createContract, endContract } from '../contracts/contracts.js';
 import { createCustomer } from '../customers/customers.js';
-import { openDatabase } from '../db/index.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { FxRateInput, setFxRate } from '../fx/index.js';
+import { type TestContext, insertTestMerchant, openTestContext } from '../testing/index.js';
 import { createUsageIngest } from '../usage/ingest.js';
 import { generateInvoices } from './index.js';
 
 /** Which contract bills an event: one per metric at any instant, and an invoiced period is closed. */
-let dir: string;
+let t: TestContext;
 let ctx: CoreContext;
 let clock: ManualClock;
 const scope = { merchantId: 'mer_route', environment: 'sandbox' as const };
 let n = 0;
 
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-routing-'));
-  const db = openDatabase(path.join(dir, 'r.db'), { durable: false });
-  await migrateToLatest(db);
-  clock = new ManualClock('2026-05-01T00:00:00.000Z');
-  ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
-  const now = clock.now().toISOString();
-  await db.kysely
-    .insertInto('merchants')
-    .values({ id: scope.merchantId, name: 'R', email: 'r@example.com', password_hash: 'x', status: 'active', created_at: now, updated_at: now } as never)
-    .execute();
+  t = await openTestContext();
+  ({ ctx, clock } = t);
+  await insertTestMerchant(ctx, scope.merchantId);
   await createCustomer(ctx, scope, { externalId: 'u1', name: 'U1' } as never);
 });
-afterEach(async () => {
-  await ctx.db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(async () => t.close());
 
 async function card(metrics: string[]) {
   const product = await createProduct(ctx, scope, { key: `p${++n}`, name: 'P' } as never);

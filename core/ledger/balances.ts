@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { CoreContext, Environment } from '../context/index.js';
 import { notFound } from '../errors/index.js';
+import type { LedgerAccountsTable } from './tables.js';
 
 export interface LedgerAccountView {
   id: string;
@@ -30,17 +31,7 @@ export interface AccountFilter {
   type?: string;
 }
 
-function accountView(a: {
-  id: string;
-  code: string;
-  type: string;
-  normal_side: 'debit' | 'credit';
-  merchant_id: string | null;
-  environment: Environment;
-  currency: string;
-  channel: string | null;
-  created_at: string;
-}): LedgerAccountView {
+function accountView(a: LedgerAccountsTable): LedgerAccountView {
   return {
     id: a.id,
     code: a.code,

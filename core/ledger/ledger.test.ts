@@ -1,44 +1,25 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CoreContext, ManualClock, createContext } from '../context/index.js';
-import { openDatabase } from '../db/index.js';
-import { migrateToLatest } from '../db/migrate.js';
+import type { CoreContext, ManualClock } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
+import { type TestContext, insertTestMerchant, openTestContext } from '../testing/index.js';
 import { type AccountRef, entryHash, ledgerBalances, listLedgerAccounts, postLedgerTransaction, reverseLedgerTransaction, verifyLedger } from './index.js';
 
-let dir: string;
+let t: TestContext;
 let dbFile: string;
 let ctx: CoreContext;
 let clock: ManualClock;
 
-async function addMerchant(id: string) {
-  const now = clock.now().toISOString();
-  await ctx.db.kysely
-    .insertInto('merchants')
-    .values({ id, name: id, email: `${id}@example.com`, password_hash: 'x', status: 'active', created_at: now, updated_at: now } as never)
-    .execute();
-}
-
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-ledger-'));
-  dbFile = path.join(dir, 'l.db');
-  const db = openDatabase(dbFile, { durable: false });
-  await migrateToLatest(db);
-  clock = new ManualClock('2026-05-01T00:00:00.000Z');
-  ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
-  await addMerchant('mer_a');
-  await addMerchant('mer_b');
+  t = await openTestContext();
+  ({ ctx, clock, dbFile } = t);
+  await insertTestMerchant(ctx, 'mer_a');
+  await insertTestMerchant(ctx, 'mer_b');
 });
 
-afterEach(async () => {
-  await ctx.db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(async () => t.close());
 
 const receivable = (merchantId = 'mer_a', currency = 'CNY'): AccountRef => ({ type: 'receivable', merchantId, environment: 'live', currency });
 const payable = (merchantId = 'mer_a', currency = 'CNY'): AccountRef => ({ type: 'merchant_payable', merchantId, environment: 'live', currency });

@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type CoreContext, ManualClock, createContext } from '../context/index.js';
+import { openDatabase } from '../db/index.js';
+import { migrateToLatest } from '../db/migrate.js';
+
+/**
+ * Test support (tests only, never imported by product code): a core context on a real SQLite
+ * file in a fresh temp folder, migrated, with a clock the test moves.
+ */
+export interface TestContext {
+  ctx: CoreContext;
+  clock: ManualClock;
+  dbFile: string;
+  close(): Promise<void>;
+}
+
+export async function openTestContext(start: string = '2026-05-01T00:00:00.000Z'): Promise<TestContext> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-core-'));
+  const dbFile = path.join(dir, 'test.db');
+  const db = openDatabase(dbFile, { durable: false });
+  await migrateToLatest(db);
+  const clock = new ManualClock(start);
+  const ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
+  return {
+    ctx,
+    clock,
+    dbFile,
+    async close() {
+      await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A merchant row with only what the schema requires (tests that need no sign-up). */
+export async function insertTestMerchant(ctx: CoreContext, id: string, serviceFeeBps = 80): Promise<void> {
+  const now = ctx.clock.now().toISOString();
+  await ctx.db.kysely
+    .insertInto('merchants')
+    .values({ id, name: id, email: `${id}@example.com`, password_hash: 'x', status: 'active', service_fee_bps: serviceFeeBps, created_at: now, updated_at: now } as never)
+    .execute();
+}
