@@ -6,7 +6,7 @@ import { lockCustomerUsageUntil } from '../customers/lookup.js';
 import { compiledInsert, compiledQuery } from '../db/compiled.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
-import { isDomainError } from '../errors/index.js';
+import { invalidInput, isDomainError } from '../errors/index.js';
 import { recordEvent } from '../events/index.js';
 import { type FxRateView, fxRateAt } from '../fx/index.js';
 import { type PostingEntry, postLedgerTransaction } from '../ledger/index.js';
@@ -135,7 +135,12 @@ export async function generateInvoices(ctx: CoreContext, options: InvoiceRunOpti
   // Each group commits on its own: inside a caller's transaction a failed invoice could not
   // roll back alone, and one long transaction would hold the single SQLite writer for the run.
   if (ctx.db.kysely.isTransaction) throw new Error('generateInvoices commits invoices itself; call it outside a transaction');
-  const asOf = options.asOf ?? ctx.clock.now();
+  const now = ctx.clock.now();
+  const asOf = options.asOf ?? now;
+  // A period is invoiced once it is over: an instant still to come cannot close one.
+  if (asOf.getTime() > now.getTime()) {
+    throw invalidInput('invoice_as_of_future', `asOf ${asOf.toISOString()} lies in the future; periods are invoiced after they end (now ${now.toISOString()})`);
+  }
   const cutoff = new Date(asOf.getTime() - (options.graceMs ?? DEFAULT_INVOICE_GRACE_MS));
   const report: InvoiceRunReport = { asOf: asOf.toISOString(), cutoff: cutoff.toISOString(), created: [], skipped: [], failed: [] };
 
@@ -176,8 +181,20 @@ export async function generateInvoices(ctx: CoreContext, options: InvoiceRunOpti
   const work: Array<{ contract: CandidateContract; period: BillingPeriod }> = [];
   for (const contract of contracts) {
     const from = new Date(contract.invoiced_until ?? contract.starts_at);
-    for (const period of periodsBetween(contractSchedule(contract), from, cutoff)) {
-      if (period.end.getTime() <= cutoff.getTime() && period.start.getTime() >= from.getTime()) work.push({ contract, period });
+    try {
+      for (const period of periodsBetween(contractSchedule(contract), from, cutoff)) {
+        if (period.end.getTime() <= cutoff.getTime() && period.start.getTime() >= from.getTime()) work.push({ contract, period });
+      }
+    } catch (e) {
+      // One contract that cannot be cut into periods (e.g. more than periodsBetween's bound since
+      // its start) is reported; it never stops the run for the others.
+      report.failed.push({
+        contractId: contract.id,
+        periodStart: from.toISOString(),
+        periodEnd: cutoff.toISOString(),
+        error: 'invoice_periods_invalid',
+        message: e instanceof Error ? e.message : String(e),
+      });
     }
   }
 

@@ -350,4 +350,24 @@ describe('invoice generation', () => {
     expect(await periods(quarterly.id)).toEqual(['2027-11-01T00:00 → 2028-01-01T00:00', '2028-01-01T00:00 → 2028-04-01T00:00']);
     expect(await periods(annual.id)).toEqual(['2027-03-01T00:00 → 2028-01-01T00:00', '2028-01-01T00:00 → 2028-05-20T00:00']);
   });
+
+  it('refuses an as-of instant in the future (a period still to come cannot be invoiced)', async () => {
+    clock.set('2026-06-10T00:00:00Z');
+    await expect(generateInvoices(ctx, { asOf: new Date('9999-12-31T00:00:00Z') })).rejects.toMatchObject({ code: 'invoice_as_of_future' });
+  });
+
+  it('a contract that cannot be cut into periods is reported and does not stop the run', async () => {
+    await rate('USD', 'CNY', '7.1', '1000-01-01T00:00:00Z');
+    const ancient = await contractFor({
+      customer: 'old',
+      currency: 'USD',
+      prices: [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '1' }],
+      startsAt: '1100-01-01T00:00:00Z',
+    });
+    const fine = await contractFor({ customer: 'new', currency: 'USD', prices: [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '1' }] });
+    clock.set('2026-06-02T00:00:00Z');
+    const report = await generateInvoices(ctx);
+    expect(report.failed).toMatchObject([{ contractId: ancient.id, error: 'invoice_periods_invalid' }]);
+    expect(report.created.map((c) => c.contractId)).toEqual([fine.id]);
+  });
 });
