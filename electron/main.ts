@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BrowserWindow, type IpcMainInvokeEvent, app, ipcMain, session, shell } from 'electron';
+import { z } from 'zod';
+import { BRIDGE_COMMAND_NAMES, type BridgeResult, type SignedIn } from '../core/backoffice/bridge.js';
+import { backOffice, toCommandFailure } from '../core/backoffice/index.js';
+import { type CoreContext, createContext } from '../core/context/index.js';
+import { loadSecretsFile } from '../core/context/secrets-file.js';
+import { openDatabase } from '../core/db/index.js';
+import { migrateToLatest } from '../core/db/migrate.js';
+import { loginStaff, logoutStaff } from '../core/staff/index.js';
+import { BRIDGE_CHANNEL_PREFIX, SIGN_IN_CHANNEL, SIGN_OUT_CHANNEL, SESSION_CHANNEL } from './channels.js';
+
+/**
+ * The desktop shell: one window over the renderer, the registry in this process, one IPC channel
+ * per command (never one generic channel that forwards any name). The renderer never holds the
+ * session token: it stays here, as the HttpOnly cookie does in the browser build.
+ *
+ * Still to come (issue 11): the database file chosen in settings and backed up before migrations,
+ * the bundled server as a utility process on the same database, electron-builder packaging.
+ */
+
+const RENDERER_DIR = path.resolve(import.meta.dirname, '../renderer');
+const RENDERER_URL = pathToFileURL(path.join(RENDERER_DIR, 'index.html')).href;
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const SignInInput = z.strictObject({ email: z.string().trim().min(3).max(320), password: z.string().min(1).max(1024), otp: z.string().regex(/^\d{6}$/) });
+const CommandEnvelope = z.strictObject({
+  input: z.record(z.string(), z.unknown()),
+  otp: z
+    .string()
+    .regex(/^\d{6}$/)
+    .optional(),
+});
+
+let win: BrowserWindow | null = null;
+let sessionToken: string | undefined;
+
+function refused(code: string, message: string): BridgeResult<never> {
+  return { ok: false, error: { code, message } };
+}
+
+/** Only our own window's top frame, showing our own renderer, may call the back office. */
+function fromOurWindow(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  return win !== null && frame !== null && event.sender === win.webContents && frame === win.webContents.mainFrame && frame.url.startsWith(pathToFileURL(RENDERER_DIR).href);
+}
+
+function handle(channel: string, run: (payload: unknown) => Promise<BridgeResult<unknown>>): void {
+  ipcMain.handle(channel, async (event, payload: unknown) => {
+    if (!fromOurWindow(event)) return refused('sender_refused', 'This request did not come from the back office window');
+    try {
+      return await run(payload);
+    } catch (e) {
+      return toCommandFailure(e);
+    }
+  });
+}
+
+function registerBridge(ctx: CoreContext): void {
+  handle(SIGN_IN_CHANNEL, async (payload) => {
+    const input = SignInInput.safeParse(payload);
+    if (!input.success) return refused('validation_failed', 'Email, password and a 6-digit code are needed');
+    const login = await loginStaff(ctx, input.data);
+    sessionToken = login.session;
+    const data: SignedIn = { staff: login.staff, idleTimeoutSeconds: login.idleTimeoutSeconds, expiresAt: login.expiresAt };
+    return { ok: true, data };
+  });
+  handle(SIGN_OUT_CHANNEL, async () => {
+    const token = sessionToken;
+    sessionToken = undefined;
+    return { ok: true, data: token ? await logoutStaff(ctx, token) : { ended: false } };
+  });
+  handle(SESSION_CHANNEL, async () => {
+    const me = await backOffice.execute(ctx, { session: sessionToken, name: 'staff:me', input: {} });
+    return me.ok ? { ok: true, data: { staff: me.data as SignedIn['staff'], idleTimeoutSeconds: null, expiresAt: null } } : me;
+  });
+  for (const name of BRIDGE_COMMAND_NAMES) {
+    handle(`${BRIDGE_CHANNEL_PREFIX}${name}`, async (payload) => {
+      const envelope = CommandEnvelope.safeParse(payload);
+      if (!envelope.success) return refused('validation_failed', 'The request is not a command envelope');
+      return backOffice.execute(ctx, { session: sessionToken, name, input: envelope.data.input, otp: envelope.data.otp });
+    });
+  }
+}
+
+function createWindow(): BrowserWindow {
+  const w = new BrowserWindow({
+    width: 1360,
+    height: 860,
+    show: false,
+    webPreferences: {
+      preload: path.join(import.meta.dirname, 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  w.once('ready-to-show', () => w.show());
+  // Navigation stays on the renderer; http(s) links open in the system browser; nothing else opens.
+  w.webContents.on('will-navigate', (event, url) => {
+    if (url.split('#')[0] !== RENDERER_URL) event.preventDefault();
+  });
+  w.webContents.setWindowOpenHandler(({ url }) => {
+    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  void w.loadURL(RENDERER_URL);
+  return w;
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (win?.isMinimized()) win.restore();
+    win?.focus();
+  });
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+  });
+  app.whenReady().then(async () => {
+    const dataDir = process.env.BUFFMONEY_DATA_DIR ?? path.join(app.getPath('userData'), 'data');
+    const db = openDatabase(process.env.BUFFMONEY_DB ?? path.join(dataDir, 'buffmoney.db'));
+    await migrateToLatest(db);
+    const ctx = createContext({ db, secrets: loadSecretsFile(dataDir, process.env) });
+    session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+    });
+    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    registerBridge(ctx);
+    win = createWindow();
+    app.on('window-all-closed', () => app.quit());
+    app.on('will-quit', () => void db.close());
+  });
+}
