@@ -44,7 +44,7 @@ function refused(code: string, message: string): BridgeResult<never> {
 /** Only our own window's top frame, showing our own renderer, may call the back office. */
 function fromOurWindow(event: IpcMainInvokeEvent): boolean {
   const frame = event.senderFrame;
-  return win !== null && frame !== null && event.sender === win.webContents && frame === win.webContents.mainFrame && frame.url.startsWith(pathToFileURL(RENDERER_DIR).href);
+  return win !== null && frame !== null && event.sender === win.webContents && frame === win.webContents.mainFrame && frame.url.split('#')[0] === RENDERER_URL;
 }
 
 function handle(channel: string, run: (payload: unknown) => Promise<BridgeResult<unknown>>): void {
@@ -127,6 +127,7 @@ if (!app.requestSingleInstanceLock()) {
     const db = openDatabase(process.env.BUFFMONEY_DB ?? path.join(dataDir, 'buffmoney.db'));
     await migrateToLatest(db);
     const ctx = createContext({ db, secrets: loadSecretsFile(dataDir, process.env) });
+    // The page's own meta CSP applies to file:// loads; this header covers anything served otherwise.
     session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInstant, formatMinor } from './money.js';
+import { formatInstant, formatMinor, formatPeriod } from './money.js';
 
 describe('amounts in the back office', () => {
   it('formats minor units by the currency’s exponent, from the digits', () => {
@@ -19,6 +19,11 @@ describe('amounts in the back office', () => {
   it('shows what it cannot format instead of guessing', () => {
     expect(formatMinor('12.5', 'USD')).toBe('12.5 USD (minor units)');
     expect(formatMinor('100', 'XYZ')).toBe('100 XYZ (minor units)');
+  });
+
+  it('shows a billing period as the days it covers', () => {
+    expect(formatPeriod('2026-09-01T00:00:00.000Z', '2026-10-01T00:00:00.000Z')).toBe('2026-09-01 – 2026-09-30');
+    expect(formatPeriod('2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z')).toBe('2026-02-01 – 2026-02-28');
   });
 
   it('shows instants in UTC', () => {

@@ -24,9 +24,14 @@ export function formatInstant(iso: string | null | undefined): string {
   return m ? `${m[1]} ${m[2]} UTC` : iso;
 }
 
-/** A period [start, end) as dates: "2026-04-01 → 2026-05-01". */
+/**
+ * A billing period [start, end) as the dates it covers, both inclusive, as an invoice reads:
+ * 2026-09-01T00:00Z … 2026-10-01T00:00Z → "2026-09-01 – 2026-09-30".
+ */
 export function formatPeriod(start: string, end: string): string {
-  return `${start.slice(0, 10)} → ${end.slice(0, 10)}`;
+  const endMs = Date.parse(end);
+  const lastDay = Number.isNaN(endMs) ? end.slice(0, 10) : new Date(endMs - 1).toISOString().slice(0, 10);
+  return `${start.slice(0, 10)} – ${lastDay}`;
 }
 
 /** Basis points as a percentage, by integer arithmetic: 150 → "1.50 %". */
