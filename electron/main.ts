@@ -1,14 +1,13 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BrowserWindow, type IpcMainInvokeEvent, app, ipcMain, session, shell } from 'electron';
-import { z } from 'zod';
-import { BRIDGE_COMMAND_NAMES, type BridgeResult, type SignedIn } from '../core/backoffice/bridge.js';
-import { backOffice, toCommandFailure } from '../core/backoffice/index.js';
+import { BRIDGE_COMMAND_NAMES, type BridgeResult } from '../core/backoffice/bridge.js';
+import { createBridgeHost } from '../core/backoffice/host.js';
+import { toCommandFailure } from '../core/backoffice/registry.js';
 import { type CoreContext, createContext } from '../core/context/index.js';
 import { loadSecretsFile } from '../core/context/secrets-file.js';
 import { openDatabase } from '../core/db/index.js';
 import { migrateToLatest } from '../core/db/migrate.js';
-import { loginStaff, logoutStaff } from '../core/staff/index.js';
 import { BRIDGE_CHANNEL_PREFIX, SIGN_IN_CHANNEL, SIGN_OUT_CHANNEL, SESSION_CHANNEL } from './channels.js';
 
 /**
@@ -24,15 +23,6 @@ const RENDERER_DIR = path.resolve(import.meta.dirname, '../renderer');
 const RENDERER_URL = pathToFileURL(path.join(RENDERER_DIR, 'index.html')).href;
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-const SignInInput = z.strictObject({ email: z.string().trim().min(3).max(320), password: z.string().min(1).max(1024), otp: z.string().regex(/^\d{6}$/) });
-const CommandEnvelope = z.strictObject({
-  input: z.record(z.string(), z.unknown()),
-  otp: z
-    .string()
-    .regex(/^\d{6}$/)
-    .optional(),
-});
 
 let win: BrowserWindow | null = null;
 let sessionToken: string | undefined;
@@ -58,31 +48,21 @@ function handle(channel: string, run: (payload: unknown) => Promise<BridgeResult
   });
 }
 
+/** The bridge's channels; the session token lives here in the main process, never in the page. */
 function registerBridge(ctx: CoreContext): void {
+  const host = createBridgeHost(ctx, { onUnexpectedError: (e) => console.error('[buffmoney] back office error:', e) });
   handle(SIGN_IN_CHANNEL, async (payload) => {
-    const input = SignInInput.safeParse(payload);
-    if (!input.success) return refused('validation_failed', 'Email, password and a 6-digit code are needed');
-    const login = await loginStaff(ctx, input.data);
-    sessionToken = login.session;
-    const data: SignedIn = { staff: login.staff, idleTimeoutSeconds: login.idleTimeoutSeconds, expiresAt: login.expiresAt };
-    return { ok: true, data };
+    const { result, session } = await host.signIn(payload);
+    if (session) sessionToken = session.token;
+    return result;
   });
   handle(SIGN_OUT_CHANNEL, async () => {
     const token = sessionToken;
     sessionToken = undefined;
-    return { ok: true, data: token ? await logoutStaff(ctx, token) : { ended: false } };
+    return host.signOut(token);
   });
-  handle(SESSION_CHANNEL, async () => {
-    const me = await backOffice.execute(ctx, { session: sessionToken, name: 'staff:me', input: {} });
-    return me.ok ? { ok: true, data: { staff: me.data as SignedIn['staff'], idleTimeoutSeconds: null, expiresAt: null } } : me;
-  });
-  for (const name of BRIDGE_COMMAND_NAMES) {
-    handle(`${BRIDGE_CHANNEL_PREFIX}${name}`, async (payload) => {
-      const envelope = CommandEnvelope.safeParse(payload);
-      if (!envelope.success) return refused('validation_failed', 'The request is not a command envelope');
-      return backOffice.execute(ctx, { session: sessionToken, name, input: envelope.data.input, otp: envelope.data.otp });
-    });
-  }
+  handle(SESSION_CHANNEL, () => host.session(sessionToken));
+  for (const name of BRIDGE_COMMAND_NAMES) handle(`${BRIDGE_CHANNEL_PREFIX}${name}`, (payload) => host.command(sessionToken, name, payload));
 }
 
 function createWindow(): BrowserWindow {

@@ -3,19 +3,17 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
-import type { BridgeError, BridgeResult, SignedIn } from '../../core/backoffice/bridge.js';
-import { isBridgeCommandName } from '../../core/backoffice/bridge.js';
-import { backOffice, toCommandFailure } from '../../core/backoffice/index.js';
+import type { BridgeError, BridgeResult } from '../../core/backoffice/bridge.js';
+import { createBridgeHost } from '../../core/backoffice/host.js';
 import type { CoreContext } from '../../core/context/index.js';
-import { type ErrorKind, isDomainError } from '../../core/errors/index.js';
-import { loginStaff, logoutStaff } from '../../core/staff/index.js';
+import type { ErrorKind } from '../../core/errors/index.js';
 import { STATUS_BY_KIND } from '../http/errors.js';
 
 /**
  * The back office in a browser: a loopback-only HTTP transport of the bridge
  * (`core/backoffice/bridge.ts`), serving the built renderer and one RPC route per registry
- * command, which calls `backOffice.execute` exactly as the CLI does. It exists for `npm start`
+ * command, through the bridge host (`core/backoffice/host.ts`), which runs `backOffice.execute`
+ * exactly as the CLI does. It exists for `npm start`
  * where Electron is not installed and for the browser tests; Electron itself uses IPC.
  *
  * Security, because any web page the officer visits can make their browser talk to loopback:
@@ -23,27 +21,13 @@ import { STATUS_BY_KIND } from '../http/errors.js';
  * - every POST must carry `Origin` equal to this server's own origin, and `Sec-Fetch-Site`, when
  *   sent, must be `same-origin` (cross-site requests are refused, not negotiated: no CORS at all);
  * - bodies are JSON only (`Content-Type: application/json`, so no HTML form can post here) and
- *   the envelope is zod-parsed strictly;
+ *   the envelope is zod-parsed strictly (by the host);
  * - the session token lives in an HttpOnly, SameSite=Strict cookie: page scripts never see it;
  * - a strict CSP, no-store on every API answer, and nothing from a request body is logged.
  */
 
 export const SESSION_COOKIE = 'bm_backoffice_session';
 const API = '/backoffice';
-
-const SignInBody = z.strictObject({
-  email: z.string().trim().min(3).max(320),
-  password: z.string().min(1).max(1024),
-  otp: z.string().regex(/^\d{6}$/, 'must be the 6-digit code from the authenticator app'),
-});
-const RpcBody = z.strictObject({
-  input: z.record(z.string(), z.unknown()).optional(),
-  otp: z
-    .string()
-    .regex(/^\d{6}$/, 'must be a 6-digit code')
-    .optional(),
-});
-const EmptyBody = z.strictObject({});
 
 export interface BackOfficeWebOptions {
   ctx: CoreContext;
@@ -78,7 +62,7 @@ function fail(status: number, code: string, message: string): Failure {
   return { status, body: { ok: false, error: { code, message } } };
 }
 
-function fromCommandError(error: BridgeError & { kind?: string }): Failure {
+function fromBridgeError(error: BridgeError): Failure {
   return { status: STATUS_BY_KIND[error.kind as ErrorKind] ?? 500, body: { ok: false, error } };
 }
 
@@ -135,59 +119,26 @@ export function createBackOfficeWebApp(options: BackOfficeWebOptions, own: () =>
   // fx:import takes CSV text of up to 5 MiB inside the JSON envelope.
   app.use(API, express.json({ limit: '6mb', strict: true, type: 'application/json' }));
 
-  const body = <T>(schema: z.ZodType<T>, req: Request): { ok: true; data: T } | Failure => {
-    const parsed = schema.safeParse(req.body ?? {});
-    if (parsed.success) return { ok: true, data: parsed.data };
-    const issue = parsed.error.issues[0];
-    return fail(400, 'validation_failed', `${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid request'}`);
-  };
+  const host = createBridgeHost(ctx, options);
+  const reply = (res: Response, result: BridgeResult<unknown>) => send(res, result.ok ? { status: 200, body: result } : fromBridgeError(result.error));
 
   app.post(`${API}/sign-in`, async (req, res) => {
-    const parsed = body(SignInBody, req);
-    if (!('ok' in parsed)) return send(res, parsed);
-    try {
-      const login = await loginStaff(ctx, parsed.data);
-      const maxAge = Math.max(0, Math.floor((Date.parse(login.expiresAt) - ctx.clock.now().getTime()) / 1000));
-      res.setHeader('Set-Cookie', sessionCookie(login.session, maxAge));
-      const data: SignedIn = { staff: login.staff, idleTimeoutSeconds: login.idleTimeoutSeconds, expiresAt: login.expiresAt };
-      return send(res, { status: 200, body: { ok: true, data } });
-    } catch (e) {
-      if (!isDomainError(e)) options.onUnexpectedError?.(e);
-      return send(res, fromCommandError(toCommandFailure(e).error));
+    const { result, session } = await host.signIn(req.body ?? {});
+    if (session) {
+      const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - ctx.clock.now().getTime()) / 1000));
+      res.setHeader('Set-Cookie', sessionCookie(session.token, maxAge));
     }
+    return reply(res, result);
   });
 
   app.post(`${API}/sign-out`, async (req, res) => {
-    const parsed = body(EmptyBody, req);
-    if (!('ok' in parsed)) return send(res, parsed);
-    const token = readCookie(req, SESSION_COOKIE);
     res.setHeader('Set-Cookie', clearedCookie);
-    if (!token) return send(res, { status: 200, body: { ok: true, data: { ended: false } } });
-    try {
-      return send(res, { status: 200, body: { ok: true, data: await logoutStaff(ctx, token) } });
-    } catch (e) {
-      if (!isDomainError(e)) options.onUnexpectedError?.(e);
-      return send(res, fromCommandError(toCommandFailure(e).error));
-    }
+    return reply(res, await host.signOut(readCookie(req, SESSION_COOKIE), req.body ?? {}));
   });
 
-  app.post(`${API}/session`, async (req, res) => {
-    const parsed = body(EmptyBody, req);
-    if (!('ok' in parsed)) return send(res, parsed);
-    const me = await backOffice.execute(ctx, { session: readCookie(req, SESSION_COOKIE), name: 'staff:me', input: {} }, options);
-    if (!me.ok) return send(res, fromCommandError(me.error));
-    const data: SignedIn = { staff: me.data as SignedIn['staff'], idleTimeoutSeconds: null, expiresAt: null };
-    return send(res, { status: 200, body: { ok: true, data } });
-  });
+  app.post(`${API}/session`, async (req, res) => reply(res, await host.session(readCookie(req, SESSION_COOKIE), req.body)));
 
-  app.post(`${API}/rpc/:command`, async (req, res) => {
-    const name = String(req.params.command);
-    if (!isBridgeCommandName(name)) return send(res, fail(404, 'command_unknown', `Unknown command ${name}`));
-    const parsed = body(RpcBody, req);
-    if (!('ok' in parsed)) return send(res, parsed);
-    const result = await backOffice.execute(ctx, { session: readCookie(req, SESSION_COOKIE), name, input: parsed.data.input ?? {}, otp: parsed.data.otp }, options);
-    return send(res, result.ok ? { status: 200, body: result } : fromCommandError(result.error));
-  });
+  app.post(`${API}/rpc/:command`, async (req, res) => reply(res, await host.command(readCookie(req, SESSION_COOKIE), String(req.params.command), req.body ?? {})));
 
   app.use(API, (_req, res) => send(res, fail(404, 'not_found', 'No such back-office route')));
 
