@@ -56,8 +56,11 @@ export interface CommandDefinition<I extends z.ZodType = z.ZodType, O extends z.
   handler(ctx: CommandContext, input: z.output<I>): Promise<z.input<O>>;
 }
 
-/** Identity function that keeps the handler's types tied to its schemas. */
-export function defineCommand<I extends z.ZodType, O extends z.ZodType>(def: CommandDefinition<I, O>): CommandDefinition<I, O> {
+/**
+ * Identity function that keeps the handler's types tied to its schemas, and the command's name as
+ * a literal type (the bridge in `bridge.ts` derives one typed method per name from it).
+ */
+export function defineCommand<const N extends string, I extends z.ZodType, O extends z.ZodType>(def: CommandDefinition<I, O> & { name: N }): CommandDefinition<I, O> & { name: N } {
   return def;
 }
 

@@ -7,8 +7,11 @@ import { kybApprove, kybExportDocument, kybList, kybReject, kybRequestInfo, kybS
 import { merchantsDestinationHistory, merchantsList, merchantsReactivate, merchantsSetFee, merchantsShow, merchantsSuspend } from './merchants.js';
 import { staffAdd, staffDisable, staffList, staffMe } from './staff.js';
 
-/** Every back-office command. Adding one: define it in its area's file, list it here. */
-export const backOfficeCommands: readonly AnyCommand[] = [
+/**
+ * Every back-office command. Adding one: define it in its area's file, list it here. The list keeps
+ * each command's own type, so `BackOfficeCommandMap` (and the bridge built on it) cannot drift.
+ */
+export const backOfficeCommandList = [
   kybList,
   kybShow,
   kybExportDocument,
@@ -39,4 +42,9 @@ export const backOfficeCommands: readonly AnyCommand[] = [
   invoicesShow,
   invoicesVoid,
   invoicesUnbilled,
-] as AnyCommand[];
+] as const;
+
+/** Each command's definition by name, with its schemas' types: the contract the bridge is typed from. */
+export type BackOfficeCommandMap = { [C in (typeof backOfficeCommandList)[number] as C['name']]: C };
+
+export const backOfficeCommands: readonly AnyCommand[] = backOfficeCommandList as readonly AnyCommand[];

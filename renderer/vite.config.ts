@@ -1,0 +1,18 @@
+import path from 'node:path';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+/** The back-office UI: one build, loaded by Electron from disk and by the loopback transport in a browser. */
+export default defineConfig({
+  root: import.meta.dirname,
+  base: './',
+  plugins: [react()],
+  build: {
+    outDir: path.resolve(import.meta.dirname, '../dist/renderer'),
+    emptyOutDir: true,
+    // No inline scripts or styles: the CSP allows only 'self'.
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+    sourcemap: false,
+  },
+});
