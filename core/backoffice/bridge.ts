@@ -48,6 +48,12 @@ export interface SignedIn {
 export interface CommandOptions {
   /** A fresh TOTP code, for step-up commands (`BRIDGE_COMMANDS[name].stepUp`). */
   otp?: string;
+  /**
+   * Progress of a long command (`ctx.progress` in its handler: done of total), as it runs. Each
+   * transport carries it (Electron: IPC messages; the browser: a streamed answer); a callback is
+   * never sent across, only the fact that one listens.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export type BridgeCommand<N extends BackOfficeCommandName> = (input: CommandInput<N>, options?: CommandOptions) => Promise<BridgeResult<CommandOutput<N>>>;

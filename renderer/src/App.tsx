@@ -1,26 +1,58 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { BackOfficeCommandName, BridgeError, SignedIn } from '../../core/backoffice/bridge.js';
+import { useTranslation } from 'react-i18next';
 import { SessionContext, makeSession, useSession } from './api';
 import { bridge } from './bridge';
+import { LANGUAGES, type Language, setLanguage } from './i18n';
+import { AuditScreen } from './screens/Audit';
 import { FxScreen } from './screens/Fx';
+import { HomeScreen } from './screens/Home';
 import { InvoiceDetail, InvoicesScreen } from './screens/Invoices';
 import { KybScreen } from './screens/Kyb';
 import { LedgerScreen } from './screens/Ledger';
+import { MerchantsScreen } from './screens/Merchants';
+import { SettingsScreen } from './screens/Settings';
 import { SignInScreen } from './screens/SignIn';
+import { StaffScreen } from './screens/Staff';
+
+type RoutePath = 'home' | 'kyb' | 'merchants' | 'invoices' | 'fx' | 'ledger' | 'staff' | 'audit' | 'settings';
 
 interface Route {
-  path: string;
-  label: string;
+  path: RoutePath;
   /** The command the screen cannot work without: the entry is hidden from roles that lack it. */
   needs: BackOfficeCommandName;
+  /** The screen for the hash's remaining parts (e.g. #/invoices/<id> → ['<id>']). */
+  render: (rest: string[]) => React.ReactNode;
 }
 
 const ROUTES: Route[] = [
-  { path: 'kyb', label: 'KYB review', needs: 'kyb:list' },
-  { path: 'invoices', label: 'Invoices', needs: 'invoices:list' },
-  { path: 'fx', label: 'FX rates', needs: 'fx:list' },
-  { path: 'ledger', label: 'Ledger', needs: 'ledger:balances' },
+  { path: 'home', needs: 'staff:me', render: () => <HomeScreen /> },
+  { path: 'kyb', needs: 'kyb:list', render: () => <KybScreen /> },
+  { path: 'merchants', needs: 'merchants:list', render: () => <MerchantsScreen /> },
+  { path: 'invoices', needs: 'invoices:list', render: (rest) => (rest[0] ? <InvoiceDetail id={rest[0]} /> : <InvoicesScreen />) },
+  { path: 'fx', needs: 'fx:list', render: () => <FxScreen /> },
+  { path: 'ledger', needs: 'ledger:balances', render: () => <LedgerScreen /> },
+  { path: 'staff', needs: 'staff:list', render: () => <StaffScreen /> },
+  { path: 'audit', needs: 'audit:list', render: () => <AuditScreen /> },
+  { path: 'settings', needs: 'staff:me', render: () => <SettingsScreen /> },
 ];
+
+/** English / 简体中文, switchable at any time; the choice is kept for the next start. */
+export function LanguageSwitch() {
+  const { t, i18n } = useTranslation();
+  return (
+    <label className="field lang">
+      <span>{t('language')}</span>
+      <select name="language" value={i18n.language} onChange={(e) => setLanguage(e.target.value as Language)}>
+        {LANGUAGES.map((l) => (
+          <option key={l.code} value={l.code}>
+            {l.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 const readHash = () => window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
 
@@ -44,7 +76,8 @@ export function App() {
   const lost = useCallback((reason: BridgeError) => setState({ phase: 'signed-out', reason }), []);
   const session = useMemo(() => (state.phase === 'signed-in' ? makeSession(state.who.staff, lost) : null), [state, lost]);
 
-  if (state.phase === 'checking') return <p className="muted center">Opening the back office…</p>;
+  const { t } = useTranslation();
+  if (state.phase === 'checking') return <p className="muted center">{t('opening')}</p>;
   if (state.phase === 'signed-out' || !session) {
     return <SignInScreen reason={state.phase === 'signed-out' ? state.reason : undefined} onSignedIn={(who) => setState({ phase: 'signed-in', who })} />;
   }
@@ -62,25 +95,23 @@ export function App() {
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
   const { me, can } = useSession();
+  const { t } = useTranslation();
   const parts = useHashRoute();
   const routes = ROUTES.filter((r) => can(r.needs));
   const current = routes.find((r) => r.path === parts[0]) ?? routes[0];
-  let screen: React.ReactNode = <p className="muted">Your role has no screens here yet.</p>;
-  if (current?.path === 'kyb') screen = <KybScreen />;
-  if (current?.path === 'fx') screen = <FxScreen />;
-  if (current?.path === 'ledger') screen = <LedgerScreen />;
-  if (current?.path === 'invoices') screen = parts[1] ? <InvoiceDetail id={parts[1]} /> : <InvoicesScreen />;
+  const screen = current ? current.render(parts.slice(1)) : <p className="muted">{t('noScreens')}</p>;
   return (
     <div className="shell">
-      <nav className="sidebar" aria-label="Back office">
+      <nav className="sidebar" aria-label={t('navLabel')}>
         <div className="brand">
-          BuffMoney<span className="muted"> back office</span>
+          {t('brand')}
+          <span className="muted">{t('brandSub')}</span>
         </div>
         <ul>
           {routes.map((r) => (
             <li key={r.path}>
               <a href={`#/${r.path}`} aria-current={r === current ? 'page' : undefined}>
-                {r.label}
+                {t(`nav.${r.path}`)}
               </a>
             </li>
           ))}
@@ -88,8 +119,9 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
         <div className="who">
           <div title={me.email}>{me.email}</div>
           <div className="muted">{me.role}</div>
+          <LanguageSwitch />
           <button type="button" onClick={onSignOut}>
-            Sign out
+            {t('signOut')}
           </button>
         </div>
       </nav>

@@ -2,6 +2,7 @@ import { createContext, useCallback, useContext, useEffect, useState } from 'rea
 import type { BackOfficeCommandName, BridgeCommand, BridgeError, BridgeResult, CommandInput, CommandOptions, CommandOutput, SignedIn } from '../../core/backoffice/bridge.js';
 import { BRIDGE_COMMANDS } from '../../core/backoffice/bridge.js';
 import { bridge } from './bridge';
+import i18n from './i18n';
 
 /** What the screens know about the session, and the one way they run commands. */
 export interface BackOfficeSession {
@@ -55,22 +56,13 @@ export function useCommand<N extends BackOfficeCommandName>(name: N, input: Comm
   return { ...state, reload };
 }
 
-/** Errors in words a finance officer understands; the stable code stays visible beside them. */
-const WORDS: Record<string, string> = {
-  otp_invalid: 'That two-factor code is wrong or was already used. Wait for the next code and try again.',
-  step_up_required: 'This action needs a fresh two-factor code.',
-  invalid_credentials: 'Email, password or two-factor code is wrong.',
-  staff_locked: 'Too many failed attempts: this account is locked for a while.',
-  session_expired: 'Your session ended. Sign in again.',
-  session_invalid: 'Your session ended. Sign in again.',
-  session_required: 'Sign in first.',
-  role_forbidden: 'Your role does not allow this action.',
-  validation_failed: 'Some of the values are not valid.',
-  transport_unreachable: 'The back office server cannot be reached.',
-};
-
+/**
+ * Errors in words a finance officer understands (common:errors, in the chosen language); the
+ * stable code stays visible beside them. Codes without words of their own show core's message.
+ */
 export function describeError(e: BridgeError): string {
-  const words = WORDS[e.code];
+  const key = `errors.${e.code}`;
+  const words = i18n.exists(key, { ns: 'common' }) ? String(i18n.t(key as never, { ns: 'common' })) : undefined;
   const issues = (e.details?.issues as Array<{ path?: string; message?: string }> | undefined)?.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
   if (e.code === 'validation_failed' && issues?.length) return `${words} ${issues.join('; ')}`;
   return words ?? e.message;

@@ -56,7 +56,7 @@ test('sign-in with password and TOTP; a wrong code is explained; sign-out return
   await shot(page, '01-sign-in-wrong-code');
 
   await signIn(page, who);
-  await expect(page.getByRole('link', { name: 'KYB review' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('link', { name: 'Home' })).toHaveAttribute('aria-current', 'page');
   await page.reload();
   await expect(page.getByRole('navigation', { name: 'Back office' })).toContainText(who.email);
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -67,6 +67,7 @@ test('sign-in with password and TOTP; a wrong code is explained; sign-out return
 
 test('KYB: approve with step-up, after the dialog says what approval does', async ({ page }) => {
   const code = await signIn(page, info.staff.kyb);
+  await page.getByRole('link', { name: 'KYB review' }).click();
   const table = page.getByRole('table', { name: 'KYB submissions' });
   const row = table.getByRole('row').filter({ hasText: 'Acme AI Pte Ltd' });
   await expect(row).toContainText('Waiting for review');

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import type { BridgeError } from '../../../core/backoffice/bridge.js';
+import { useTranslation } from 'react-i18next';
 import { describeError } from '../api';
 
 /** An error in words, with the stable code beside it for support and the audit log. */
@@ -21,5 +22,6 @@ export function Notice({ children }: { children: ReactNode }) {
 }
 
 export function Loading({ what }: { what: string }) {
-  return <p className="muted">Loading {what}…</p>;
+  const { t } = useTranslation();
+  return <p className="muted">{t('loadingWhat', { what })}</p>;
 }
