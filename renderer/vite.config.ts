@@ -8,7 +8,8 @@ export default defineConfig({
   base: './',
   plugins: [react()],
   build: {
-    outDir: path.resolve(import.meta.dirname, '../dist/renderer'),
+    // BUFFMONEY_RENDERER_OUT lets two builds run side by side (developers testing in parallel).
+    outDir: process.env.BUFFMONEY_RENDERER_OUT ?? path.resolve(import.meta.dirname, '../dist/renderer'),
     emptyOutDir: true,
     // No inline scripts or styles: the CSP allows only 'self'.
     assetsInlineLimit: 0,

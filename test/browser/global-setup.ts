@@ -6,7 +6,8 @@ import path from 'node:path';
 /** Starts test/browser/serve.ts (seeded SQLite + loopback transport) once for the whole suite. */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const root = path.resolve(import.meta.dirname, '../..');
-  if (!fs.existsSync(path.join(root, 'dist/renderer/index.html'))) throw new Error('Build the renderer first: npm run build:renderer (npm run test:browser does)');
+  if (!fs.existsSync(path.join(process.env.BUFFMONEY_RENDERER_OUT ?? path.join(root, 'dist/renderer'), 'index.html')))
+    throw new Error('Build the renderer first: npm run build:renderer (npm run test:browser does)');
   const info = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-browser-info-')), 'info.json');
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/browser/serve.ts', info], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   const deadline = Date.now() + 60_000;

@@ -24,6 +24,7 @@ import { submitKyb } from '../../core/merchants/kyb.js';
 import { createStaff } from '../../core/staff/index.js';
 import { insertUsageRowForTest } from '../../core/usage/testing.js';
 import { startBackOfficeWeb } from '../../server/backoffice-web/app.js';
+import { SEEDS } from './seeds/index.js';
 
 const infoFile = process.argv[2];
 if (!infoFile) throw new Error('usage: serve.ts <info.json>');
@@ -37,7 +38,30 @@ const ctx = createContext({ db, bcryptCost: 4, secrets: { jwtSecret: randomBytes
 // that run side by side never wait for each other's next TOTP window.
 const password = 'browser-suite correct horse';
 const staff: Record<string, { email: string; password: string; totpSecret: string }> = {};
-for (const name of ['signin', 'kyb', 'fx', 'invoices', 'ledger']) {
+// Spare names for later tests: a test takes one name of its own (see the note above).
+for (const name of [
+  'signin',
+  'kyb',
+  'fx',
+  'invoices',
+  'ledger',
+  'enrol',
+  'settings',
+  'lang',
+  'merchants',
+  'staff',
+  'audit',
+  'kybdetail',
+  'home',
+  'fximport',
+  'void',
+  'unbilled',
+  'ledgertx',
+  'table',
+  'spare1',
+  'spare2',
+  'spare3',
+]) {
   const email = `${name}.admin@buffmoney.test`;
   const created = await createStaff(ctx, { email, role: 'admin', password }, null);
   staff[name] = { email, password, totpSecret: created.totpSecret };
@@ -111,7 +135,10 @@ for (const [customer, runs] of [
   await usage('agent_run', runs, 9);
 }
 
-const web = await startBackOfficeWeb({ ctx, staticDir: path.join(root, 'dist/renderer'), onUnexpectedError: (e) => console.error(e) });
+// Each screen family's own seed (test/browser/seeds/), after the shared one above.
+for (const seed of SEEDS) await seed({ ctx, db, staff, password });
+
+const web = await startBackOfficeWeb({ ctx, staticDir: process.env.BUFFMONEY_RENDERER_OUT ?? path.join(root, 'dist/renderer'), onUnexpectedError: (e) => console.error(e) });
 fs.writeFileSync(infoFile, JSON.stringify({ url: web.url, staff, dbDir: dir }));
 
 const stop = async () => {
