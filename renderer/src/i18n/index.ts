@@ -11,7 +11,7 @@ import en_fx from './en/fx';
 import en_invoices from './en/invoices';
 import en_ledger from './en/ledger';
 import en_settings from './en/settings';
-import en_table from './en/table';
+import en_ui from './en/ui';
 import zh_common from './zh/common';
 import zh_signin from './zh/signin';
 import zh_home from './zh/home';
@@ -23,7 +23,7 @@ import zh_fx from './zh/fx';
 import zh_invoices from './zh/invoices';
 import zh_ledger from './zh/ledger';
 import zh_settings from './zh/settings';
-import zh_table from './zh/table';
+import zh_ui from './zh/ui';
 
 /**
  * The back office speaks English and Simplified Chinese, switchable at any time (the choice is kept
@@ -44,7 +44,7 @@ export const resources = {
     invoices: en_invoices,
     ledger: en_ledger,
     settings: en_settings,
-    table: en_table,
+    ui: en_ui,
   },
   zh: {
     common: zh_common,
@@ -58,7 +58,7 @@ export const resources = {
     invoices: zh_invoices,
     ledger: zh_ledger,
     settings: zh_settings,
-    table: zh_table,
+    ui: zh_ui,
   },
 } as const;
 
