@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: the desktop back office where Electron is installed; where it is not, one line says
 // so and the companion server starts with the back office's browser build on loopback instead.
-// Either way the companion server runs on the same database (the README's walk-through needs it).
+// Either way the companion server runs on the same database (the README's walk-through needs it):
+// the desktop shell starts it itself, as a utility process (electron/main.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -43,13 +44,10 @@ const binary = electronBinary();
 run('build:renderer');
 if (binary) {
   run('build:electron');
+  // The same database as `npm run server` (./data by default), so the README's walk-through sees
+  // one set of data whichever way it is started.
   const env = { ...process.env, BUFFMONEY_DB: path.resolve(process.env.BUFFMONEY_DB ?? './data/buffmoney.db') };
-  env.BUFFMONEY_DATA_DIR = path.dirname(env.BUFFMONEY_DB);
-  // Until the shell starts the bundled server itself (issue 11), it runs beside the app.
-  const server = spawn(process.execPath, ['--import', tsx, path.join(root, 'server/main.ts')], { cwd: process.cwd(), env, stdio: 'inherit' });
-  const desktop = spawn(binary, [root], { cwd: root, env, stdio: 'inherit' });
-  desktop.on('exit', () => server.kill('SIGTERM'));
-  forward(server);
+  forward(spawn(binary, [root], { cwd: root, env, stdio: 'inherit' }));
 } else {
   console.log('Electron is not installed here, so the back office opens in your browser instead: starting the server and the back office on loopback.');
   forward(spawn(process.execPath, ['--import', tsx, path.join(root, 'server/backoffice-web/main.ts')], { cwd: process.cwd(), stdio: 'inherit' }));

@@ -3,7 +3,7 @@ import http, { type RequestListener } from 'node:http';
 import { type Clock, type CoreContext, createContext } from '../core/context/index.js';
 import { type Db, openDatabase, parseDatabaseUrl } from '../core/db/index.js';
 import { startCheckpointer } from '../core/db/checkpointer.js';
-import { migrateToLatest } from '../core/db/migrate.js';
+import { migrateWithBackup } from '../core/db/backup.js';
 import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
 import { type ThreadedUsageEventWriter, createThreadedUsageEventWriter } from '../core/usage/worker-writer.js';
 import { createRequestListener } from './app.js';
@@ -39,7 +39,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const fileDb = location.engine === 'sqlite' && location.file !== ':memory:';
   const db = openDatabase(config.dbPath, { durable: config.durable, autoCheckpoint: !fileDb });
   const embeddedFile = db.capabilities.embeddedFile;
-  await migrateToLatest(db);
+  // A file with data and pending migrations is copied first (core/db/backup.ts).
+  const { backup } = await migrateWithBackup(db, { now: (options.clock ?? { now: () => new Date() }).now() });
+  if (backup) console.log(`[buffmoney] database backed up before migrating (${backup.pending.join(', ')}): ${backup.file}`);
   const ctx = createContext({
     db,
     secrets: loadSecrets(config.dataDir),

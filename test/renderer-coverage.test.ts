@@ -10,10 +10,10 @@ import { COMMAND_COVERAGE } from '../renderer/src/coverage.js';
  */
 const rendererSrc = path.resolve(import.meta.dirname, '../renderer/src');
 
-/** Commands a source file runs: run('name', …) or useCommand('name', …). */
+/** Commands a source file runs: run('name', …), useCommand('name', …) or useAllPages('name', …). */
 function commandsCalledIn(file: string): Set<string> {
   const text = fs.readFileSync(file, 'utf8');
-  return new Set([...text.matchAll(/\b(?:run|useCommand)\(\s*'([a-z-]+:[a-z-]+)'/g)].map((m) => m[1]));
+  return new Set([...text.matchAll(/\b(?:run|useCommand|useAllPages)\(\s*'([a-z-]+:[a-z-]+)'/g)].map((m) => m[1]));
 }
 
 describe('the back office UI covers the registry', () => {

@@ -36,6 +36,23 @@ export interface SignInInput {
   otp: string;
 }
 
+/** First sign-in, step one: the password of a staff member who has not set up two-factor yet. */
+export interface EnrolInput {
+  email: string;
+  password: string;
+}
+
+/**
+ * A fresh TOTP secret for the staff member's authenticator app (core/staff/enrolment.ts): the QR
+ * code carries `otpauthUri`; `secret` is for typing in by hand. Step two is `signIn` with a code.
+ */
+export interface Enrolment {
+  email: string;
+  issuer: string;
+  otpauthUri: string;
+  secret: string;
+}
+
 /** The signed-in staff member. The session token itself never reaches the UI. */
 export interface SignedIn {
   staff: CommandOutput<'staff:me'>;
@@ -63,6 +80,8 @@ export type BridgeCommands = { [N in BackOfficeCommandName]: BridgeCommand<N> };
 
 export interface BackOfficeBridge {
   signIn(input: SignInInput): Promise<BridgeResult<SignedIn>>;
+  /** First sign-in: a fresh TOTP secret (refused with `already_enrolled` once set up). */
+  enrol(input: EnrolInput): Promise<BridgeResult<Enrolment>>;
   signOut(): Promise<BridgeResult<{ ended: boolean }>>;
   /** The signed-in staff member, or `session_missing`/`session_expired` (restores a reload). */
   session(): Promise<BridgeResult<SignedIn>>;
@@ -103,6 +122,7 @@ export const BRIDGE_COMMANDS: Readonly<Record<BackOfficeCommandName, CommandPoli
   'ledger:accounts': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'ledger:balances': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'ledger:show': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'ledger:transactions': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'ledger:verify': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'fx:set': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
   'fx:import': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
@@ -112,6 +132,7 @@ export const BRIDGE_COMMANDS: Readonly<Record<BackOfficeCommandName, CommandPoli
   'invoices:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'invoices:void': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
   'invoices:unbilled': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'reports:overview': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
 };
 
 export const BRIDGE_COMMAND_NAMES = Object.keys(BRIDGE_COMMANDS) as BackOfficeCommandName[];

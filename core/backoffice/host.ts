@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { CoreContext } from '../context/index.js';
 import { isDomainError } from '../errors/index.js';
-import { loginStaff, logoutStaff } from '../staff/index.js';
-import { type BridgeError, type BridgeResult, type SignedIn, isBridgeCommandName } from './bridge.js';
+import { enrolStaffTotp, loginStaff, logoutStaff } from '../staff/index.js';
+import { type BridgeError, type BridgeResult, type Enrolment, type SignedIn, isBridgeCommandName } from './bridge.js';
 import { type ExecuteOptions, backOffice, toCommandFailure } from './index.js';
 
 /**
@@ -18,6 +18,11 @@ export const SignInEnvelope = z.strictObject({
   email: z.string().trim().min(3).max(320),
   password: z.string().min(1).max(1024),
   otp: SixDigits,
+});
+
+export const EnrolEnvelope = z.strictObject({
+  email: z.string().trim().min(3).max(320),
+  password: z.string().min(1).max(1024),
 });
 
 export const CommandEnvelope = z.strictObject({
@@ -47,7 +52,14 @@ export interface BridgeHost {
   signIn(payload: unknown): Promise<{ result: BridgeResult<SignedIn>; session?: { token: string; expiresAt: string } }>;
   signOut(token: string | undefined, payload?: unknown): Promise<BridgeResult<{ ended: boolean }>>;
   session(token: string | undefined, payload?: unknown): Promise<BridgeResult<SignedIn>>;
-  command(token: string | undefined, name: string, payload: unknown): Promise<BridgeResult<unknown>>;
+  /** First sign-in: a fresh TOTP secret for a staff member who has not enrolled yet. No session. */
+  enrol(payload: unknown): Promise<BridgeResult<Enrolment>>;
+  /** `onProgress` hears the handler's `ctx.progress(done, total)`, for transports that carry it. */
+  command(token: string | undefined, name: string, payload: unknown, options?: HostCommandOptions): Promise<BridgeResult<unknown>>;
+}
+
+export interface HostCommandOptions {
+  onProgress?: (done: number, total: number) => void;
 }
 
 export function createBridgeHost(ctx: CoreContext, options: ExecuteOptions = {}): BridgeHost {
@@ -69,6 +81,15 @@ export function createBridgeHost(ctx: CoreContext, options: ExecuteOptions = {})
         return { result: failure(e) };
       }
     },
+    async enrol(payload) {
+      const parsed = EnrolEnvelope.safeParse(payload);
+      if (!parsed.success) return invalid(parsed.error);
+      try {
+        return { ok: true, data: await enrolStaffTotp(ctx, parsed.data) };
+      } catch (e) {
+        return failure(e);
+      }
+    },
     async signOut(token, payload = {}) {
       const parsed = EmptyEnvelope.safeParse(payload);
       if (!parsed.success) return invalid(parsed.error);
@@ -86,11 +107,11 @@ export function createBridgeHost(ctx: CoreContext, options: ExecuteOptions = {})
       if (!me.ok) return me;
       return { ok: true, data: { staff: me.data as SignedIn['staff'], idleTimeoutSeconds: null, expiresAt: null } };
     },
-    async command(token, name, payload) {
+    async command(token, name, payload, commandOptions = {}) {
       if (!isBridgeCommandName(name)) return { ok: false, error: { code: 'command_unknown', message: `Unknown command ${name}`, kind: 'not_found' } };
       const parsed = CommandEnvelope.safeParse(payload);
       if (!parsed.success) return invalid(parsed.error);
-      return backOffice.execute(ctx, { session: token, name, input: parsed.data.input ?? {}, otp: parsed.data.otp }, options);
+      return backOffice.execute(ctx, { session: token, name, input: parsed.data.input ?? {}, otp: parsed.data.otp, onProgress: commandOptions.onProgress }, options);
     },
   };
 }

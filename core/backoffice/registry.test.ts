@@ -43,6 +43,7 @@ const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boo
   'ledger:accounts': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'ledger:balances': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'ledger:show': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'ledger:transactions': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'ledger:verify': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
   'fx:set': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
   'fx:import': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
@@ -52,6 +53,8 @@ const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boo
   'invoices:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'invoices:void': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
   'invoices:unbilled': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  // Every role: support gets the attention counts only (no money series), see commands/reports.ts.
+  'reports:overview': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
 };
 const ROLES: StaffRole[] = ['admin', 'finance', 'support'];
 
@@ -202,6 +205,8 @@ describe('back-office command registry', () => {
       ['invoices:list', { merchant: m1 }],
       ['invoices:show', { invoice: money.invoiceId }],
       ['invoices:unbilled', { merchant: m1, period: '2026-04', environment: 'sandbox' }],
+      ['ledger:transactions', { cause: money.invoiceId }],
+      ['reports:overview', { environment: 'sandbox' }],
     ];
     expect(reads.map(([n]) => n).sort()).toEqual(
       Object.keys(POLICY)

@@ -14,3 +14,12 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+/** Which migrations this database has run, and which are still to run (oldest first). */
+export async function migrationStatus(db: Db): Promise<{ applied: string[]; pending: string[] }> {
+  const all = await new Migrator({ db: db.kysely, provider }).getMigrations();
+  return {
+    applied: all.filter((m) => m.executedAt !== undefined).map((m) => m.name),
+    pending: all.filter((m) => m.executedAt === undefined).map((m) => m.name),
+  };
+}

@@ -103,7 +103,13 @@ export async function setFxRate(ctx: CoreContext, input: FxRateInput, enteredBy:
  * Imports a CSV of rates (header `from,to,rate,effectiveAt,source`; `effectiveAt` and `source`
  * may be empty). All or nothing: one bad row refuses the whole file, naming its line.
  */
-export async function importFxRates(ctx: CoreContext, csv: string, enteredBy: string | null, defaultSource = 'CSV import'): Promise<{ batch: string; imported: FxRateView[] }> {
+export async function importFxRates(
+  ctx: CoreContext,
+  csv: string,
+  enteredBy: string | null,
+  defaultSource = 'CSV import',
+  options: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ batch: string; imported: FxRateView[] }> {
   const text = csv.replace(/^\uFEFF/, '');
   const fail = (line: number | null, message: string) => invalidInput('fx_import_invalid', line === null ? message : `Line ${line}: ${message}`, { line });
   // The file's own line numbers, blank lines and quoted line breaks included: each row's line is
@@ -158,13 +164,18 @@ export async function importFxRates(ctx: CoreContext, csv: string, enteredBy: st
     }
     return rowFor(ctx, r.data, enteredBy, batch);
   });
+  options.onProgress?.(0, rows.length);
   await inTransaction(ctx, async (tx) => {
-    // Chunks keep each INSERT under SQLite's bound-parameter limit.
-    for (let i = 0; i < rows.length; i += 500)
+    // Chunks keep each INSERT under SQLite's bound-parameter limit; each one is a progress step
+    // (all or nothing still: one transaction, so a screen's bar at 100% means nothing yet until
+    // the command answers).
+    for (let i = 0; i < rows.length; i += 500) {
       await tx.db.kysely
         .insertInto('fx_rates')
         .values(rows.slice(i, i + 500))
         .execute();
+      options.onProgress?.(Math.min(i + 500, rows.length), rows.length);
+    }
   });
   return { batch, imported: rows.map(fxRateView) };
 }

@@ -22,9 +22,9 @@ export interface StaffIdentity {
   sessionId: string;
 }
 
-const invalidCredentials = () => unauthenticated('invalid_credentials', 'Invalid email, password or two-factor code');
+export const invalidCredentials = () => unauthenticated('invalid_credentials', 'Invalid email, password or two-factor code');
 
-function lockedError(lockedUntil: string, now: Date): DomainError {
+export function lockedError(lockedUntil: string, now: Date): DomainError {
   const seconds = Math.max(1, Math.ceil((Date.parse(lockedUntil) - now.getTime()) / 1000));
   return new DomainError('rate_limited', 'staff_locked', `Too many failed attempts; this account is locked until ${lockedUntil}`, {
     retryAfterSeconds: seconds,
@@ -36,7 +36,7 @@ function lockedError(lockedUntil: string, now: Date): DomainError {
  * The fifth in a row locks the account for 15 minutes. Written outside any caller
  * transaction's rollback: a failure must count even though the attempt fails.
  */
-async function recordFailure(ctx: CoreContext, row: StaffTable, endSessions: boolean): Promise<{ locked: boolean }> {
+export async function recordFailure(ctx: CoreContext, row: StaffTable, endSessions: boolean): Promise<{ locked: boolean }> {
   const now = ctx.clock.now();
   return inTransaction(ctx, async (tx) => {
     const current = await tx.db.kysely.selectFrom('staff').select('failed_attempts').where('id', '=', row.id).executeTakeFirstOrThrow();
@@ -77,7 +77,7 @@ async function consumeTotp(ctx: CoreContext, row: StaffTable, code: string): Pro
   return Number(res.numUpdatedRows) === 1;
 }
 
-const isLocked = (row: StaffTable, now: Date) => row.locked_until !== null && row.locked_until > now.toISOString();
+export const isLocked = (row: StaffTable, now: Date) => row.locked_until !== null && row.locked_until > now.toISOString();
 
 export interface StaffLoginResult {
   session: string;

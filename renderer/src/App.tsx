@@ -8,9 +8,9 @@ import { AuditScreen } from './screens/Audit';
 import { FxScreen } from './screens/Fx';
 import { HomeScreen } from './screens/Home';
 import { InvoiceDetail, InvoicesScreen } from './screens/Invoices';
-import { KybScreen } from './screens/Kyb';
+import { KybDetail, KybScreen } from './screens/Kyb';
 import { LedgerScreen } from './screens/Ledger';
-import { MerchantsScreen } from './screens/Merchants';
+import { MerchantDetail, MerchantsScreen } from './screens/Merchants';
 import { SettingsScreen } from './screens/Settings';
 import { SignInScreen } from './screens/SignIn';
 import { StaffScreen } from './screens/Staff';
@@ -27,13 +27,13 @@ interface Route {
 
 const ROUTES: Route[] = [
   { path: 'home', needs: 'staff:me', render: () => <HomeScreen /> },
-  { path: 'kyb', needs: 'kyb:list', render: () => <KybScreen /> },
-  { path: 'merchants', needs: 'merchants:list', render: () => <MerchantsScreen /> },
+  { path: 'kyb', needs: 'kyb:list', render: (rest) => (rest[0] ? <KybDetail merchantId={rest[0]} /> : <KybScreen />) },
+  { path: 'merchants', needs: 'merchants:list', render: (rest) => (rest[0] ? <MerchantDetail merchantId={rest[0]} /> : <MerchantsScreen />) },
   { path: 'invoices', needs: 'invoices:list', render: (rest) => (rest[0] ? <InvoiceDetail id={rest[0]} /> : <InvoicesScreen />) },
   { path: 'fx', needs: 'fx:list', render: () => <FxScreen /> },
   { path: 'ledger', needs: 'ledger:balances', render: () => <LedgerScreen /> },
   { path: 'staff', needs: 'staff:list', render: () => <StaffScreen /> },
-  { path: 'audit', needs: 'audit:list', render: () => <AuditScreen /> },
+  { path: 'audit', needs: 'audit:list', render: (rest) => <AuditScreen key={rest[0] ?? ''} touching={rest[0]} /> },
   { path: 'settings', needs: 'staff:me', render: () => <SettingsScreen /> },
 ];
 

@@ -1,6 +1,13 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../core/auth/totp.js';
+import { createProduct } from '../../core/catalog/products.js';
+import { createRateCard, publishRateCard } from '../../core/catalog/rate-cards.js';
+import { createContract } from '../../core/contracts/contracts.js';
+import { createCustomer } from '../../core/customers/customers.js';
+import { FxRateInput, setFxRate } from '../../core/fx/index.js';
+import { signup } from '../../core/merchants/accounts.js';
+import { createStaff } from '../../core/staff/index.js';
 import { type Harness, type TestStaff, openHarness } from '../../core/backoffice/testing/harness.js';
 import { type RunningBackOfficeWeb, SESSION_COOKIE, startBackOfficeWeb } from './app.js';
 
@@ -149,5 +156,117 @@ describe('the back office over loopback HTTP', () => {
     expect(String(out.headers['set-cookie']?.[0])).toContain('Max-Age=0');
     const after = await request('POST', '/backoffice/rpc/staff:me', { body: {}, cookie });
     expect(after.status).toBe(401);
+  });
+});
+
+/** A streamed answer (Accept: application/x-ndjson): its lines, parsed, in arrival order. */
+function streamed(path: string, cookie: string, body: unknown): Promise<{ status: number; contentType: string; lines: any[] }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${web.url}${path}`,
+      { method: 'POST', headers: { origin: web.url, 'content-type': 'application/json', accept: 'application/x-ndjson', cookie } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: String(res.headers['content-type']),
+            lines: text
+              .split('\n')
+              .filter((l) => l.trim())
+              .map((l) => JSON.parse(l)),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+function expectProgressThenResult(lines: any[]) {
+  const progress = lines.slice(0, -1);
+  expect(progress.length).toBeGreaterThan(0);
+  for (const line of progress) expect(Object.keys(line)).toEqual(['progress']);
+  expect(progress.at(-1).progress.done).toBe(progress.at(-1).progress.total);
+  const dones = progress.map((l: any) => l.progress.done);
+  expect(dones).toEqual([...dones].sort((a, b) => a - b));
+  expect(lines.at(-1).ok).toBe(true);
+}
+
+describe('progress of long commands, streamed as NDJSON lines before the result', () => {
+  it('fx:import reports its rows as they are written, then answers', async () => {
+    const cookie = await signIn(admin);
+    const rows = Array.from(
+      { length: 1200 },
+      (_, i) => `USD,CNY,7.${String(1000 + i)},2025-01-01T00:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,test`,
+    );
+    const csv = ['from,to,rate,effectiveAt,source', ...rows].join('\n');
+    const res = await streamed('/backoffice/rpc/fx:import', cookie, { input: { csv }, otp: freshOtp(admin) });
+    expect(res.status).toBe(200);
+    expect(res.contentType).toContain('application/x-ndjson');
+    expectProgressThenResult(res.lines);
+    expect(res.lines[0].progress).toEqual({ done: 0, total: 1200 });
+    expect(res.lines.at(-1).data).toMatchObject({ imported: 1200, pairs: ['USD/CNY'] });
+  });
+
+  it('invoices:generate reports each period, then answers with the run', async () => {
+    const m = await signup(h.ctx, { name: 'Progress Co', email: 'progress@merchant.test', password: 'merchant password' } as never);
+    const scope = { merchantId: m.id, environment: 'sandbox' as const };
+    await setFxRate(h.ctx, FxRateInput.parse({ from: 'USD', to: 'CNY', rate: '7.1', effectiveAt: '2026-01-01T00:00:00Z' }), null);
+    const product = await createProduct(h.ctx, scope, { key: 'chat', name: 'Chat' } as never);
+    const card = await createRateCard(h.ctx, scope, product.id, { currency: 'USD', prices: [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '5' }] } as never);
+    await publishRateCard(h.ctx, scope, card.id);
+    for (const c of ['c1', 'c2', 'c3']) {
+      await createCustomer(h.ctx, scope, { externalId: c, name: c } as never);
+      await createContract(h.ctx, scope, { customerExternalId: c, rateCardId: card.id, billingCycle: 'monthly_calendar', startsAt: '2026-04-01T00:00:00Z' } as never);
+    }
+    const cookie = await signIn(admin);
+    const res = await streamed('/backoffice/rpc/invoices:generate', cookie, { input: { merchant: m.id } });
+    expect(res.status).toBe(200);
+    expectProgressThenResult(res.lines);
+    expect(res.lines.at(-2).progress).toEqual({ done: 3, total: 3 });
+    expect(res.lines.at(-1).data.created).toHaveLength(3);
+  });
+
+  it('answers refusals before the work starts as ordinary JSON with their status, and ignores progress without the header', async () => {
+    const cookie = await signIn(admin);
+    const noCode = await streamed('/backoffice/rpc/fx:import', cookie, { input: { csv: 'from,to,rate\nUSD,CNY,7.2' } });
+    expect(noCode.status).toBe(403);
+    expect(noCode.contentType).toContain('application/json');
+    expect(noCode.lines).toEqual([{ ok: false, error: expect.objectContaining({ code: 'step_up_required' }) }]);
+    const plain = await request('POST', '/backoffice/rpc/fx:import', { body: { input: { csv: 'from,to,rate\nUSD,CNY,7.2' }, otp: freshOtp(admin) }, cookie });
+    expect(plain.headers['content-type']).toContain('application/json');
+    expect(plain.body).toMatchObject({ ok: true, data: { imported: 1 } });
+  });
+});
+
+describe('first sign-in enrolment over loopback HTTP', () => {
+  it('gives a new staff member a fresh secret for their QR code, then signs in with it; refuses once enrolled', async () => {
+    const created = await createStaff(h.ctx, { email: 'newcomer@buffmoney.test', role: 'support', password: 'newcomer password' }, admin.id);
+    const enrol = await request('POST', '/backoffice/enrol', { body: { email: 'newcomer@buffmoney.test', password: 'newcomer password' } });
+    expect(enrol.status).toBe(200);
+    expect(enrol.body.ok).toBe(true);
+    expect(enrol.body.data.otpauthUri).toContain(`secret=${enrol.body.data.secret}`);
+    expect(enrol.body.data.secret).not.toBe(created.totpSecret);
+    expect(enrol.headers['set-cookie']).toBeUndefined();
+    h.clock.advance(30_000);
+    const signedIn = await request('POST', '/backoffice/sign-in', {
+      body: { email: 'newcomer@buffmoney.test', password: 'newcomer password', otp: totpCode(enrol.body.data.secret, h.clock.now()) },
+    });
+    expect(signedIn.body).toMatchObject({ ok: true, data: { staff: { twoFactorEnrolled: true } } });
+    const again = await request('POST', '/backoffice/enrol', { body: { email: 'newcomer@buffmoney.test', password: 'newcomer password' } });
+    expect([again.status, again.body.error.code]).toEqual([409, 'already_enrolled']);
+  });
+
+  it('refuses a wrong password as sign-in does, strict envelopes, and other origins', async () => {
+    const wrong = await request('POST', '/backoffice/enrol', { body: { email: admin.email, password: 'not it' } });
+    expect([wrong.status, wrong.body.error.code]).toEqual([401, 'invalid_credentials']);
+    const extra = await request('POST', '/backoffice/enrol', { body: { email: admin.email, password: 'x', otp: '123456' } });
+    expect(extra.body.error.code).toBe('validation_failed');
+    const foreign = await request('POST', '/backoffice/enrol', { body: { email: admin.email, password: 'x' }, headers: { origin: 'https://evil.example' } });
+    expect([foreign.status, foreign.body.error.code]).toEqual([403, 'origin_refused']);
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { BridgeError, BridgeResult } from '../../core/backoffice/bridge.js';
 import { createBridgeHost } from '../../core/backoffice/host.js';
+import { throttleProgress } from '../../core/backoffice/progress.js';
 import type { CoreContext } from '../../core/context/index.js';
 import type { ErrorKind } from '../../core/errors/index.js';
 import { STATUS_BY_KIND } from '../http/errors.js';
@@ -24,6 +25,11 @@ import { STATUS_BY_KIND } from '../http/errors.js';
  *   the envelope is zod-parsed strictly (by the host);
  * - the session token lives in an HttpOnly, SameSite=Strict cookie: page scripts never see it;
  * - a strict CSP, no-store on every API answer, and nothing from a request body is logged.
+ *
+ * Progress: a command request with `Accept: application/x-ndjson` may be answered as a stream of
+ * lines, `{"progress":{"done":…,"total":…}}` (at most ~20 a second) and then the result itself,
+ * `{"ok":…}`. The stream starts only with the first progress report, so anything refused before
+ * the work starts (session, role, input, step-up) still gets its ordinary JSON answer and status.
  */
 
 export const SESSION_COOKIE = 'bm_backoffice_session';
@@ -74,6 +80,11 @@ function readCookie(req: Request, name: string): string | undefined {
     if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
   }
   return undefined;
+}
+
+/** Whether the caller reads a progress stream (NDJSON) rather than one JSON answer. */
+function wantsProgress(req: Request): boolean {
+  return (req.headers.accept ?? '').split(',').some((part) => part.trim().split(';')[0] === 'application/x-ndjson');
 }
 
 function sessionCookie(token: string, maxAgeSeconds: number): string {
@@ -138,7 +149,31 @@ export function createBackOfficeWebApp(options: BackOfficeWebOptions, own: () =>
 
   app.post(`${API}/session`, async (req, res) => reply(res, await host.session(readCookie(req, SESSION_COOKIE), req.body)));
 
-  app.post(`${API}/rpc/:command`, async (req, res) => reply(res, await host.command(readCookie(req, SESSION_COOKIE), String(req.params.command), req.body ?? {})));
+  app.post(`${API}/enrol`, async (req, res) => reply(res, await host.enrol(req.body ?? {})));
+
+  app.post(`${API}/rpc/:command`, async (req, res) => {
+    const token = readCookie(req, SESSION_COOKIE);
+    const name = String(req.params.command);
+    if (!wantsProgress(req)) return reply(res, await host.command(token, name, req.body ?? {}));
+    let streaming = false;
+    const line = (value: unknown) => {
+      // The officer may have closed the tab: the command still runs to its end (and is audited).
+      if (!res.destroyed && !res.writableEnded) res.write(`${JSON.stringify(value)}\n`);
+    };
+    const onProgress = throttleProgress((done, total) => {
+      if (!streaming) {
+        streaming = true;
+        res.status(200).setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.flushHeaders();
+      }
+      line({ progress: { done, total } });
+    });
+    const result = await host.command(token, name, req.body ?? {}, { onProgress });
+    if (!streaming) return reply(res, result);
+    line(result);
+    res.end();
+  });
 
   app.use(API, (_req, res) => send(res, fail(404, 'not_found', 'No such back-office route')));
 

@@ -125,7 +125,8 @@ test('Invoices: generate, read the run report, open an invoice with its lines an
   // × 7.1234 = 247,609.38… fen, rounded once
   await expect(northwind).toContainText('2,476.09 CNY');
   await page.getByLabel('Status').selectOption('void');
-  await expect(list).toContainText('No invoices match these filters.');
+  // Other tests void invoices of their own merchants; none of this run's is void.
+  await expect(list.getByRole('row').filter({ hasText: 'cus-northwind' })).toHaveCount(0);
   await page.getByLabel('Status').selectOption('');
   await shot(page, '05-invoices-run-report');
 

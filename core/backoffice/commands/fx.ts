@@ -63,7 +63,7 @@ export const fxImport = defineCommand({
   mutates: true,
   fileInput: { flag: 'file', key: 'csv' },
   async handler(ctx, input) {
-    const { batch, imported } = await importFxRates(ctx, input.csv, ctx.staff.id, input.source);
+    const { batch, imported } = await importFxRates(ctx, input.csv, ctx.staff.id, input.source, { onProgress: (done, total) => ctx.progress(done, total) });
     ctx.touch(batch);
     return { batch, imported: imported.length, pairs: [...new Set(imported.map((r) => r.pair))].sort() };
   },

@@ -3,7 +3,9 @@ import { auditList, auditVerify } from './audit.js';
 import { fxImport, fxList, fxSet } from './fx.js';
 import { invoicesGenerate, invoicesList, invoicesShow, invoicesUnbilled, invoicesVoid } from './invoices.js';
 import { ledgerAccounts, ledgerBalancesCommand, ledgerShow, ledgerVerify } from './ledger.js';
+import { ledgerTransactions } from './ledger-transactions.js';
 import { kybApprove, kybExportDocument, kybList, kybReject, kybRequestInfo, kybShow } from './kyb.js';
+import { reportsOverview } from './reports.js';
 import { merchantsDestinationHistory, merchantsList, merchantsReactivate, merchantsSetFee, merchantsShow, merchantsSuspend } from './merchants.js';
 import { staffAdd, staffDisable, staffList, staffMe } from './staff.js';
 
@@ -33,6 +35,7 @@ export const backOfficeCommandList = [
   ledgerAccounts,
   ledgerBalancesCommand,
   ledgerShow,
+  ledgerTransactions,
   ledgerVerify,
   fxSet,
   fxImport,
@@ -42,6 +45,7 @@ export const backOfficeCommandList = [
   invoicesShow,
   invoicesVoid,
   invoicesUnbilled,
+  reportsOverview,
 ] as const;
 
 /** Each command's definition by name, with its schemas' types: the contract the bridge is typed from. */

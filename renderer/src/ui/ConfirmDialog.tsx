@@ -1,4 +1,5 @@
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { BridgeError, BridgeResult } from '../../../core/backoffice/bridge.js';
 import { ErrorNote } from './Feedback';
 
@@ -23,6 +24,7 @@ export interface ConfirmDialogProps {
  * a fresh code when the command is step-up, and stays open with the reason when it fails.
  */
 export function ConfirmDialog({ title, consequence, confirmLabel, stepUp, children, ready = true, tone = 'normal', run, onDone, onCancel }: ConfirmDialogProps) {
+  const { t } = useTranslation('ui');
   const ref = useRef<HTMLDialogElement>(null);
   const [otp, setOtp] = useState('');
   const [busy, setBusy] = useState(false);
@@ -54,7 +56,7 @@ export function ConfirmDialog({ title, consequence, confirmLabel, stepUp, childr
         {children}
         {stepUp && (
           <label className="field">
-            <span>Two-factor code (a fresh one, not used before)</span>
+            <span>{t('dialog.twoFactor')}</span>
             <input
               name="otp"
               inputMode="numeric"
@@ -66,17 +68,17 @@ export function ConfirmDialog({ title, consequence, confirmLabel, stepUp, childr
                 setOtp(e.target.value.replace(/\D/g, ''));
                 setError(undefined);
               }}
-              aria-label="Two-factor code"
+              aria-label={t('dialog.twoFactorLabel')}
             />
           </label>
         )}
         <ErrorNote error={error} />
         <div className="actions">
           <button type="button" onClick={onCancel} disabled={busy}>
-            Cancel
+            {t('dialog.cancel')}
           </button>
           <button type="submit" className={tone === 'danger' ? 'danger' : 'primary'} disabled={busy || !codeOk || !ready}>
-            {busy ? 'Working…' : confirmLabel}
+            {busy ? t('dialog.working') : confirmLabel}
           </button>
         </div>
       </form>

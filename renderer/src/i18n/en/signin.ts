@@ -1,4 +1,26 @@
 /** English strings of the "signin" namespace. The source of truth: zh/signin.ts must have exactly these keys. */
 export default {
-  title: 'Signin',
+  title: 'BuffMoney back office',
+  formLabel: 'Sign in',
+  intro: 'Staff sign-in: password and the code from your authenticator app.',
+  email: 'Email',
+  password: 'Password',
+  otp: 'Two-factor code',
+  submit: 'Sign in',
+  submitting: 'Signing in…',
+  firstTime: 'First sign-in? Set up two-factor',
+  backToSignIn: 'Back to sign-in',
+  enrol: {
+    formLabel: 'Set up two-factor',
+    heading: 'Set up two-factor',
+    intro: 'First sign-in: enter the email and password you were given. You then get a new code for your authenticator app.',
+    submit: 'Set up two-factor',
+    submitting: 'Checking…',
+    scan: 'Scan this QR code with your authenticator app (Google Authenticator, 1Password, Microsoft Authenticator…).',
+    qrAlt: 'QR code for your authenticator app',
+    manual: 'Or type this key into the app:',
+    account: 'Account: {{email}}',
+    confirm: 'Then enter the six-digit code the app shows to finish signing in.',
+    oneTime: 'This key is shown only now. It replaces any key you were given when the account was created.',
+  },
 } as const;

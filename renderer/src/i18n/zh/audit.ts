@@ -1,7 +1,61 @@
-import type { Messages } from '../types';
 import type en from '../en/audit';
+import type { Messages } from '../types';
 
 /** Simplified Chinese for the "audit" namespace: the same keys as en/audit.ts (the typecheck insists). */
 export default {
-  title: 'audit',
+  title: '审计日志',
+  filters: '审计筛选',
+  actor: '员工邮箱',
+  actorPlaceholder: 'name@company.com',
+  command: '操作',
+  anyCommand: '全部操作',
+  touching: '涉及的 ID',
+  touchingPlaceholder: 'mer_…、stf_…、inv_…',
+  touchingInvalid: 'ID 形如 mer_01h…',
+  clear: '清除筛选',
+  table: '审计记录',
+  empty: '没有符合筛选条件的审计记录。',
+  loading: '审计记录',
+  columns: {
+    seq: '#',
+    at: '时间',
+    actor: '员工',
+    command: '操作',
+    outcome: '结果',
+    touched: '涉及对象',
+  },
+  outcomes: {
+    ok: '成功',
+    error: '失败',
+  },
+  nobody: '未知（无会话）',
+  more: '加载更早的记录',
+  loadingMore: '加载中…',
+  shown: '已显示 {{count}} 条记录，最新的在前。',
+  noDateFilter: '最新的在前；点击“加载更早的记录”向前翻页。可按员工、操作和涉及的 ID 筛选。',
+  verify: {
+    button: '校验哈希链',
+    running: '校验中…',
+    intact: '审计哈希链完整：全部 {{entries}} 条记录校验通过（链头哈希 {{hash}}）',
+    broken: '审计哈希链在第 {{seq}} 条记录（{{id}}）处断裂：{{reason}}。此前的 {{verified}} 条记录校验通过。',
+    show: '查看第 {{seq}} 条记录',
+  },
+  entry: {
+    label: '审计记录 #{{seq}}',
+    title: '记录 #{{seq}}',
+    close: '关闭',
+    at: '时间',
+    actor: '员工',
+    command: '操作',
+    outcome: '结果',
+    errorCode: '错误',
+    touched: '涉及对象',
+    input: '输入',
+    noInput: '（无）',
+    redactedNote: '密码、验证码、密钥和令牌均以 [redacted] 形式保存。',
+    resultNote: '日志记录请求内容、结果以及涉及的 ID，不保存完整的返回结果。',
+    hash: '哈希',
+    prevHash: '前一条哈希',
+    id: '记录 ID',
+  },
 } satisfies Messages<typeof en>;
