@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import { blobType, isPostgres } from './_dialect.js';
+import { blobType, decimalType, isPostgres } from './_dialect.js';
 
 /**
  * The compact usage row. 0003 stored every event with its merchant and customer ids, metric,
@@ -81,7 +81,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('idempotency_key', 'text', (c) => c.notNull())
     .addColumn('customer', int, (c) => c.notNull())
     .addColumn('metric', 'integer', (c) => c.notNull())
-    .addColumn('quantity', 'text', (c) => c.notNull()) // non-negative integer, canonical decimal string, any size
+    .addColumn('quantity', decimalType(db), (c) => c.notNull()) // non-negative integer, canonical decimal string, any size
     .addColumn('occurred_at', int, (c) => c.notNull())
     .addColumn('dimensions', int, (c) => c.notNull())
     .addColumn('received_at', int, (c) => c.notNull())
@@ -95,7 +95,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('occurred_at', int, (c) => c.notNull())
     .addColumn('seq', int, (c) => c.notNull())
     .addColumn('metric', 'integer', (c) => c.notNull())
-    .addColumn('quantity', 'text', (c) => c.notNull())
+    .addColumn('quantity', decimalType(db), (c) => c.notNull())
     .addColumn('dimensions', int, (c) => c.notNull())
     .addPrimaryKeyConstraint('usage_by_customer_pk', ['customer', 'occurred_at', 'seq'])
     .$call((b) => (pg ? b : b.modifyEnd(sql`without rowid`)))

@@ -37,9 +37,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // An embedded file database gets a checkpointer thread: WAL checkpoints leave the commit path.
   const location = parseDatabaseUrl(config.dbPath);
   const fileDb = location.engine === 'sqlite' && location.file !== ':memory:';
-  const db = openDatabase(config.dbPath, { durable: config.durable, autoCheckpoint: !fileDb });
+  const db = openDatabase(config.dbPath, { durable: config.durable, autoCheckpoint: !fileDb, poolSize: config.dbPoolSize });
   const embeddedFile = db.capabilities.embeddedFile;
-  await migrateToLatest(db);
+  try {
+    // Also the first contact with a PostgreSQL server: a wrong URL or a server down fails here.
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
   const ctx = createContext({
     db,
     secrets: loadSecrets(config.dataDir),
