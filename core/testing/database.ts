@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import pg from 'pg';
-import { parseDatabaseUrl } from '../db/index.js';
+import { type Db, parseDatabaseUrl } from '../db/index.js';
 
 /**
  * The one switch between the two databases the suite runs on (tests only): BUFFMONEY_TEST_DB.
@@ -98,4 +99,23 @@ export async function tamperBehindTriggers(url: string, dml: string): Promise<vo
   } finally {
     raw.close();
   }
+}
+
+/**
+ * Makes the database refuse inserts into `table` (all, or those where `when` holds — a condition
+ * over NEW written in SQL both engines read) with the error message `message`, until the
+ * returned function is called: tests of what happens when a write fails half way.
+ */
+export async function refuseInserts(db: Db, table: string, message: string, when?: string): Promise<() => Promise<void>> {
+  const name = `test_refuse_${table}`;
+  if (db.exclusive) {
+    await db.exclusive((raw) => raw.exec(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} ${when ? `WHEN ${when}` : ''} BEGIN SELECT RAISE(ABORT, '${message}'); END`));
+    return () => db.exclusive!((raw) => void raw.exec(`DROP TRIGGER ${name}`));
+  }
+  await sql.raw(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${message}'; END $$`).execute(db.kysely);
+  await sql.raw(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW ${when ? `WHEN (${when})` : ''} EXECUTE FUNCTION ${name}()`).execute(db.kysely);
+  return async () => {
+    await sql.raw(`DROP TRIGGER ${name} ON ${table}`).execute(db.kysely);
+    await sql.raw(`DROP FUNCTION ${name}()`).execute(db.kysely);
+  };
 }

@@ -1,25 +1,23 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CoreContext, HOUR, ManualClock, createContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { type TestDatabase, createTestDatabase, refuseInserts } from '../testing/database.js';
 import { IN_PROGRESS_LEASE_MS } from './apply-job.js';
 import { purgeExpiredIdempotencyRecords } from './idempotency.js';
 import { createUsageEventWriter, createUsageIngest } from './ingest.js';
 import type { IngestJob, UsageEventWriter } from './writer.js';
 
-let dir: string;
+let database: TestDatabase;
 let ctx: CoreContext;
 let clock: ManualClock;
 const scope = { merchantId: 'mer_test', environment: 'sandbox' as const };
 
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-usage-'));
-  const db = openDatabase(path.join(dir, 'test.db'), { durable: false });
-  await migrateToLatest(db);
+  database = await createTestDatabase('buffmoney-usage-', 'test.db');
+  const db = openDatabase(database.url, { durable: false });
+  if (!database.migrated) await migrateToLatest(db);
   clock = new ManualClock('2026-05-25T12:00:00.000Z');
   ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
   const now = clock.now().toISOString();
@@ -48,7 +46,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await ctx.db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await database.cleanup();
 });
 
 const body = (...keys: string[]) =>
@@ -133,7 +131,7 @@ describe('group commit', () => {
   });
 
   it('rolls back only the batch that failed; its neighbours in the group commit', async () => {
-    await ctx.db.exclusive!((raw) => raw.exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON usage_events WHEN NEW.idempotency_key = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`));
+    const allowBoom = await refuseInserts(ctx.db, 'usage_events', 'boom', "NEW.idempotency_key = 'boom'");
     const { writer, groups } = countingWriter();
     const ingest = createUsageIngest(ctx, { writer });
     const resume = ingest.pauseWrites();
@@ -148,7 +146,7 @@ describe('group commit', () => {
     const keys = (await ctx.db.kysely.selectFrom('usage_events').select('idempotency_key').execute()).map((r) => r.idempotency_key).sort();
     expect(keys).toEqual(['x1', 'x2']); // y1 rolled back with its batch
     expect(await count('idempotency_records')).toBe(0); // so a retry can run
-    await ctx.db.exclusive!((raw) => raw.exec('DROP TRIGGER boom'));
+    await allowBoom();
     const retry = await ingest.ingest({ scope, body: body('y1', 'boom'), idempotencyKey: 'KB' });
     expect(retry.counts.accepted).toBe(2);
   });
