@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createProduct } from '../../core/catalog/products.js';
 import { createRateCard, publishRateCard } from '../../core/catalog/rate-cards.js';
@@ -10,16 +7,17 @@ import { createCustomer } from '../../core/customers/customers.js';
 import { openDatabase } from '../../core/db/index.js';
 import { migrateToLatest } from '../../core/db/migrate.js';
 import type { InvoiceRunReport } from '../../core/invoices/index.js';
+import { type TestDatabase, createTestDatabase } from '../../core/testing/database.js';
 import { startInvoiceScheduler } from './invoice-scheduler.js';
 
-let dir: string;
+let database: TestDatabase;
 let ctx: CoreContext;
 let clock: ManualClock;
 
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-scheduler-'));
-  const db = openDatabase(path.join(dir, 's.db'), { durable: false });
-  await migrateToLatest(db);
+  database = await createTestDatabase('buffmoney-scheduler-', 's.db');
+  const db = openDatabase(database.url, { durable: false });
+  if (!database.migrated) await migrateToLatest(db);
   clock = new ManualClock('2026-05-31T23:00:00.000Z');
   ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
   const scope = { merchantId: 'mer_s', environment: 'live' as const };
@@ -51,7 +49,7 @@ beforeEach(async () => {
 afterEach(async () => {
   vi.useRealTimers();
   await ctx.db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await database.cleanup();
 });
 
 describe('the invoice scheduler', () => {
