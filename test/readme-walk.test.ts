@@ -68,9 +68,9 @@ describe('README walk-through', { timeout: 480_000 }, () => {
     }
     // TMPDIR inside the server's temp folder (removed at the end): the totp helper's state and
     // the README's mktemp output leave nothing behind
-    const tmp = path.join(path.dirname(server.dbFile), 'tmp');
+    const tmp = path.join(server.config.dataDir, 'tmp');
     fs.mkdirSync(tmp);
-    Object.assign(env, { B: server.url, BUFFMONEY_DB: server.dbFile, TMPDIR: tmp });
+    Object.assign(env, { B: server.url, BUFFMONEY_DB: server.dbFile, BUFFMONEY_DATA_DIR: server.config.dataDir, TMPDIR: tmp });
 
     const started = Date.now();
     const child = spawn('bash', ['-c', walkScript(blocks)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -119,3 +119,14 @@ export async function refuseInserts(db: Db, table: string, message: string, when
     await sql.raw(`DROP FUNCTION ${name}()`).execute(db.kysely);
   };
 }
+
+/**
+ * Runs one SQL statement written with `?` placeholders on either engine (tests that look at or
+ * poke rows directly, as someone at a SQL prompt would); returns its rows.
+ */
+export async function queryRows<R = Record<string, unknown>>(db: Db, text: string, ...params: unknown[]): Promise<R[]> {
+  const parts = text.split('?');
+  if (parts.length !== params.length + 1) throw new Error(`queryRows: ${parts.length - 1} placeholders, ${params.length} values`);
+  const strings = Object.assign([...parts], { raw: [...parts] }) as unknown as TemplateStringsArray;
+  return (await sql<R>(strings, ...params).execute(db.kysely)).rows;
+}

@@ -5,6 +5,7 @@ import { Migrator } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, createContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
+import { onPostgres } from '../testing/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { aggregateUsage } from './aggregate.js';
 import { createUsageIngest, listStoredUsageEvents } from './index.js';
@@ -14,7 +15,8 @@ import { migrations } from '../../migrations/index.js';
  * 0006 re-encodes usage rows stored under 0003's text layout. Events keep the ids already given
  * out (legacy_id), their totals, and their dedupe keys; new events get derived ids.
  */
-describe('migration 0006_usage_compact', () => {
+// SQLite's own 0003 rows moved by 0006 (its PostgreSQL branch runs in every test:pg template build, on no rows).
+describe.skipIf(onPostgres)('sqlite: migration 0006_usage_compact', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-m0006-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
