@@ -15,8 +15,10 @@ const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 const blocks = walkedBlocks(readme);
 
 describe('README', () => {
-  it('marks only the quick start as not walked, and every curl fails on an HTTP error', () => {
-    const skipped = shellBlocks(readme).filter((b) => b.info.includes('no-walk'));
+  it('marks only the quick start (and the PostgreSQL setup, which needs a server) as not walked, and every curl fails on an HTTP error', () => {
+    // `needs-postgres`: the block points the product at an existing PostgreSQL server, which the
+    // walk (on the suite's own database) does not have; npm run test:pg covers that path.
+    const skipped = shellBlocks(readme).filter((b) => b.info.includes('no-walk') && !b.info.includes('needs-postgres'));
     expect(skipped.map((b) => b.code)).toEqual([expect.stringContaining('npm install')]);
     expect(curlsWithoutFail(blocks)).toEqual([]);
     // the path the walk must cover, from signup to a live key and usage
