@@ -240,3 +240,30 @@ describe('ingest outcomes', () => {
     });
   });
 });
+
+describe('two processes on one database (a second connection, as a second replica has)', () => {
+  it('execute an Idempotency-Key once and store an event key once, whichever commits first', async () => {
+    const other = openDatabase(database.url, { durable: false });
+    try {
+      const ctxB = createContext({ db: other, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
+      const a = createUsageIngest(ctx);
+      const b = createUsageIngest(ctxB);
+      // The same request (same key, same body) at both at once; then overlapping event keys.
+      const [ra, rb] = await Promise.all([
+        a.ingest({ scope, body: body('p1', 'p2'), idempotencyKey: 'SAME' }),
+        b.ingest({ scope, body: body('p1', 'p2'), idempotencyKey: 'SAME' }),
+      ]);
+      expect([ra.replayed, rb.replayed].sort()).toEqual([false, true]);
+      expect(ra.resultsJson).toBe(rb.resultsJson); // the replay is the stored response, byte for byte
+      const [rc, rd] = await Promise.all([a.ingest({ scope, body: body('q1', 'q2') }), b.ingest({ scope, body: body('q2', 'q3') })]);
+      const q2 = [rc, rd].map((r) => JSON.parse(r.resultsJson).find((x: { idempotencyKey: string }) => x.idempotencyKey === 'q2'));
+      expect(q2.map((x) => x.status).sort()).toEqual(['accepted', 'duplicate']);
+      expect(q2[0].eventId).toBe(q2[1].eventId);
+      expect(await count('usage_events')).toBe(5); // p1 p2 q1 q2 q3
+      // Another key with a different body is refused on either side.
+      await expect(b.ingest({ scope, body: body('p9'), idempotencyKey: 'SAME' })).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -58,18 +58,25 @@ describe('the invoice scheduler', () => {
     const reports: InvoiceRunReport[] = [];
     const scheduler = startInvoiceScheduler(ctx, { intervalMs: 60_000, graceMs: 3_600_000, onReport: (r) => reports.push(r) });
     const count = async () => (await ctx.db.kysely.selectFrom('invoices').select('id').execute()).length;
+    // Advances the fake clock by `ms`, then waits (on real I/O, not fake time) until the look it
+    // started has finished: on PostgreSQL a run waits on the network, not only on microtasks.
+    const advance = async (ms: number) => {
+      const before = scheduler.looks;
+      await vi.advanceTimersByTimeAsync(ms);
+      while (scheduler.looks === before) await new Promise((r) => setImmediate(r));
+    };
 
-    await vi.advanceTimersByTimeAsync(1_000); // first look: May has not ended
+    await advance(1_000); // first look: May has not ended
     expect(await count()).toBe(0);
     clock.set('2026-06-01T00:30:00Z'); // ended, but within the grace window
-    await vi.advanceTimersByTimeAsync(60_000);
+    await advance(60_000);
     expect(await count()).toBe(0);
     clock.set('2026-06-01T01:00:00Z');
-    await vi.advanceTimersByTimeAsync(60_000);
+    await advance(60_000);
     expect(await count()).toBe(1);
     expect(reports).toHaveLength(1);
     expect(reports[0].created[0]).toMatchObject({ periodStart: '2026-05-01T00:00:00.000Z' });
-    await vi.advanceTimersByTimeAsync(5 * 60_000); // later looks find nothing new
+    await advance(5 * 60_000); // later looks find nothing new
     expect(await count()).toBe(1);
     expect(reports).toHaveLength(1);
     await scheduler.stop();

@@ -7,13 +7,6 @@ export interface Exclusion {
   why: string;
 }
 
-export const excludedOnPostgres: Exclusion[] = [
-  {
-    // The test drives the scheduler with fake timers and expects a whole invoice run to finish
-    // within the microtask turns of advanceTimersByTimeAsync — true of SQLite's synchronous
-    // driver, not of a run that waits on the network. Needs a "run finished" signal from the
-    // scheduler (or real timers); the scheduler itself is exercised on PostgreSQL by the server tests.
-    file: 'server/workers/invoice-scheduler.test.ts',
-    why: 'fake timers assume a synchronous driver',
-  },
-];
+// Empty: every test file runs on PostgreSQL. (Engine-specific tests inside a file are named
+// `sqlite: …` / `postgres: …` and skip themselves on the other engine.)
+export const excludedOnPostgres: Exclusion[] = [];
