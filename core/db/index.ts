@@ -156,6 +156,7 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Db {
  */
 export function poolSizeFromEnv(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
-  if (!/^\d{1,4}$/.test(value) || Number(value) < 1) throw new Error(`BUFFMONEY_DB_POOL must be a whole number of connections (1–1000), got ${JSON.stringify(value)}`);
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1000)
+    throw new Error(`BUFFMONEY_DB_POOL must be a whole number of connections (1–1000), got ${JSON.stringify(value)}`);
   return Number(value);
 }
