@@ -120,6 +120,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     )
     .execute(db);
   await db.schema.dropTable('usage_events_0003').execute();
+  if (pg) {
+    // Rows moved with their seqs: the new table's sequence must continue after them (SQLite's
+    // rowid does by itself).
+    await sql`SELECT setval(pg_get_serial_sequence('usage_events', 'seq'), COALESCE(MAX(seq), 1), MAX(seq) IS NOT NULL) FROM usage_events`.execute(db);
+  }
 }
 
 export async function down(): Promise<void> {
