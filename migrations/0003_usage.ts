@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { isPostgres } from './_dialect.js';
+import { decimalType, isPostgres } from './_dialect.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   const pg = isPostgres(db);
@@ -15,7 +15,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('idempotency_key', 'text', (c) => c.notNull())
     .addColumn('customer_id', 'text', (c) => c.notNull())
     .addColumn('metric', 'text', (c) => c.notNull())
-    .addColumn('quantity', 'text', (c) => c.notNull()) // non-negative integer, canonical decimal string, any size
+    .addColumn('quantity', decimalType(db), (c) => c.notNull()) // non-negative integer, canonical decimal string, any size
     .addColumn('occurred_at', 'text', (c) => c.notNull())
     .addColumn('dimensions', 'text', (c) => c.notNull().defaultTo('{}')) // canonical JSON, keys sorted
     .addColumn('received_at', 'text', (c) => c.notNull())
@@ -31,7 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('occurred_at', 'text', (c) => c.notNull())
     .addColumn('seq', pg ? 'bigint' : 'integer', (c) => c.notNull())
     .addColumn('metric', 'text', (c) => c.notNull())
-    .addColumn('quantity', 'text', (c) => c.notNull())
+    .addColumn('quantity', decimalType(db), (c) => c.notNull())
     .addColumn('dimensions', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('usage_by_customer_pk', ['customer_id', 'occurred_at', 'seq'])
     .$call((b) => (pg ? b : b.modifyEnd(sql`without rowid`)))

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { isPostgres } from './_dialect.js';
+import { int64Type, isPostgres } from './_dialect.js';
 
 /** Back office: staff accounts, their sessions, and the append-only, hash-chained audit log. */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -35,7 +35,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('audit_log')
-    .addColumn('seq', 'integer', (c) => c.primaryKey())
+    .addColumn('seq', int64Type(db), (c) => c.primaryKey())
     .addColumn('id', 'text', (c) => c.notNull().unique())
     .addColumn('at', 'text', (c) => c.notNull())
     .addColumn('actor_staff_id', 'text')

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import { blobType, isPostgres } from './_dialect.js';
+import { blobType, decimalType, isPostgres } from './_dialect.js';
 
 /**
  * The compact usage row. 0003 stored every event with its merchant and customer ids, metric,
@@ -81,7 +81,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('idempotency_key', 'text', (c) => c.notNull())
     .addColumn('customer', int, (c) => c.notNull())
     .addColumn('metric', 'integer', (c) => c.notNull())
-    .addColumn('quantity', 'text', (c) => c.notNull()) // non-negative integer, canonical decimal string, any size
+    .addColumn('quantity', decimalType(db), (c) => c.notNull()) // non-negative integer, canonical decimal string, any size
     .addColumn('occurred_at', int, (c) => c.notNull())
     .addColumn('dimensions', int, (c) => c.notNull())
     .addColumn('received_at', int, (c) => c.notNull())
@@ -95,7 +95,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('occurred_at', int, (c) => c.notNull())
     .addColumn('seq', int, (c) => c.notNull())
     .addColumn('metric', 'integer', (c) => c.notNull())
-    .addColumn('quantity', 'text', (c) => c.notNull())
+    .addColumn('quantity', decimalType(db), (c) => c.notNull())
     .addColumn('dimensions', int, (c) => c.notNull())
     .addPrimaryKeyConstraint('usage_by_customer_pk', ['customer', 'occurred_at', 'seq'])
     .$call((b) => (pg ? b : b.modifyEnd(sql`without rowid`)))
@@ -120,6 +120,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     )
     .execute(db);
   await db.schema.dropTable('usage_events_0003').execute();
+  if (pg) {
+    // Rows moved with their seqs: the new table's sequence must continue after them (SQLite's
+    // rowid does by itself).
+    await sql`SELECT setval(pg_get_serial_sequence('usage_events', 'seq'), COALESCE(MAX(seq), 1), MAX(seq) IS NOT NULL) FROM usage_events`.execute(db);
+  }
 }
 
 export async function down(): Promise<void> {

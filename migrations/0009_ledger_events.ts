@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { isPostgres } from './_dialect.js';
+import { decimalType, int64Type, isPostgres } from './_dialect.js';
 
 /**
  * The money core's storage: the append-only double-entry ledger (accounts, transactions, entries,
@@ -45,13 +45,13 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('ledger_entries')
     // 1, 2, 3 … with no gaps, across all transactions: the chain order.
-    .addColumn('seq', 'integer', (c) => c.primaryKey())
+    .addColumn('seq', int64Type(db), (c) => c.primaryKey())
     .addColumn('id', 'text', (c) => c.notNull().unique())
     .addColumn('tx_id', 'text', (c) => c.notNull().references('ledger_transactions.id'))
     .addColumn('account_id', 'text', (c) => c.notNull().references('ledger_accounts.id'))
     .addColumn('side', 'text', (c) => c.notNull())
     // A positive whole number of minor units, as decimal text (never a float).
-    .addColumn('amount_minor', 'text', (c) => c.notNull())
+    .addColumn('amount_minor', decimalType(db), (c) => c.notNull())
     .addColumn('currency', 'text', (c) => c.notNull())
     .addColumn('effective_at', 'text', (c) => c.notNull())
     .addColumn('prev_hash', 'text', (c) => c.notNull())

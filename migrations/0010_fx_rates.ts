@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { isPostgres } from './_dialect.js';
+import { decimalType, isPostgres } from './_dialect.js';
 
 /**
  * FX rates kept by finance: never edited, only superseded by a later one. The rate in force for a
@@ -13,7 +13,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('base', 'text', (c) => c.notNull())
     .addColumn('quote', 'text', (c) => c.notNull())
     // Units of `quote` per unit of `base`, a decimal string (never a float).
-    .addColumn('rate', 'text', (c) => c.notNull())
+    .addColumn('rate', decimalType(db), (c) => c.notNull())
     .addColumn('effective_at', 'text', (c) => c.notNull())
     .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('entered_by', 'text')

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { decimalType } from './_dialect.js';
 
 /**
  * Invoices: one per contract per billing period (the unique index guarantees it, whatever runs
@@ -20,11 +21,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('pricing_currency', 'text', (c) => c.notNull())
     .addColumn('collection_currency', 'text', (c) => c.notNull())
     .addColumn('settlement_currency', 'text', (c) => c.notNull())
-    .addColumn('subtotal_minor', 'text', (c) => c.notNull())
-    .addColumn('collection_amount_minor', 'text', (c) => c.notNull())
-    .addColumn('gross_settlement_minor', 'text', (c) => c.notNull())
-    .addColumn('platform_fee_minor', 'text', (c) => c.notNull())
-    .addColumn('net_settlement_minor', 'text', (c) => c.notNull())
+    .addColumn('subtotal_minor', decimalType(db), (c) => c.notNull())
+    .addColumn('collection_amount_minor', decimalType(db), (c) => c.notNull())
+    .addColumn('gross_settlement_minor', decimalType(db), (c) => c.notNull())
+    .addColumn('platform_fee_minor', decimalType(db), (c) => c.notNull())
+    .addColumn('net_settlement_minor', decimalType(db), (c) => c.notNull())
     .addColumn('service_fee_bps', 'integer', (c) => c.notNull())
     .addColumn('rate_card_id', 'text', (c) => c.notNull().references('rate_cards.id'))
     .addColumn('rate_card_version', 'integer', (c) => c.notNull())
@@ -48,12 +49,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('line_no', 'integer', (c) => c.notNull())
     .addColumn('metric', 'text', (c) => c.notNull())
     .addColumn('dimensions', 'text', (c) => c.notNull())
-    .addColumn('quantity', 'text', (c) => c.notNull())
+    .addColumn('quantity', decimalType(db), (c) => c.notNull())
     .addColumn('pricing_model', 'text', (c) => c.notNull())
     // The rate card's price entry as applied (JSON).
     .addColumn('price', 'text', (c) => c.notNull())
-    .addColumn('amount_exact', 'text', (c) => c.notNull())
-    .addColumn('amount_minor', 'text', (c) => c.notNull())
+    .addColumn('amount_exact', decimalType(db), (c) => c.notNull())
+    .addColumn('amount_minor', decimalType(db), (c) => c.notNull())
     .addColumn('usage', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('invoice_lines_pk', ['invoice_id', 'line_no'])
     .execute();

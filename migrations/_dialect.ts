@@ -16,3 +16,21 @@ export function isPostgres(db: Kysely<any>): boolean {
 export function blobType(db: Kysely<any>): 'blob' | 'bytea' {
   return isPostgres(db) ? 'bytea' : 'blob';
 }
+
+/**
+ * Money (integer minor units) and quantities, and exact decimals (FX rates, unrounded amounts):
+ * `numeric` on PostgreSQL — exact, any size, summed and compared as numbers, read back as the
+ * decimal text it was given (the pool's type parser keeps it a string) — and TEXT on SQLite,
+ * whose INTEGER stops at 2^63 and whose REAL is a float.
+ */
+export function decimalType(db: Kysely<any>): 'numeric' | 'text' {
+  return isPostgres(db) ? 'numeric' : 'text';
+}
+
+/**
+ * A 64-bit integer column: `bigint` on PostgreSQL (its `integer` is 32-bit; read back as a
+ * string, which the domain turns into a number where it must), `integer` on SQLite (always 64-bit).
+ */
+export function int64Type(db: Kysely<any>): 'bigint' | 'integer' {
+  return isPostgres(db) ? 'bigint' : 'integer';
+}

@@ -1,13 +1,16 @@
 import path from 'node:path';
 import type { CoreSecrets } from '../core/context/index.js';
 import { loadSecretsFile } from '../core/context/secrets-file.js';
+import { parseDatabaseUrl, poolSizeFromEnv } from '../core/db/index.js';
 
 export interface ServerConfig {
   port: number;
   host: string;
-  /** SQLite file (the embedded default). */
+  /** The database: a SQLite file path (the embedded default) or a postgres:// URL (BUFFMONEY_DB). */
   dbPath: string;
-  /** Where generated secrets live: the database file's folder. */
+  /** PostgreSQL connections per process (BUFFMONEY_DB_POOL); undefined: the default. */
+  dbPoolSize?: number;
+  /** Where generated secrets live: the SQLite file's folder, or BUFFMONEY_DATA_DIR (default ./data) with PostgreSQL. */
   dataDir: string;
   production: boolean;
   allowPrivateWebhooks: boolean;
@@ -38,14 +41,20 @@ function wholeMinutes(value: string | undefined, fallback: number): number {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const dbPath = path.resolve(env.BUFFMONEY_DB ?? './data/buffmoney.db');
+  // A postgres:// URL stays a URL (never a file path: "postgres:" must not become a folder).
+  const location = parseDatabaseUrl(env.BUFFMONEY_DB ?? './data/buffmoney.db');
+  const dbPath = location.engine === 'postgres' ? location.url : location.file;
+  // Replicas on one PostgreSQL database share secrets through BUFFMONEY_DATA_DIR (a shared
+  // volume) or JWT_SECRET + BUFFMONEY_DATA_KEY in the environment.
+  const dataDir = location.engine === 'postgres' || location.file === ':memory:' ? path.resolve(env.BUFFMONEY_DATA_DIR ?? './data') : path.dirname(location.file);
   const production = env.NODE_ENV === 'production';
   const trust = env.BUFFMONEY_TRUST_PROXY;
   return {
     port: env.PORT !== undefined ? Number(env.PORT) : 8787,
     host: env.HOST ?? '127.0.0.1',
     dbPath,
-    dataDir: path.dirname(dbPath),
+    dbPoolSize: poolSizeFromEnv(env.BUFFMONEY_DB_POOL),
+    dataDir,
     production,
     // The developer escape hatch is ignored in production, whatever it says.
     allowPrivateWebhooks: !production && env.BUFFMONEY_ALLOW_PRIVATE_WEBHOOKS === '1',

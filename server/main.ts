@@ -1,7 +1,8 @@
+import { describeDatabase } from '../core/db/index.js';
 import { startServer } from './server.js';
 
 const running = await startServer();
-console.log(`BuffMoney server listening on ${running.url} (database ${running.config.dbPath})`);
+console.log(`BuffMoney server listening on ${running.url} (database ${describeDatabase(running.config.dbPath)})`);
 
 let stopping = false;
 async function shutdown(signal: string) {

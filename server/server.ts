@@ -37,11 +37,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // An embedded file database gets a checkpointer thread: WAL checkpoints leave the commit path.
   const location = parseDatabaseUrl(config.dbPath);
   const fileDb = location.engine === 'sqlite' && location.file !== ':memory:';
-  const db = openDatabase(config.dbPath, { durable: config.durable, autoCheckpoint: !fileDb });
+  const db = openDatabase(config.dbPath, { durable: config.durable, autoCheckpoint: !fileDb, poolSize: config.dbPoolSize });
   const embeddedFile = db.capabilities.embeddedFile;
-  // A file with data and pending migrations is copied first (core/db/backup.ts).
-  const { backup } = await migrateWithBackup(db, { now: (options.clock ?? { now: () => new Date() }).now() });
-  if (backup) console.log(`[buffmoney] database backed up before migrating (${backup.pending.join(', ')}): ${backup.file}`);
+  try {
+    // Also the first contact with a PostgreSQL server: a wrong URL or a server down fails here.
+    // A SQLite file with data and pending migrations is copied first (core/db/backup.ts).
+    const { backup } = await migrateWithBackup(db, { now: (options.clock ?? { now: () => new Date() }).now() });
+    if (backup) console.log(`[buffmoney] database backed up before migrating (${backup.pending.join(', ')}): ${backup.file}`);
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
   const ctx = createContext({
     db,
     secrets: loadSecrets(config.dataDir),

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { totpCode } from '../core/auth/totp.js';
 import type { Clock } from '../core/context/index.js';
+import { createTestDatabase } from '../core/testing/database.js';
 import { type RunningServer, type StartOptions, startServer } from '../server/server.js';
 import { conformanceObserver } from './openapi-conformance.js';
 
@@ -29,12 +30,15 @@ export interface TestServer extends RunningServer {
 }
 
 /**
- * The real server on a real SQLite file in a temp folder, on an ephemeral loopback port.
+ * The real server on a fresh database (a SQLite file in a temp folder, or PostgreSQL under
+ * test:pg), on an ephemeral loopback port.
  * Rate limits are raised unless a test asks for the real ones.
  */
 export async function startTestServer(options: StartOptions & { realRateLimits?: boolean } = {}): Promise<TestServer> {
-  const { dir, cleanup } = tempDir();
-  const dbFile = path.join(dir, 'buffmoney.db');
+  // A SQLite file, or a fresh PostgreSQL database under test:pg (core/testing/database.ts).
+  const database = await createTestDatabase();
+  const { dir } = database;
+  const dbFile = database.url;
   const conformance = conformanceObserver();
   const running = await startServer({
     ...options,
@@ -79,7 +83,7 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
     call,
     async stop() {
       await running.close();
-      cleanup();
+      await database.cleanup();
     },
   };
 }

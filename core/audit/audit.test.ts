@@ -1,17 +1,14 @@
-import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, openHarness } from '../backoffice/testing/harness.js';
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Migrator } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import { ManualClock, createContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { canonicalJson } from '../json/index.js';
+import { createTestDatabase, tamperBehindTriggers } from '../testing/database.js';
 import { AUDIT_HASH_VERSION, GENESIS_HASH, appendAudit, listAudit, redactSecrets, verifyAuditChain } from './index.js';
 
 describe('audit log', () => {
@@ -76,30 +73,21 @@ describe('audit log', () => {
   it('names the first entry altered directly in the database file', async () => {
     const entries = await appendSome(4);
     // someone with the file drops the trigger and edits an entry
-    const raw = new BetterSqlite3(h.dbFile);
-    raw.exec('DROP TRIGGER audit_log_no_update');
-    raw.prepare('UPDATE audit_log SET input = ? WHERE seq = 2').run(JSON.stringify({ bps: 1, merchant: 'mer_1' }));
-    raw.close();
+    await tamperBehindTriggers(h.dbFile, `UPDATE audit_log SET input = '${JSON.stringify({ bps: 1, merchant: 'mer_1' })}' WHERE seq = 2`);
     const result = await verifyAuditChain(h.ctx);
     expect(result).toMatchObject({ ok: false, entries: 1, firstBroken: { seq: 2, id: entries[1].id } });
   });
 
   it('names the entry after one removed from the middle, or one whose hash was recomputed', async () => {
     const entries = await appendSome(4);
-    const raw = new BetterSqlite3(h.dbFile);
-    raw.exec('DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_log_no_update');
     // re-hashing the altered entry itself does not help: the next entry still points at the old hash
-    raw.prepare("UPDATE audit_log SET command = 'staff:list', hash = ? WHERE seq = 3").run('f'.repeat(64));
-    raw.close();
+    await tamperBehindTriggers(h.dbFile, `UPDATE audit_log SET command = 'staff:list', hash = '${'f'.repeat(64)}' WHERE seq = 3`);
     expect(await verifyAuditChain(h.ctx)).toMatchObject({ ok: false, firstBroken: { seq: 3, id: entries[2].id } });
 
     const h2 = await openHarness();
     const e2 = [];
     for (let i = 0; i < 3; i++) e2.push(await appendAudit(h2.ctx, { actor: null, command: 'x:y', input: {}, outcome: { ok: true } }));
-    const raw2 = new BetterSqlite3(h2.dbFile);
-    raw2.exec('DROP TRIGGER audit_log_no_delete');
-    raw2.prepare('DELETE FROM audit_log WHERE seq = 2').run();
-    raw2.close();
+    await tamperBehindTriggers(h2.dbFile, 'DELETE FROM audit_log WHERE seq = 2');
     expect(await verifyAuditChain(h2.ctx)).toMatchObject({ ok: false, firstBroken: { seq: 3, id: e2[2].id } });
     await h2.close();
   });
@@ -116,9 +104,6 @@ describe('audit log', () => {
 });
 
 describe('audit chains written before hash versions (migration 0008)', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-audit-v1-'));
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
   /** Version 1 exactly as it was written: keys sorted, then JSON.stringify (integer-like keys first). */
   function v1Canonical(value: unknown): string {
     const sort = (v: unknown): unknown => {
@@ -137,7 +122,8 @@ describe('audit chains written before hash versions (migration 0008)', () => {
   }
 
   it('keeps old entries verifiable, chains new ones onto them, and catches a faked version', async () => {
-    const file = path.join(dir, 'a.db');
+    const database = await createTestDatabase('buffmoney-audit-', 'a.db', { empty: true });
+    const file = database.url;
     const db = openDatabase(file, { durable: false });
     const migrator = new Migrator({ db: db.kysely, provider: { getMigrations: async () => migrations } });
     expect((await migrator.migrateTo('0006_usage_compact')).error).toBeUndefined();
@@ -190,13 +176,11 @@ describe('audit chains written before hash versions (migration 0008)', () => {
     await db.close();
 
     // Relabelling an old entry as version 2 (or the new one as version 1) breaks the chain there.
-    const raw = new BetterSqlite3(file);
-    raw.exec('DROP TRIGGER audit_log_no_update');
-    raw.prepare('UPDATE audit_log SET hash_version = 1 WHERE seq = 4').run();
-    raw.close();
+    await tamperBehindTriggers(file, 'UPDATE audit_log SET hash_version = 1 WHERE seq = 4');
     const db2 = openDatabase(file, { durable: false });
     const ctx2 = { ...ctx, db: db2 };
     expect(await verifyAuditChain(ctx2)).toMatchObject({ ok: false, firstBroken: { seq: 4 } });
     await db2.close();
+    await database.cleanup();
   });
 });

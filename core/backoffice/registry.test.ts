@@ -1,4 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
+import { tamperBehindTriggers } from '../testing/database.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { verifyAuditChain } from '../audit/index.js';
@@ -368,12 +368,9 @@ describe('back-office command registry', () => {
     await h.run(staff.admin, 'merchants:set-fee', { merchant: m, bps: 50 }, staff.admin.nextOtp());
     expect(await h.run(staff.finance, 'audit:verify')).toMatchObject({ ok: true, data: { intact: true } });
     const target = (await auditRows(h)).find((r) => r.command === 'merchants:set-fee')!;
-    const raw = new BetterSqlite3(h.dbFile);
-    raw.exec('DROP TRIGGER audit_log_no_update');
-    raw.prepare('UPDATE audit_log SET input = ? WHERE seq = ?').run(target.input.replace('50', '5'), target.seq);
-    raw.close();
+    await tamperBehindTriggers(h.dbFile, `UPDATE audit_log SET input = '${target.input.replace('50', '5').replaceAll("'", "''")}' WHERE seq = ${target.seq}`);
     const r = await h.run(staff.finance, 'audit:verify');
-    expect(r).toMatchObject({ ok: false, error: { code: 'audit_chain_broken', details: { firstBroken: { seq: target.seq, id: target.id } } } });
+    expect(r).toMatchObject({ ok: false, error: { code: 'audit_chain_broken', details: { firstBroken: { seq: Number(target.seq), id: target.id } } } });
     if (!r.ok) expect(r.error.message).toContain(`seq ${target.seq} (${target.id})`);
   });
 });

@@ -1,19 +1,19 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestDatabase, createTestDatabase } from '../testing/database.js';
 import { compiledQuery } from './compiled.js';
 import { type Db, openDatabase } from './index.js';
 import { migrateToLatest } from './migrate.js';
 
 describe('compiledQuery', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-compiled-'));
   const dbs: Db[] = [];
+  const databases: TestDatabase[] = [];
   const now = '2026-11-01T00:00:00.000Z';
 
   async function freshDb(name: string, merchants: Array<[string, string, string]>) {
-    const db = openDatabase(path.join(dir, name), { durable: false });
-    await migrateToLatest(db);
+    const database = await createTestDatabase('buffmoney-compiled-', name);
+    databases.push(database);
+    const db = openDatabase(database.url, { durable: false });
+    if (!database.migrated) await migrateToLatest(db);
     dbs.push(db);
     for (const [id, email, status] of merchants) {
       await db.kysely
@@ -34,7 +34,7 @@ describe('compiledQuery', () => {
   });
   afterAll(async () => {
     for (const db of dbs) await db.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    for (const database of databases) await database.cleanup();
   });
 
   // Placeholders bound in the SQL in another order than declared, and a constant of the query.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { BuffMoneyPostgresDialect, createPostgresPool } from './postgres.js';
 import { ConnectionLock, SharedLockSqliteDialect } from './sqlite-driver.js';
 
 export type { Database } from './schema.js';
@@ -17,6 +18,13 @@ export interface DialectCapabilities {
   supportsReturning: boolean;
   /** `SELECT … FOR UPDATE SKIP LOCKED` for outbox workers on several machines. */
   supportsSkipLocked: boolean;
+  /** `pg_advisory_xact_lock` and friends: locks named by a number, shared by every process on the database. */
+  supportsAdvisoryLocks: boolean;
+  /**
+   * Several processes on several machines may use the database at once (a server, not a file):
+   * anything two of them could disagree on must live in the database, not in one process.
+   */
+  sharedByMachines: boolean;
   /**
    * The database is one local file that other threads of this process may open themselves (the
    * usage writer thread, the WAL checkpointer): its absolute path. null for a server database
@@ -34,8 +42,22 @@ export type DatabaseLocation = { engine: 'sqlite'; file: string } | { engine: 'p
  */
 export function parseDatabaseUrl(url: string): DatabaseLocation {
   if (/^postgres(ql)?:\/\//i.test(url)) return { engine: 'postgres', url };
+  // Any other URL scheme is refused, never taken for a file name (mysql://… must not become a
+  // folder named "mysql:"). `file://` is a file URL.
+  if (/^file:\/\//i.test(url)) return { engine: 'sqlite', file: path.resolve(decodeURIComponent(new URL(url).pathname)) };
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
+  if (scheme) throw new Error(`Unsupported database URL scheme "${scheme[1]}:": use a SQLite file path or postgres://user:password@host:port/database`);
   const file = url.startsWith('file:') ? url.slice(5) : url;
   return { engine: 'sqlite', file: file === ':memory:' ? file : path.resolve(file) };
+}
+
+/** The database for logs and messages: a PostgreSQL URL without its password. */
+export function describeDatabase(url: string): string {
+  const location = parseDatabaseUrl(url);
+  if (location.engine === 'sqlite') return location.file;
+  const u = new URL(location.url);
+  if (u.password) u.password = '***';
+  return u.toString();
 }
 
 export interface Db {
@@ -51,6 +73,8 @@ export interface Db {
 }
 
 export interface OpenDatabaseOptions {
+  /** PostgreSQL: connections in the pool (BUFFMONEY_DB_POOL; default 10). Ignored for SQLite. */
+  poolSize?: number;
   /** fsync every commit (durable against power loss). Default true: a 200 means stored. */
   durable?: boolean;
   /**
@@ -60,12 +84,14 @@ export interface OpenDatabaseOptions {
   autoCheckpoint?: boolean;
 }
 
-/** Opens a database from a URL: a file path (SQLite, the embedded default) or postgres://… */
+/**
+ * Opens a database from a URL: a file path (SQLite, the embedded default) or postgres://…
+ * Opening is lazy on PostgreSQL (the pool connects on first use): callers that must fail fast
+ * (the server, the CLI) run migrateToLatest right after, which reaches the server.
+ */
 export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db {
   const location = parseDatabaseUrl(url);
-  if (location.engine === 'postgres') {
-    throw new Error('PostgreSQL support arrives with the multi-machine issue; use a SQLite file path for now.');
-  }
+  if (location.engine === 'postgres') return openPostgres(location.url, options);
   const { file } = location;
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const raw = new BetterSqlite3(file);
@@ -82,7 +108,14 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   const kysely = new Kysely<Database>({ dialect: new SharedLockSqliteDialect(raw, lock) });
   return {
     kysely,
-    capabilities: { name: 'sqlite', supportsReturning: true, supportsSkipLocked: false, embeddedFile: file === ':memory:' ? null : file },
+    capabilities: {
+      name: 'sqlite',
+      supportsReturning: true,
+      supportsSkipLocked: false,
+      supportsAdvisoryLocks: false,
+      sharedByMachines: false,
+      embeddedFile: file === ':memory:' ? null : file,
+    },
     async exclusive<T>(fn: (db: BetterSqlite3.Database) => T): Promise<T> {
       await lock.acquire();
       try {
@@ -96,4 +129,34 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
       raw.close();
     },
   };
+}
+
+function openPostgres(url: string, options: OpenDatabaseOptions): Db {
+  let poolSize = options.poolSize;
+  if (poolSize !== undefined && !(Number.isInteger(poolSize) && poolSize >= 1 && poolSize <= 1000)) {
+    throw new Error(`The PostgreSQL pool size must be a whole number from 1 to 1000, got ${poolSize}`);
+  }
+  poolSize ??= 10;
+  const pool = createPostgresPool(url, { poolSize });
+  const kysely = new Kysely<Database>({ dialect: new BuffMoneyPostgresDialect(pool) });
+  return {
+    kysely,
+    capabilities: { name: 'postgres', supportsReturning: true, supportsSkipLocked: true, supportsAdvisoryLocks: true, sharedByMachines: true, embeddedFile: null },
+    // No `exclusive`: there is no synchronous connection; hot paths have PostgreSQL ports of their own.
+    async close() {
+      // Kysely's destroy ends the pool it was given.
+      await kysely.destroy();
+    },
+  };
+}
+
+/**
+ * BUFFMONEY_DB_POOL read once, for every entry point (server, CLI, workers): a whole number, or
+ * a refusal at start — never a guess.
+ */
+export function poolSizeFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1000)
+    throw new Error(`BUFFMONEY_DB_POOL must be a whole number of connections (1–1000), got ${JSON.stringify(value)}`);
+  return Number(value);
 }

@@ -5,7 +5,12 @@ import type { CoreContext } from '../context/index.js';
  * ledger postings and its outgoing events can be composed from separate functions and still
  * commit or roll back together.
  *
- * Do not call `db.exclusive` inside: the transaction already holds the connection.
+ * One writer at a time on both engines: SQLite's `BEGIN IMMEDIATE`, and on PostgreSQL the write
+ * lock every transaction takes first (core/db/postgres.ts) — so "read, then write" inside `fn` is
+ * never interleaved with another transaction, whichever process runs it.
+ *
+ * Do not call `db.exclusive` (SQLite) inside: the transaction already holds the connection. Do
+ * not start an unrelated transaction from inside either (use `tx`): it would wait for this one.
  */
 export async function inTransaction<T>(ctx: CoreContext, fn: (tx: CoreContext) => Promise<T>): Promise<T> {
   if (ctx.db.kysely.isTransaction) return fn(ctx);

@@ -9,6 +9,7 @@ import { createCustomer } from '../customers/customers.js';
 import { listEvents } from '../events/index.js';
 import { FxRateInput, setFxRate } from '../fx/index.js';
 import { ledgerBalances, verifyLedger } from '../ledger/index.js';
+import { refuseInserts } from '../testing/database.js';
 import { type TestContext, insertTestMerchant, openTestContext } from '../testing/index.js';
 import { insertUsageRowForTest } from '../usage/testing.js';
 import { generateInvoices, invoiceAmounts, listInvoices, loadInvoiceView, voidInvoice } from './index.js';
@@ -295,7 +296,7 @@ describe('invoice generation', () => {
     await usage(contract.customerId, 'agent_run', '4', '2026-05-10T00:00:00Z');
     clock.set('2026-06-02T00:00:00Z');
     // The event insert fails (the last step): the invoice, its lines, its posting and the lock roll back with it.
-    await ctx.db.exclusive!((raw) => raw.exec("CREATE TRIGGER outbox_down BEFORE INSERT ON domain_events BEGIN SELECT RAISE(ABORT, 'outbox unavailable'); END"));
+    const outboxBack = await refuseInserts(ctx.db, 'domain_events', 'outbox unavailable');
     const failed = await generateInvoices(ctx);
     expect(failed.failed).toMatchObject([{ contractId: contract.id, message: expect.stringMatching(/outbox unavailable/) }]);
     for (const table of ['invoices', 'invoice_lines', 'ledger_transactions', 'ledger_entries', 'domain_events'] as const) {
@@ -304,7 +305,7 @@ describe('invoice generation', () => {
     expect(
       (await ctx.db.kysely.selectFrom('customers').select('usage_locked_until').where('id', '=', contract.customerId).executeTakeFirstOrThrow()).usage_locked_until,
     ).toBeNull();
-    await ctx.db.exclusive!((raw) => raw.exec('DROP TRIGGER outbox_down'));
+    await outboxBack();
     const ok = await generateInvoices(ctx);
     expect(ok.created).toHaveLength(1);
     const events = await listEvents(ctx, { limit: 10 });

@@ -1,9 +1,9 @@
-import BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CoreContext, ManualClock } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
+import { tamperBehindTriggers } from '../testing/database.js';
 import { type TestContext, insertTestMerchant, openTestContext } from '../testing/index.js';
 import { type AccountRef, entryHash, ledgerBalances, listLedgerAccounts, postLedgerTransaction, reverseLedgerTransaction, verifyLedger } from './index.js';
 
@@ -205,28 +205,24 @@ describe('append-only and tamper-evident', () => {
     expect(await k.selectFrom('ledger_entries').select('seq').execute()).toHaveLength(2);
   });
 
-  async function tamper(statements: string) {
-    const raw = new BetterSqlite3(dbFile);
-    raw.exec(statements);
-    raw.close();
-  }
+  const tamper = (dml: string) => tamperBehindTriggers(dbFile, dml);
 
   it('ledger:verify names an entry altered behind the triggers', async () => {
     for (let i = 1; i <= 3; i++) await postLedgerTransaction(ctx, invoicePosting(`t${i}`, `${i}00`));
     expect(await verifyLedger(ctx)).toMatchObject({ ok: true, entries: 6 });
-    await tamper("DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_minor = '900' WHERE seq = 3");
+    await tamper("UPDATE ledger_entries SET amount_minor = '900' WHERE seq = 3");
     expect(await verifyLedger(ctx)).toMatchObject({ ok: false, firstInconsistency: { seq: 3, reason: expect.stringMatching(/does not match its hash/) } });
   });
 
   it('names a transaction header altered, an entry removed, and a rewritten hash', async () => {
     for (let i = 1; i <= 3; i++) await postLedgerTransaction(ctx, invoicePosting(`t${i}`, `${i}00`));
     const second = await ctx.db.kysely.selectFrom('ledger_entries').select('tx_id').where('seq', '=', 3).executeTakeFirstOrThrow();
-    await tamper(`DROP TRIGGER ledger_transactions_no_update; UPDATE ledger_transactions SET merchant_id = 'mer_b' WHERE id = '${second.tx_id}'`);
+    await tamper(`UPDATE ledger_transactions SET merchant_id = 'mer_b' WHERE id = '${second.tx_id}'`);
     expect(await verifyLedger(ctx)).toMatchObject({ ok: false, firstInconsistency: { seq: 3, txId: second.tx_id, reason: expect.stringMatching(/header/) } });
     await tamper(`UPDATE ledger_transactions SET merchant_id = 'mer_a' WHERE id = '${second.tx_id}'`);
     expect(await verifyLedger(ctx)).toMatchObject({ ok: true });
 
-    await tamper('DROP TRIGGER ledger_entries_no_delete; DELETE FROM ledger_entries WHERE seq = 6');
+    await tamper('DELETE FROM ledger_entries WHERE seq = 6');
     expect(await verifyLedger(ctx)).toMatchObject({ ok: false, firstInconsistency: { reason: expect.stringMatching(/does not balance/) } });
     await tamper('DELETE FROM ledger_entries WHERE seq = 5');
     expect(await verifyLedger(ctx)).toMatchObject({ ok: false, firstInconsistency: { reason: expect.stringMatching(/no entries/) } });
@@ -240,7 +236,7 @@ describe('append-only and tamper-evident', () => {
     const header = await ctx.db.kysely.selectFrom('ledger_transactions').select('header_hash').where('id', '=', row.tx_id).executeTakeFirstOrThrow();
     const { hash: _old, ...fields } = { ...row, effective_at: '2025-01-01T00:00:00.000Z' };
     const forged = entryHash(fields, header.header_hash);
-    await tamper(`DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET effective_at = '2025-01-01T00:00:00.000Z', hash = '${forged}' WHERE seq = 2`);
+    await tamper(`UPDATE ledger_entries SET effective_at = '2025-01-01T00:00:00.000Z', hash = '${forged}' WHERE seq = 2`);
     expect(await verifyLedger(ctx)).toMatchObject({ ok: false, firstInconsistency: { seq: 3, reason: expect.stringMatching(/prev_hash/) } });
   });
 });

@@ -1,26 +1,28 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { type CoreContext, ManualClock, createContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { createTestDatabase } from './database.js';
+
+export { createTestDatabase, onPostgres, type TestDatabase } from './database.js';
 
 /**
- * Test support (tests only, never imported by product code): a core context on a real SQLite
- * file in a fresh temp folder, migrated, with a clock the test moves.
+ * Test support (tests only, never imported by product code): a core context on a fresh, migrated
+ * database — a SQLite file in a temp folder, or with BUFFMONEY_TEST_DB (npm run test:pg) a fresh
+ * PostgreSQL database — with a clock the test moves.
  */
 export interface TestContext {
   ctx: CoreContext;
   clock: ManualClock;
+  /** The database's URL: a SQLite file path, or a postgres:// URL under test:pg. */
   dbFile: string;
   close(): Promise<void>;
 }
 
 export async function openTestContext(start: string = '2026-05-01T00:00:00.000Z'): Promise<TestContext> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-core-'));
-  const dbFile = path.join(dir, 'test.db');
+  const database = await createTestDatabase('buffmoney-core-', 'test.db');
+  const dbFile = database.url;
   const db = openDatabase(dbFile, { durable: false });
-  await migrateToLatest(db);
+  if (!database.migrated) await migrateToLatest(db);
   const clock = new ManualClock(start);
   const ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
   return {
@@ -29,7 +31,7 @@ export async function openTestContext(start: string = '2026-05-01T00:00:00.000Z'
     dbFile,
     async close() {
       await db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await database.cleanup();
     },
   };
 }

@@ -1,17 +1,15 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, createContext, type CoreContext } from '../context/index.js';
 import { type Db, openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { type TestDatabase, createTestDatabase } from '../testing/database.js';
 import { aggregateUsage } from './aggregate.js';
 import { createUsageIngest } from './ingest.js';
 import type { UsageMetric } from './tables.js';
 import { insertUsageRowForTest } from './testing.js';
 
 describe('aggregateUsage', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-agg-'));
+  let database: TestDatabase;
   let db: Db;
   let ctx: CoreContext;
   const scope = { merchantId: 'mer_a', environment: 'sandbox' as const };
@@ -32,13 +30,14 @@ describe('aggregateUsage', () => {
   }
 
   beforeAll(async () => {
-    db = openDatabase(path.join(dir, 'agg.db'), { durable: false });
-    await migrateToLatest(db);
+    database = await createTestDatabase('buffmoney-agg-', 'agg.db');
+    db = openDatabase(database.url, { durable: false });
+    if (!database.migrated) await migrateToLatest(db);
     ctx = createContext({ db, clock: new ManualClock(), secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
   });
   afterAll(async () => {
     await db.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await database.cleanup();
   });
 
   const may = new Date('2026-05-01T00:00:00.000Z');

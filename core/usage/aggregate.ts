@@ -90,6 +90,7 @@ export async function aggregateUsage(ctx: CoreContext, _scope: MerchantScope, cu
   return [...totals.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => ({ metric: t.metric, dimensions: t.dimensions, quantity: t.quantity.toString() }));
 }
 
+// Quantities are TEXT on SQLite and numeric on PostgreSQL: their digits are counted as text on both.
 // Invoice runs read usage once per contract and period: these are compiled once per connection.
 const usageCustomerRef = compiledQuery((k, customerId: string) => k.selectFrom('usage_customers').select('ref').where('customer_id', '=', customerId), ['$customer'] as [string]);
 const indexCursor = compiledQuery((k) => k.selectFrom('usage_index_state').select('last_seq').where('name', '=', 'usage_by_customer'), [] as []);
@@ -107,7 +108,7 @@ const unindexedTail = compiledQuery(
 
 /** Quantities of up to 18 digits fit a 64-bit integer; longer ones are summed here, exactly. */
 const SQL_DIGITS = 18;
-const small = sql`CASE WHEN LENGTH(u.quantity) <= ${sql.lit(SQL_DIGITS)} THEN CAST(u.quantity AS BIGINT) END`;
+const small = sql`CASE WHEN LENGTH(CAST(u.quantity AS TEXT)) <= ${sql.lit(SQL_DIGITS)} THEN CAST(u.quantity AS BIGINT) END`;
 const groupedUsage = compiledQuery(
   (k, ref: number, from: number, to: number, lastSeq: number) =>
     k
@@ -121,7 +122,7 @@ const groupedUsage = compiledQuery(
         'u.dimensions',
         sql<string | null>`CAST(SUM(${small}) AS TEXT)`.as('total'),
         sql<string | null>`CAST(MAX(${small}) AS TEXT)`.as('peak'),
-        sql<number>`MAX(LENGTH(u.quantity))`.as('longest'),
+        sql<number>`MAX(LENGTH(CAST(u.quantity AS TEXT)))`.as('longest'),
       ])
       .groupBy(['u.metric', 'u.dimensions']),
   [-1, -2, -3, -4] as [number, number, number, number],
@@ -167,7 +168,7 @@ async function aggregateIndexed(
   if (hasLong) {
     const long = await range()
       .select(['u.metric', 'u.dimensions', 'u.quantity'])
-      .where(sql<boolean>`LENGTH(u.quantity) > ${sql.lit(SQL_DIGITS)}`)
+      .where(sql<boolean>`LENGTH(CAST(u.quantity AS TEXT)) > ${sql.lit(SQL_DIGITS)}`)
       .execute();
     for (const r of long) out.push({ metric: r.metric, dimensions: Number(r.dimensions), quantity: r.quantity });
   }

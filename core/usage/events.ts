@@ -42,9 +42,9 @@ function view(row: Row, eventId: string): StoredUsageEvent {
     customerId: row.customer_id,
     metric: metricOf(row.metric),
     quantity: row.quantity,
-    occurredAt: new Date(row.occurred_at).toISOString(),
+    occurredAt: new Date(Number(row.occurred_at)).toISOString(),
     dimensions: row.canonical,
-    receivedAt: new Date(row.received_at).toISOString(),
+    receivedAt: new Date(Number(row.received_at)).toISOString(),
   };
 }
 
@@ -69,6 +69,7 @@ export async function listStoredUsageEvents(ctx: CoreContext, merchantId: string
     .orderBy('e.seq')
     .limit(options.limit ?? 10_000)
     .execute();
-  const ids = codec.encode(rows.map((r) => r.seq));
+  // bigint columns read back as strings on PostgreSQL (core/db/README.md, Types).
+  const ids = codec.encode(rows.map((r) => Number(r.seq)));
   return rows.map((r, i) => view(r, r.legacy_id ?? ids[i]));
 }

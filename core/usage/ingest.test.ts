@@ -1,25 +1,23 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CoreContext, HOUR, ManualClock, createContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { type TestDatabase, createTestDatabase, refuseInserts } from '../testing/database.js';
 import { IN_PROGRESS_LEASE_MS } from './apply-job.js';
 import { purgeExpiredIdempotencyRecords } from './idempotency.js';
 import { createUsageEventWriter, createUsageIngest } from './ingest.js';
 import type { IngestJob, UsageEventWriter } from './writer.js';
 
-let dir: string;
+let database: TestDatabase;
 let ctx: CoreContext;
 let clock: ManualClock;
 const scope = { merchantId: 'mer_test', environment: 'sandbox' as const };
 
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-usage-'));
-  const db = openDatabase(path.join(dir, 'test.db'), { durable: false });
-  await migrateToLatest(db);
+  database = await createTestDatabase('buffmoney-usage-', 'test.db');
+  const db = openDatabase(database.url, { durable: false });
+  if (!database.migrated) await migrateToLatest(db);
   clock = new ManualClock('2026-05-25T12:00:00.000Z');
   ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
   const now = clock.now().toISOString();
@@ -48,7 +46,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await ctx.db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await database.cleanup();
 });
 
 const body = (...keys: string[]) =>
@@ -133,7 +131,7 @@ describe('group commit', () => {
   });
 
   it('rolls back only the batch that failed; its neighbours in the group commit', async () => {
-    await ctx.db.exclusive!((raw) => raw.exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON usage_events WHEN NEW.idempotency_key = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`));
+    const allowBoom = await refuseInserts(ctx.db, 'usage_events', 'boom', "NEW.idempotency_key = 'boom'");
     const { writer, groups } = countingWriter();
     const ingest = createUsageIngest(ctx, { writer });
     const resume = ingest.pauseWrites();
@@ -148,7 +146,7 @@ describe('group commit', () => {
     const keys = (await ctx.db.kysely.selectFrom('usage_events').select('idempotency_key').execute()).map((r) => r.idempotency_key).sort();
     expect(keys).toEqual(['x1', 'x2']); // y1 rolled back with its batch
     expect(await count('idempotency_records')).toBe(0); // so a retry can run
-    await ctx.db.exclusive!((raw) => raw.exec('DROP TRIGGER boom'));
+    await allowBoom();
     const retry = await ingest.ingest({ scope, body: body('y1', 'boom'), idempotencyKey: 'KB' });
     expect(retry.counts.accepted).toBe(2);
   });
@@ -240,5 +238,32 @@ describe('ingest outcomes', () => {
       resultsJson: results,
       replayed: true,
     });
+  });
+});
+
+describe('two processes on one database (a second connection, as a second replica has)', () => {
+  it('execute an Idempotency-Key once and store an event key once, whichever commits first', async () => {
+    const other = openDatabase(database.url, { durable: false });
+    try {
+      const ctxB = createContext({ db: other, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
+      const a = createUsageIngest(ctx);
+      const b = createUsageIngest(ctxB);
+      // The same request (same key, same body) at both at once; then overlapping event keys.
+      const [ra, rb] = await Promise.all([
+        a.ingest({ scope, body: body('p1', 'p2'), idempotencyKey: 'SAME' }),
+        b.ingest({ scope, body: body('p1', 'p2'), idempotencyKey: 'SAME' }),
+      ]);
+      expect([ra.replayed, rb.replayed].sort()).toEqual([false, true]);
+      expect(ra.resultsJson).toBe(rb.resultsJson); // the replay is the stored response, byte for byte
+      const [rc, rd] = await Promise.all([a.ingest({ scope, body: body('q1', 'q2') }), b.ingest({ scope, body: body('q2', 'q3') })]);
+      const q2 = [rc, rd].map((r) => JSON.parse(r.resultsJson).find((x: { idempotencyKey: string }) => x.idempotencyKey === 'q2'));
+      expect(q2.map((x) => x.status).sort()).toEqual(['accepted', 'duplicate']);
+      expect(q2[0].eventId).toBe(q2[1].eventId);
+      expect(await count('usage_events')).toBe(5); // p1 p2 q1 q2 q3
+      // Another key with a different body is refused on either side.
+      await expect(b.ingest({ scope, body: body('p9'), idempotencyKey: 'SAME' })).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+    } finally {
+      await other.close();
+    }
   });
 });

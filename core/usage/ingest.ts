@@ -5,6 +5,7 @@ import { GroupCommitQueue } from './group-commit.js';
 import { checkUsageBatch, parseBatchEnvelope } from './batch.js';
 import { IDEMPOTENCY_TTL_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.js';
 import { scanUsageBatch } from './scan.js';
+import { createPostgresUsageEventWriter } from './postgres-writer.js';
 import { createSqliteUsageEventWriter } from './sqlite-writer.js';
 import { allRejectedOutcome } from './outcome.js';
 import type { BatchOutcome, IngestJob, UsageEventWriter, WriterHealth } from './writer.js';
@@ -49,8 +50,11 @@ export interface UsageIngest {
 
 /** The dialect's writer, chosen once from capabilities. */
 export function createUsageEventWriter(ctx: CoreContext): UsageEventWriter {
-  if (ctx.db.capabilities.name === 'sqlite') return createSqliteUsageEventWriter(ctx);
-  throw new Error(`No usage-event writer for ${ctx.db.capabilities.name} yet (arrives with PostgreSQL support)`);
+  // SQLite: prepared statements on the one synchronous connection. PostgreSQL: set-wise queries
+  // over the pool (postgres-writer.ts). Both apply batches by the same rules (apply-job.ts).
+  if (ctx.db.exclusive) return createSqliteUsageEventWriter(ctx);
+  if (ctx.db.capabilities.name === 'postgres') return createPostgresUsageEventWriter(ctx);
+  throw new Error(`No usage-event writer for ${ctx.db.capabilities.name}`);
 }
 
 const unprocessable = (code: string, message: string) => new DomainError('unprocessable', code, message);

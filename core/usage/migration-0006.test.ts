@@ -1,10 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Migrator } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock, createContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
+import { createTestDatabase } from '../testing/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { aggregateUsage } from './aggregate.js';
 import { createUsageIngest, listStoredUsageEvents } from './index.js';
@@ -15,11 +13,9 @@ import { migrations } from '../../migrations/index.js';
  * out (legacy_id), their totals, and their dedupe keys; new events get derived ids.
  */
 describe('migration 0006_usage_compact', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-m0006-'));
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
   it('moves 0003 rows over: ids, keys, times, dimensions and totals unchanged', async () => {
-    const db = openDatabase(path.join(dir, 'm.db'), { durable: false });
+    const database = await createTestDatabase('buffmoney-m0006-', 'm.db', { empty: true });
+    const db = openDatabase(database.url, { durable: false });
     try {
       const migrator = new Migrator({ db: db.kysely, provider: { getMigrations: async () => migrations } });
       const { error } = await migrator.migrateTo('0005_catalog');
@@ -27,15 +23,10 @@ describe('migration 0006_usage_compact', () => {
       const k = db.kysely as any;
       const now = '2026-05-01T00:00:00.000Z';
       // A merchant row as 0005 knew it: every NOT NULL column without a default gets a value.
-      const cols = (await db.exclusive!((raw) => raw.prepare(`SELECT name, "notnull", dflt_value, pk FROM pragma_table_info('merchants')`).all())) as Array<{
-        name: string;
-        notnull: number;
-        dflt_value: unknown;
-        pk: number;
-      }>;
+      const table = (await db.kysely.introspection.getTables()).find((t) => t.name === 'merchants')!;
       const merchant: Record<string, unknown> = {};
-      for (const c of cols) {
-        if ((c.notnull || c.pk) && c.dflt_value === null) merchant[c.name] = c.name === 'id' ? 'mer_old' : c.name.endsWith('_at') ? now : `${c.name}@example.com`;
+      for (const c of table.columns) {
+        if (c.name === 'id' || (!c.isNullable && !c.hasDefaultValue)) merchant[c.name] = c.name === 'id' ? 'mer_old' : c.name.endsWith('_at') ? now : `${c.name}@example.com`;
       }
       await k.insertInto('merchants').values(merchant).execute();
       for (const id of ['cus_a', 'cus_b']) {
@@ -134,6 +125,7 @@ describe('migration 0006_usage_compact', () => {
       expect(await aggregateUsage(ctx, scope, 'cus_b', ...may)).toEqual([{ metric: 'agent_run', dimensions: {}, quantity: '3' }]);
     } finally {
       await db.close();
+      await database.cleanup();
     }
   });
 });

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
 import { metricCode } from './batch.js';
 import type { UsageMetric } from './tables.js';
@@ -23,7 +24,8 @@ export interface TestUsageRow {
 }
 
 export function insertUsageRowForTest(db: Db, row: TestUsageRow): Promise<number> {
-  return db.exclusive!((raw) => {
+  if (!db.exclusive) return insertWithKysely(db, row);
+  return db.exclusive((raw) => {
     raw.pragma('foreign_keys = OFF');
     try {
       return insert(raw, row);
@@ -50,4 +52,36 @@ function insert(raw: BetterSqlite3.Database, row: TestUsageRow): number {
       .run(scope, row.idempotencyKey, customer, metricCode(row.metric), row.quantity, Date.parse(row.occurredAt), dims, Date.parse(row.receivedAt ?? row.occurredAt));
     return Number(r.lastInsertRowid);
   }
+}
+
+/** PostgreSQL: the same rows through Kysely, with foreign keys (triggers) off for the transaction. */
+function insertWithKysely(db: Db, row: TestUsageRow): Promise<number> {
+  return db.kysely.transaction().execute(async (k) => {
+    await sql`SET LOCAL session_replication_role = replica`.execute(k);
+    const canonical = row.dimensions ?? '{}';
+    const scope =
+      (await k.selectFrom('usage_scopes').select('id').where('merchant_id', '=', row.merchantId).where('environment', '=', row.environment).executeTakeFirst())?.id ??
+      (await k.insertInto('usage_scopes').values({ merchant_id: row.merchantId, environment: row.environment }).returning('id').executeTakeFirstOrThrow()).id;
+    const customer =
+      (await k.selectFrom('usage_customers').select('ref').where('customer_id', '=', row.customerId).executeTakeFirst())?.ref ??
+      (await k.insertInto('usage_customers').values({ customer_id: row.customerId }).returning('ref').executeTakeFirstOrThrow()).ref;
+    const dims =
+      (await k.selectFrom('usage_dimension_sets').select('id').where('canonical', '=', canonical).executeTakeFirst())?.id ??
+      (await k.insertInto('usage_dimension_sets').values({ canonical }).returning('id').executeTakeFirstOrThrow()).id;
+    const inserted = await k
+      .insertInto('usage_events')
+      .values({
+        scope,
+        idempotency_key: row.idempotencyKey,
+        customer,
+        metric: metricCode(row.metric),
+        quantity: row.quantity,
+        occurred_at: Date.parse(row.occurredAt),
+        dimensions: dims,
+        received_at: Date.parse(row.receivedAt ?? row.occurredAt),
+      })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    return Number(inserted.seq);
+  });
 }

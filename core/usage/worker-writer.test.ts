@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { systemClock } from '../context/index.js';
 import { DomainError } from '../errors/index.js';
 import { createThreadedUsageEventWriter } from './worker-writer.js';
+import { onPostgres } from '../testing/database.js';
 
-describe('threaded usage writer supervision', () => {
+// The writer thread exists only for an embedded SQLite file.
+describe.skipIf(onPostgres)('sqlite: threaded usage writer supervision', () => {
   it('fails requests fast while the thread is down, and backs off when it dies at once', async () => {
     // A database "inside" a regular file: every thread dies while opening it.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-writer-'));

@@ -1,3 +1,4 @@
+import { describeDatabase } from '../../core/db/index.js';
 import path from 'node:path';
 import { startServer } from '../server.js';
 import { startBackOfficeWeb } from './app.js';
@@ -14,7 +15,7 @@ const web = await startBackOfficeWeb({
   staticDir: path.resolve(import.meta.dirname, '../../dist/renderer'),
   onUnexpectedError: (e) => console.error('[buffmoney] back office error:', e),
 });
-console.log(`BuffMoney server listening on ${running.url} (database ${running.config.dbPath})`);
+console.log(`BuffMoney server listening on ${running.url} (database ${describeDatabase(running.config.dbPath)})`);
 console.log(`Back office: ${web.url} (this computer only; sign in as staff, see "Desktop back office" in the README)`);
 
 let stopping = false;

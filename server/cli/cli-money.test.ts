@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { createContext } from '../../core/context/index.js';
 import { createContract } from '../../core/contracts/contracts.js';
 import { createCustomer } from '../../core/customers/customers.js';
 import { openDatabase } from '../../core/db/index.js';
+import { type TestDatabase, createTestDatabase } from '../../core/testing/database.js';
 import { signup } from '../../core/merchants/accounts.js';
 import { loadSecrets } from '../config.js';
 
@@ -23,18 +23,19 @@ describe('buffmoney CLI: FX and invoices', { timeout: 120_000 }, () => {
   let dbFile: string;
   let secret: string;
   let session: string;
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-cli-money-'));
-    dbFile = path.join(dir, 'buffmoney.db');
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('buffmoney-cli-money-');
+    ({ dir, url: dbFile } = database);
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => database.cleanup());
 
   function cli(args: string[], env: Record<string, string> = {}) {
     const base = { ...process.env };
     for (const k of Object.keys(base)) if (k.startsWith('BUFFMONEY_') || k === 'NODE_OPTIONS' || k === 'DATABASE_URL') delete base[k];
     const res = spawnSync(process.execPath, [bin, ...args], {
       cwd: dir,
-      env: { ...base, BUFFMONEY_DB: dbFile, ...(session ? { BUFFMONEY_SESSION: session } : {}), ...env },
+      env: { ...base, BUFFMONEY_DB: dbFile, BUFFMONEY_DATA_DIR: dir, ...(session ? { BUFFMONEY_SESSION: session } : {}), ...env },
       encoding: 'utf8',
       timeout: 30_000,
     });

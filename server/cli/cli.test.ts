@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptTotp, newTotpSecret, totpCode } from '../../core/auth/totp.js';
 import { backOffice } from '../../core/backoffice/index.js';
@@ -14,11 +13,12 @@ import { createContext } from '../../core/context/index.js';
 import { openDatabase } from '../../core/db/index.js';
 import { signup } from '../../core/merchants/accounts.js';
 import { submitKyb } from '../../core/merchants/kyb.js';
+import { type TestDatabase, createTestDatabase, tamperBehindTriggers } from '../../core/testing/database.js';
 import { loadSecrets } from '../config.js';
 import { UsageError } from './args.js';
 import { TOTP_PERIOD_MS, totpHelper, totpStateFile } from './totp.js';
 
-/** The real `buffmoney` process, against a SQLite file in a temp folder. */
+/** The real `buffmoney` process, against a fresh test database (a SQLite file in a temp folder, or PostgreSQL under test:pg). */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(repoRoot, 'bin/buffmoney.js');
 const execFileAsync = promisify(execFile);
@@ -27,16 +27,22 @@ const execFileAsync = promisify(execFile);
 describe('buffmoney CLI', { timeout: 90_000 }, () => {
   let dir: string;
   let dbFile: string;
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-cli-'));
-    dbFile = path.join(dir, 'buffmoney.db');
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('buffmoney-cli-');
+    ({ dir, url: dbFile } = database);
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => database.cleanup());
 
   function cli(args: string[], env: Record<string, string> = {}) {
     const base = { ...process.env };
     for (const k of Object.keys(base)) if (k.startsWith('BUFFMONEY_') || k === 'NODE_OPTIONS' || k === 'DATABASE_URL') delete base[k];
-    const res = spawnSync(process.execPath, [bin, ...args], { cwd: dir, env: { ...base, BUFFMONEY_DB: dbFile, ...env }, encoding: 'utf8', timeout: 25_000 });
+    const res = spawnSync(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { ...base, BUFFMONEY_DB: dbFile, BUFFMONEY_DATA_DIR: dir, ...env },
+      encoding: 'utf8',
+      timeout: 25_000,
+    });
     const json = () => JSON.parse(res.stdout);
     return { code: res.status, stdout: res.stdout, stderr: res.stderr, json };
   }
@@ -65,7 +71,7 @@ describe('buffmoney CLI', { timeout: 90_000 }, () => {
   let session: string;
   let merchants: string[];
 
-  it('bootstraps the first admin once, printing the TOTP secret and a generated password', () => {
+  it('bootstraps the first admin once, printing the TOTP secret and a generated password', async () => {
     const first = cli(['staff:bootstrap', '--email', 'root@buffmoney.test', '--json']);
     expect(first.code, first.stderr).toBe(0);
     const out = first.json();
@@ -73,9 +79,9 @@ describe('buffmoney CLI', { timeout: 90_000 }, () => {
     expect(out.otpauthUri).toContain(out.totpSecret);
     admin = { email: out.staff.email, password: out.generatedPassword, secret: out.totpSecret };
     // production cost (12), not a test shortcut
-    const raw = new BetterSqlite3(dbFile, { readonly: true });
-    expect((raw.prepare('select password_hash from staff').get() as { password_hash: string }).password_hash).toMatch(/^\$2b\$12\$/);
-    raw.close();
+    const db = openDatabase(dbFile);
+    expect((await db.kysely.selectFrom('staff').select('password_hash').executeTakeFirstOrThrow()).password_hash).toMatch(/^\$2b\$12\$/);
+    await db.close();
 
     const second = cli(['staff:bootstrap', '--email', 'other@buffmoney.test', '--password', 'long enough pw', '--json']);
     expect(second.code).toBe(1);
@@ -136,12 +142,12 @@ describe('buffmoney CLI', { timeout: 90_000 }, () => {
     expect(fs.readFileSync(out).toString()).toBe(`${PDF_BYTES.toString()}owner 2`);
   });
 
-  it('audit:verify names an entry altered directly in the database file', () => {
-    const raw = new BetterSqlite3(dbFile);
-    const target = raw.prepare("select seq, id from audit_log where command = 'kyb:approve' and outcome = 'ok'").get() as { seq: number; id: string };
-    raw.exec('DROP TRIGGER audit_log_no_update');
-    raw.prepare("update audit_log set actor_email = 'someone.else@buffmoney.test' where seq = ?").run(target.seq);
-    raw.close();
+  it('audit:verify names an entry altered directly in the database file', async () => {
+    const db = openDatabase(dbFile);
+    const row = await db.kysely.selectFrom('audit_log').select(['seq', 'id']).where('command', '=', 'kyb:approve').where('outcome', '=', 'ok').executeTakeFirstOrThrow();
+    await db.close();
+    const target = { seq: Number(row.seq), id: row.id };
+    await tamperBehindTriggers(dbFile, `update audit_log set actor_email = 'someone.else@buffmoney.test' where seq = ${target.seq}`);
     const res = cli(['audit:verify', '--json'], { BUFFMONEY_SESSION: session });
     expect(res.code).toBe(1);
     const body = res.json();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { type AnyCommand, backOffice } from '../../core/backoffice/index.js';
 import { type CommandError, describeInput, isAudited, toCommandFailure } from '../../core/backoffice/registry.js';
 import { type CoreContext, createContext } from '../../core/context/index.js';
-import { openDatabase } from '../../core/db/index.js';
+import { openDatabase, poolSizeFromEnv } from '../../core/db/index.js';
 import { migrateToLatest } from '../../core/db/migrate.js';
 import { isDomainError } from '../../core/errors/index.js';
 import { bootstrapStaff, loginStaff, logoutStaff } from '../../core/staff/index.js';
@@ -162,7 +162,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
 /** The database in BUFFMONEY_DB (or DATABASE_URL), migrated, with the server's own secrets. */
 async function withContext(env: NodeJS.ProcessEnv, fn: (ctx: CoreContext) => Promise<number>): Promise<number> {
   const url = env.BUFFMONEY_DB ?? env.DATABASE_URL ?? './data/buffmoney.db';
-  const db = openDatabase(url);
+  const db = openDatabase(url, { poolSize: poolSizeFromEnv(env.BUFFMONEY_DB_POOL) });
   try {
     await migrateToLatest(db);
     // Same folder, same secrets.json as the server: TOTP seeds sealed by one open in the other.
@@ -226,7 +226,7 @@ function printHelp(io: CliIo, json: boolean): number {
   const lines = [
     'buffmoney <command> [--flag value …] [--json]',
     '',
-    'Database: BUFFMONEY_DB (SQLite file, default ./data/buffmoney.db). Session: BUFFMONEY_SESSION or --session.',
+    'Database: BUFFMONEY_DB (SQLite file, default ./data/buffmoney.db, or postgres://user:password@host:port/database with BUFFMONEY_DATA_DIR for secrets). Session: BUFFMONEY_SESSION or --session.',
     'Commands marked * need step-up: --otp <a current TOTP code not used before>.',
     '',
     ...NON_REGISTRY.map((c) => `  ${c.name.padEnd(width)}  ${''.padEnd(rolesWidth)}   ${c.summary}`),

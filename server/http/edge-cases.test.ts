@@ -5,9 +5,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../core/context/index.js';
 import { openDatabase } from '../../core/db/index.js';
+import { createTestDatabase } from '../../core/testing/database.js';
 import { migrateToLatest } from '../../core/db/migrate.js';
 import { createUsageIngest, installUsageIngest } from '../../core/usage/ingest.js';
-import { type TestServer, signupMerchant, startTestServer, tempDir } from '../../test/helpers.js';
+import { type TestServer, signupMerchant, startTestServer } from '../../test/helpers.js';
 import { createRequestListener } from '../app.js';
 import { loadConfig } from '../config.js';
 import { allRoutes } from '../routes/index.js';
@@ -360,15 +361,15 @@ describe('HTTP edge cases', () => {
 
 describe('readiness checks', () => {
   it('name the failing checks in a 503, with no detail on the wire', async () => {
-    const { dir, cleanup } = tempDir();
-    const db = openDatabase(`${dir}/ready.db`, { durable: false });
+    const database = await createTestDatabase('buffmoney-ready-', 'ready.db');
+    const db = openDatabase(database.url, { durable: false });
     try {
-      await migrateToLatest(db);
+      if (!database.migrated) await migrateToLatest(db);
       const ctx = createContext({ db, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
       const real = createUsageIngest(ctx);
       let writer = { alive: true, restarts: 0, lastError: undefined as string | undefined };
       installUsageIngest(ctx, Object.assign(Object.create(real), { writerHealth: () => writer }));
-      const config = { ...loadConfig({ BUFFMONEY_DB: `${dir}/ready.db` }), hsts: false };
+      const config = { ...loadConfig({ BUFFMONEY_DB: database.url, BUFFMONEY_DATA_DIR: database.dir }), hsts: false };
       const server = http.createServer(createRequestListener({ ctx, config }));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -398,7 +399,7 @@ describe('readiness checks', () => {
       // The database gone: both database checks fail, the probe still answers.
       expect(await failingReadinessChecks(ctx)).toEqual(['database', 'migrations']);
     } finally {
-      cleanup();
+      await database.cleanup();
     }
   });
 });

@@ -1,4 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
+import { queryRows } from '../../core/testing/database.js';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, openHarness } from '../../core/backoffice/testing/harness.js';
@@ -250,10 +250,8 @@ describe('money and environment boundaries', () => {
       expect((await server.call('GET', '/api/v1/merchants/me/destination-history?cursor=bogus', { headers: bearer(m.token) })).body.error).toBe('invalid_cursor');
 
       // never a plaintext account number at rest
-      const db = new BetterSqlite3(server.dbFile, { readonly: true });
-      const rows = db.prepare('select * from merchant_destination_changes where merchant_id = ?').all(m.id);
-      const stamp = db.prepare('select destination_changed_at from merchants where id = ?').get(m.id) as { destination_changed_at: string };
-      db.close();
+      const rows = await queryRows(server.db, 'select * from merchant_destination_changes where merchant_id = ?', m.id);
+      const [stamp] = await queryRows<{ destination_changed_at: string }>(server.db, 'select destination_changed_at from merchants where id = ?', m.id);
       expect(JSON.stringify(rows)).not.toContain('6222020200');
       expect(stamp.destination_changed_at).toBe(t2);
 
@@ -270,13 +268,8 @@ describe('money and environment boundaries', () => {
 
     it('the history is append-only in the database itself', async () => {
       const m = await signupMerchant(server, { receivingAddresses: { arbitrum: ADDRESS } });
-      const db = new BetterSqlite3(server.dbFile);
-      try {
-        expect(() => db.prepare("update merchant_destination_changes set after_value = '{}' where merchant_id = ?").run(m.id)).toThrow(/append-only/);
-        expect(() => db.prepare('delete from merchant_destination_changes where merchant_id = ?').run(m.id)).toThrow(/append-only/);
-      } finally {
-        db.close();
-      }
+      await expect(queryRows(server.db, "update merchant_destination_changes set after_value = '{}' where merchant_id = ?", m.id)).rejects.toThrow(/append-only/);
+      await expect(queryRows(server.db, 'delete from merchant_destination_changes where merchant_id = ?', m.id)).rejects.toThrow(/append-only/);
     });
 
     it('staff see the history and the hold: merchants:destination-history, for finance and admin', async () => {

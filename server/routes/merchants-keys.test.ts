@@ -1,4 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
+import { queryRows } from '../../core/testing/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, ManualClock } from '../../core/context/index.js';
 import { decideKyb } from '../../core/merchants/kyb.js';
@@ -95,9 +95,7 @@ describe('API keys: generate, authenticate, rotate', () => {
     // Only the destination missing → the merchants API document's own message.
     const enroll = await server.call('POST', '/api/v1/merchants/me/2fa/enroll', { headers: bearer(m.token) });
     await server.call('POST', '/api/v1/merchants/me/2fa/verify', { headers: bearer(m.token), body: { code: currentTotp(enroll.body.secret, clock) } });
-    const db = new BetterSqlite3(server.dbFile);
-    db.prepare("update merchants set kyb_status = 'approved' where id = ?").run(m.id);
-    db.close();
+    await queryRows(server.db, "update merchants set kyb_status = 'approved' where id = ?", m.id);
     const onlyDestination = await server.call('POST', '/api/v1/merchants/me/generate-key', { headers: bearer(m.token), body: { environment: 'live' } });
     expect(onlyDestination.body).toEqual({
       ok: false,
@@ -209,9 +207,7 @@ describe('API keys: generate, authenticate, rotate', () => {
 
   it('a suspended merchant’s key is refused with 403 at once; its JWT may still read its profile', async () => {
     const m = await signupMerchant(server);
-    const db = new BetterSqlite3(server.dbFile);
-    db.prepare("update merchants set status = 'suspended' where id = ?").run(m.id);
-    db.close();
+    await queryRows(server.db, "update merchants set status = 'suspended' where id = ?", m.id);
     const res = await server.call('GET', '/api/v1/merchants/me', { headers: { 'x-api-key': m.sandboxKey } });
     expect(res.status).toBe(403);
     expect(res.body.error).toBe('merchant_suspended');
@@ -229,9 +225,7 @@ describe('deactivated merchants', () => {
 
   it('GetMe answers 404; auth/me and every other call answer 401', async () => {
     const m = await signupMerchant(server);
-    const db = new BetterSqlite3(server.dbFile);
-    db.prepare("update merchants set status = 'deactivated' where id = ?").run(m.id);
-    db.close();
+    await queryRows(server.db, "update merchants set status = 'deactivated' where id = ?", m.id);
     for (const headers of [{ 'x-api-key': m.sandboxKey }, bearer(m.token)]) {
       const me = await server.call('GET', '/v1/merchants/me', { headers });
       expect(me.status).toBe(404);

@@ -1,4 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
+import { queryRows } from '../../core/testing/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/context/index.js';
 import { decideKyb, readKybDocument, revealBankAccount } from '../../core/merchants/index.js';
@@ -89,9 +89,7 @@ describe('PATCH /merchants/me', () => {
       cnapsCode: '102290002345',
       currency: 'CNY',
     });
-    const db = new BetterSqlite3(server.dbFile, { readonly: true });
-    const row = db.prepare('select bank_account_enc, bank_account_masked from merchants where id = ?').get(m.id) as Record<string, string>;
-    db.close();
+    const [row] = await queryRows<Record<string, string>>(server.db, 'select bank_account_enc, bank_account_masked from merchants where id = ?', m.id);
     expect(row.bank_account_enc).not.toContain('6222020200112233445');
     expect(row.bank_account_masked).not.toContain('6222020200112233445');
     expect((await revealBankAccount(server.ctx, m.id))?.accountNumber).toBe('6222020200112233445');
@@ -113,9 +111,7 @@ describe('PATCH /merchants/me', () => {
 
   it('locks name and email once the merchant is registered on chain; other fields stay editable', async () => {
     const m = await signupMerchant(server);
-    const db = new BetterSqlite3(server.dbFile);
-    db.prepare("update merchants set on_chain_merchant_id = '3', chain_id = 42161, chain_active = 1 where id = ?").run(m.id);
-    db.close();
+    await queryRows(server.db, "update merchants set on_chain_merchant_id = '3', chain_id = 42161, chain_active = 1 where id = ?", m.id);
     for (const body of [{ name: 'Renamed' }, { email: 'new@example.com' }]) {
       const res = await server.call('PATCH', '/api/v1/merchants/me', { headers: bearer(m.token), body });
       expect(res.status).toBe(409);
@@ -182,10 +178,8 @@ describe('merchant 2FA', () => {
     expect((await server.call('POST', '/api/v1/auth/login', { body: { email: m.email, password: m.password, recoveryCode: recovery } })).status).toBe(401);
 
     // Recovery codes are stored hashed.
-    const db = new BetterSqlite3(server.dbFile, { readonly: true });
-    const hashes = db.prepare('select code_hash from merchant_recovery_codes where merchant_id = ?').all(m.id) as Array<{ code_hash: string }>;
-    const totpRow = db.prepare('select totp_secret_enc from merchants where id = ?').get(m.id) as { totp_secret_enc: string };
-    db.close();
+    const hashes = await queryRows<{ code_hash: string }>(server.db, 'select code_hash from merchant_recovery_codes where merchant_id = ?', m.id);
+    const [totpRow] = await queryRows<{ totp_secret_enc: string }>(server.db, 'select totp_secret_enc from merchants where id = ?', m.id);
     expect(hashes).toHaveLength(10);
     for (const c of verify.body.recoveryCodes) expect(hashes.some((h) => h.code_hash.includes(c))).toBe(false);
     expect(totpRow.totp_secret_enc).not.toContain(secret);

@@ -1,4 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
+import { queryRows } from '../../core/testing/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, HOUR, ManualClock } from '../../core/context/index.js';
 import { signupMerchant, startTestServer, type TestServer } from '../../test/helpers.js';
@@ -80,15 +80,14 @@ describe('signup (POST /api/v1/merchants and /v1/merchants)', () => {
 
   it('stores only a bcrypt (cost 12) hash of the password and never a plaintext secret', async () => {
     const m = await signupMerchant(server);
-    const db = new BetterSqlite3(server.dbFile, { readonly: true });
-    try {
-      const row = db.prepare('select password_hash from merchants where id = ?').get(m.id) as { password_hash: string };
+    {
+      const [row] = await queryRows<{ password_hash: string }>(server.db, 'select password_hash from merchants where id = ?', m.id);
       expect(row.password_hash).toMatch(/^\$2[aby]\$12\$/);
       const secretPart = m.sandboxKey.split('.')[1];
       // Every text column of every table: neither the password nor the key's secret appears.
-      const tables = db.prepare("select name from sqlite_master where type = 'table'").all() as Array<{ name: string }>;
+      const tables = await server.db.kysely.introspection.getTables({ withInternalKyselyTables: true });
       for (const { name } of tables) {
-        const rows = db.prepare(`select * from "${name}"`).all() as Array<Record<string, unknown>>;
+        const rows = await queryRows(server.db, `select * from "${name}"`);
         for (const r of rows) {
           for (const v of Object.values(r)) {
             const s = Buffer.isBuffer(v) ? v.toString('latin1') : String(v);
@@ -98,8 +97,6 @@ describe('signup (POST /api/v1/merchants and /v1/merchants)', () => {
           }
         }
       }
-    } finally {
-      db.close();
     }
   });
 });

@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createProduct } from '../../core/catalog/products.js';
 import { createRateCard, publishRateCard } from '../../core/catalog/rate-cards.js';
@@ -10,16 +7,17 @@ import { createCustomer } from '../../core/customers/customers.js';
 import { openDatabase } from '../../core/db/index.js';
 import { migrateToLatest } from '../../core/db/migrate.js';
 import type { InvoiceRunReport } from '../../core/invoices/index.js';
+import { type TestDatabase, createTestDatabase } from '../../core/testing/database.js';
 import { startInvoiceScheduler } from './invoice-scheduler.js';
 
-let dir: string;
+let database: TestDatabase;
 let ctx: CoreContext;
 let clock: ManualClock;
 
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-scheduler-'));
-  const db = openDatabase(path.join(dir, 's.db'), { durable: false });
-  await migrateToLatest(db);
+  database = await createTestDatabase('buffmoney-scheduler-', 's.db');
+  const db = openDatabase(database.url, { durable: false });
+  if (!database.migrated) await migrateToLatest(db);
   clock = new ManualClock('2026-05-31T23:00:00.000Z');
   ctx = createContext({ db, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
   const scope = { merchantId: 'mer_s', environment: 'live' as const };
@@ -51,7 +49,7 @@ beforeEach(async () => {
 afterEach(async () => {
   vi.useRealTimers();
   await ctx.db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await database.cleanup();
 });
 
 describe('the invoice scheduler', () => {
@@ -60,18 +58,25 @@ describe('the invoice scheduler', () => {
     const reports: InvoiceRunReport[] = [];
     const scheduler = startInvoiceScheduler(ctx, { intervalMs: 60_000, graceMs: 3_600_000, onReport: (r) => reports.push(r) });
     const count = async () => (await ctx.db.kysely.selectFrom('invoices').select('id').execute()).length;
+    // Advances the fake clock by `ms`, then waits (on real I/O, not fake time) until the look it
+    // started has finished: on PostgreSQL a run waits on the network, not only on microtasks.
+    const advance = async (ms: number) => {
+      const before = scheduler.looks;
+      await vi.advanceTimersByTimeAsync(ms);
+      while (scheduler.looks === before) await new Promise((r) => setImmediate(r));
+    };
 
-    await vi.advanceTimersByTimeAsync(1_000); // first look: May has not ended
+    await advance(1_000); // first look: May has not ended
     expect(await count()).toBe(0);
     clock.set('2026-06-01T00:30:00Z'); // ended, but within the grace window
-    await vi.advanceTimersByTimeAsync(60_000);
+    await advance(60_000);
     expect(await count()).toBe(0);
     clock.set('2026-06-01T01:00:00Z');
-    await vi.advanceTimersByTimeAsync(60_000);
+    await advance(60_000);
     expect(await count()).toBe(1);
     expect(reports).toHaveLength(1);
     expect(reports[0].created[0]).toMatchObject({ periodStart: '2026-05-01T00:00:00.000Z' });
-    await vi.advanceTimersByTimeAsync(5 * 60_000); // later looks find nothing new
+    await advance(5 * 60_000); // later looks find nothing new
     expect(await count()).toBe(1);
     expect(reports).toHaveLength(1);
     await scheduler.stop();

@@ -20,11 +20,17 @@ export interface InvoiceSchedulerOptions {
 
 export const DEFAULT_INVOICE_CHECK_INTERVAL_MS = 5 * 60_000;
 
-export function startInvoiceScheduler(ctx: CoreContext, options: InvoiceSchedulerOptions = {}): RunningWorker {
+export interface RunningInvoiceScheduler extends RunningWorker {
+  /** Looks finished so far (tests and diagnostics). */
+  readonly looks: number;
+}
+
+export function startInvoiceScheduler(ctx: CoreContext, options: InvoiceSchedulerOptions = {}): RunningInvoiceScheduler {
   const intervalMs = options.intervalMs ?? DEFAULT_INVOICE_CHECK_INTERVAL_MS;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  let looks = 0;
 
   const tick = () => {
     running = (async () => {
@@ -35,6 +41,7 @@ export function startInvoiceScheduler(ctx: CoreContext, options: InvoiceSchedule
         options.onError?.(e);
       } finally {
         running = undefined;
+        looks++;
         if (!stopped) timer = setTimeout(tick, intervalMs);
       }
     })();
@@ -43,6 +50,9 @@ export function startInvoiceScheduler(ctx: CoreContext, options: InvoiceSchedule
   timer = setTimeout(tick, Math.min(intervalMs, 1_000));
 
   return {
+    get looks() {
+      return looks;
+    },
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -1,4 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
+import { tamperBehindTriggers } from '../../testing/database.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { postLedgerTransaction } from '../../ledger/index.js';
 import { signup } from '../../merchants/accounts.js';
@@ -61,9 +61,7 @@ describe('ledger commands', () => {
   });
 
   it('ledger:verify fails naming the tampered entry', async () => {
-    const raw = new BetterSqlite3(h.dbFile);
-    raw.exec("DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_minor = '2751' WHERE seq = 1");
-    raw.close();
+    await tamperBehindTriggers(h.dbFile, "UPDATE ledger_entries SET amount_minor = '2751' WHERE seq = 1");
     const admin = await h.staff('admin');
     const result = await h.run(admin, 'ledger:verify');
     expect(result).toMatchObject({ ok: false, error: { code: 'ledger_inconsistent', details: { firstInconsistency: { seq: 1 } } } });

@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { totpCode } from '../../auth/totp.js';
 import { type CoreContext, ManualClock, createContext } from '../../context/index.js';
 import { type Db, openDatabase } from '../../db/index.js';
 import { migrateToLatest } from '../../db/migrate.js';
 import { createStaff, loginStaff } from '../../staff/index.js';
+import { type TestDatabase, createTestDatabase } from '../../testing/database.js';
 import type { StaffRole } from '../../staff/tables.js';
 import { executeCommand } from '../index.js';
 import type { CommandResult } from '../registry.js';
 
 /**
- * Test support for the back office (tests only): a real SQLite file in a temp folder, a manual
+ * Test support for the back office (tests only): a fresh database (core/testing/database.ts), a manual
  * clock (TOTP codes and idle timeouts are deterministic), and signed-in staff members.
  */
 export interface Harness {
@@ -40,7 +38,7 @@ export interface TestStaff {
 let counter = 0;
 
 export async function openHarness(options: { clock?: ManualClock; ctx?: CoreContext } = {}): Promise<Harness> {
-  let dir: string | undefined;
+  let database: TestDatabase | undefined;
   let db: Db;
   let ctx: CoreContext;
   let dbFile = '';
@@ -49,10 +47,10 @@ export async function openHarness(options: { clock?: ManualClock; ctx?: CoreCont
     ctx = options.ctx;
     db = ctx.db;
   } else {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-backoffice-'));
-    dbFile = path.join(dir, 'buffmoney.db');
+    database = await createTestDatabase('buffmoney-backoffice-');
+    dbFile = database.url;
     db = openDatabase(dbFile, { durable: false });
-    await migrateToLatest(db);
+    if (!database.migrated) await migrateToLatest(db);
     // bcrypt cost 4 keeps the suite fast; production's 12 is checked through the CLI.
     ctx = createContext({ db, clock, bcryptCost: 4, secrets: { jwtSecret: randomBytes(32), dataKey: randomBytes(32) } });
   }
@@ -87,7 +85,7 @@ export async function openHarness(options: { clock?: ManualClock; ctx?: CoreCont
     },
     async close() {
       if (!options.ctx) await db.close();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await database?.cleanup();
     },
   };
   return harness;
