@@ -210,11 +210,11 @@ function registerShell(): void {
 }
 
 /** Electron's utilityProcess, adapted to the supervisor's child (electron/server-process.ts). */
-function forkServer(databaseFile: string, port: number): ChildHandle {
+function forkServer(databaseUrl: string, dataDir: string, port: number): ChildHandle {
   const child = utilityProcess.fork(SERVER_ENTRY, [], {
     serviceName: 'BuffMoney server',
     stdio: 'pipe',
-    env: { ...process.env, BUFFMONEY_DB: databaseFile, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, BUFFMONEY_DB: databaseUrl, BUFFMONEY_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' },
   });
   return {
     get pid() {
@@ -268,22 +268,19 @@ function createWindow(): BrowserWindow {
 
 /** Opens (and migrates, after a backup) the database the settings name; null with a reason if it cannot. */
 async function openConfiguredDatabase(database: ResolvedDatabase): Promise<{ db: Db } | { error: string }> {
-  if (database.engine === 'postgres') {
-    return {
-      error: `The settings name a PostgreSQL database (${redactDatabaseUrl(database.url)}). PostgreSQL support arrives in a later version; choose a database file instead.`,
-    };
-  }
   let db: Db | undefined;
+  const shown = database.engine === 'postgres' ? redactDatabaseUrl(database.url) : database.file;
   try {
-    fs.mkdirSync(path.dirname(database.file), { recursive: true });
-    db = openDatabase(database.file);
+    if (database.engine === 'sqlite') fs.mkdirSync(path.dirname(database.file), { recursive: true });
+    // PostgreSQL: the first contact with the server is the migration below (no file to back up).
+    db = openDatabase(database.url);
     const { backup } = await migrateWithBackup(db, { now: new Date() });
     run.backup = backup;
     if (backup) console.log(`[buffmoney] database backed up before migrating: ${backup.file}`);
     return { db };
   } catch (e) {
     await db?.close().catch(() => undefined);
-    return { error: `The database ${database.file} could not be opened: ${(e as Error).message}` };
+    return { error: `The database ${shown} could not be opened: ${(e as Error).message}` };
   }
 }
 
@@ -334,12 +331,13 @@ if (!app.requestSingleInstanceLock()) {
     });
     session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
     registerShell();
-    if (db && run.database.engine === 'sqlite') {
-      registerBridge(db, secretsDirFor(run.database.file));
+    if (db) {
+      const database = run.database;
+      const dataDir = database.engine === 'sqlite' ? secretsDirFor(database.file) : database.dataDir;
+      registerBridge(db, dataDir);
       const { server } = run.loaded.settings;
       if (server.enabled && process.env.BUFFMONEY_SERVER !== '0') {
-        const file = run.database.file;
-        run.server = new ServerSupervisor({ spawn: () => forkServer(file, server.port), onLine: (line) => console.log(`[server] ${line}`) });
+        run.server = new ServerSupervisor({ spawn: () => forkServer(database.url, dataDir, server.port), onLine: (line) => console.log(`[server] ${line}`) });
         run.server.start();
       }
     } else {

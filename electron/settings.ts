@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ShellSettings } from './shell-api.js';
+import { parseDatabaseUrl } from '../core/db/index.js';
 
 /**
  * The desktop shell's settings: where the database is, and whether (and on which port) the
@@ -92,8 +93,12 @@ export function saveShellSettings(file: string, input: unknown): SaveResult {
   return { ok: true, settings: parsed.data };
 }
 
-/** The database this run uses: a SQLite file, or a PostgreSQL URL (not openable yet). */
-export type ResolvedDatabase = { engine: 'sqlite'; file: string; url: string } | { engine: 'postgres'; url: string };
+/**
+ * The database this run uses: a SQLite file, or a PostgreSQL server. With PostgreSQL the secrets
+ * file (JWT secret, the data key sealing TOTP seeds) lives in `dataDir`: every desktop and server
+ * on that database needs the same file there (copy it once when adding a machine).
+ */
+export type ResolvedDatabase = { engine: 'sqlite'; file: string; url: string } | { engine: 'postgres'; url: string; dataDir: string };
 
 /**
  * Where the database is. `BUFFMONEY_DB` / `BUFFMONEY_DATA_DIR` in the environment win over the
@@ -101,13 +106,18 @@ export type ResolvedDatabase = { engine: 'sqlite'; file: string; url: string } |
  * settings; by default `<userData>/data/buffmoney.db`.
  */
 export function resolveDatabase(settings: ShellSettings, userDataDir: string, env: Readonly<Record<string, string | undefined>> = {}): ResolvedDatabase {
-  if (env.BUFFMONEY_DB) return sqlite(path.resolve(env.BUFFMONEY_DB));
+  const pgDataDir = path.resolve(env.BUFFMONEY_DATA_DIR ?? path.join(userDataDir, 'data'));
+  if (env.BUFFMONEY_DB) {
+    // The one reading of a database URL (core/db): postgres://… is a server, another scheme is refused.
+    const location = parseDatabaseUrl(env.BUFFMONEY_DB);
+    return location.engine === 'postgres' ? { engine: 'postgres', url: location.url, dataDir: pgDataDir } : sqlite(location.file);
+  }
   if (env.BUFFMONEY_DATA_DIR) return sqlite(path.join(path.resolve(env.BUFFMONEY_DATA_DIR), 'buffmoney.db'));
   switch (settings.database.kind) {
     case 'file':
       return sqlite(settings.database.path);
     case 'postgres':
-      return { engine: 'postgres', url: settings.database.url };
+      return { engine: 'postgres', url: settings.database.url, dataDir: pgDataDir };
     default:
       return sqlite(defaultDatabaseFile(userDataDir));
   }

@@ -67,9 +67,20 @@ describe('desktop shell settings', () => {
     });
     const chosen = { ...DEFAULT_SETTINGS, database: { kind: 'file' as const, path: path.join(dir, 'books.db') } };
     expect(resolveDatabase(chosen, userData)).toMatchObject({ engine: 'sqlite', file: path.join(dir, 'books.db') });
-    expect(resolveDatabase({ ...DEFAULT_SETTINGS, database: { kind: 'postgres', url: 'postgres://h/db' } }, userData)).toEqual({ engine: 'postgres', url: 'postgres://h/db' });
+    expect(resolveDatabase({ ...DEFAULT_SETTINGS, database: { kind: 'postgres', url: 'postgres://h/db' } }, userData)).toEqual({
+      engine: 'postgres',
+      url: 'postgres://h/db',
+      dataDir: path.join(userData, 'data'),
+    });
     expect(resolveDatabase(chosen, userData, { BUFFMONEY_DATA_DIR: path.join(dir, 'smoke') })).toMatchObject({ file: path.join(dir, 'smoke', 'buffmoney.db') });
     expect(resolveDatabase(chosen, userData, { BUFFMONEY_DB: path.join(dir, 'x.db'), BUFFMONEY_DATA_DIR: '/elsewhere' })).toMatchObject({ file: path.join(dir, 'x.db') });
+    // BUFFMONEY_DB is read as core reads it: a postgres:// URL is a server (secrets in BUFFMONEY_DATA_DIR), another scheme is refused
+    expect(resolveDatabase(chosen, userData, { BUFFMONEY_DB: 'postgres://bm:pw@127.0.0.1:5432/books', BUFFMONEY_DATA_DIR: path.join(dir, 'shared') })).toEqual({
+      engine: 'postgres',
+      url: 'postgres://bm:pw@127.0.0.1:5432/books',
+      dataDir: path.join(dir, 'shared'),
+    });
+    expect(() => resolveDatabase(chosen, userData, { BUFFMONEY_DB: 'mysql://h/db' })).toThrow(/Unsupported database URL scheme/);
     // secrets live beside the database, as the server and the CLI keep them
     expect(secretsDirFor(path.join(dir, 'books.db'))).toBe(dir);
   });

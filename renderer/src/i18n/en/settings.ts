@@ -21,7 +21,8 @@ export default {
     kindDefault: 'This computer’s app-data folder (default)',
     kindFile: 'A database file I choose',
     kindPostgres: 'A PostgreSQL server (postgres:// URL)',
-    postgresLater: 'PostgreSQL support arrives in a later version: until then the app cannot open it and will offer the default database at start.',
+    postgresLater:
+      'Every computer on this PostgreSQL database needs the same secrets file (secrets.json) in its app-data folder: copy it from the first one. If the server cannot be reached at start, the app says why and offers the default database.',
     filePath: 'Database file',
     choose: 'Choose…',
     postgresUrl: 'PostgreSQL URL',

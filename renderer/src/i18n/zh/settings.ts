@@ -23,7 +23,8 @@ export default {
     kindDefault: '本机的应用数据文件夹（默认）',
     kindFile: '我选择的数据库文件',
     kindPostgres: 'PostgreSQL 服务器（postgres:// URL）',
-    postgresLater: 'PostgreSQL 支持将在后续版本提供：在此之前应用无法打开它，启动时会建议改用默认数据库。',
+    postgresLater:
+      '使用同一 PostgreSQL 数据库的每台电脑都需要相同的密钥文件（secrets.json）放在其应用数据文件夹中：请从第一台电脑复制。若启动时无法连接服务器，应用会说明原因并建议改用默认数据库。',
     filePath: '数据库文件',
     choose: '选择…',
     postgresUrl: 'PostgreSQL URL',
