@@ -12,7 +12,7 @@ import {
   useReactTable,
 } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useDeferredValue, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useDeferredValue, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { cellText, csvFileName, downloadCsv, toCsv } from './csv';
 import './table.css';
@@ -214,22 +214,13 @@ export function DataTable<T>({ data, columns, rowId, onRowClick, empty, label, f
     );
   };
 
+  // The click handler through a ref: screens pass a new arrow each render, and a row that stays in
+  // view must not re-render for that (memoised rows: a scroll frame renders only the rows it adds).
+  const onRowClickRef = useRef(onRowClick);
+  onRowClickRef.current = onRowClick;
+  const clickRow = useCallback((row: T) => onRowClickRef.current?.(row), []);
   const renderRow = (row: Row<T>, position: number) => (
-    <tr
-      key={row.id}
-      data-row-id={row.id}
-      aria-rowindex={position + 2}
-      className={onRowClick ? 'clickable' : undefined}
-      onClick={onRowClick ? () => onRowClick(row.original) : undefined}
-      onKeyDown={onRowClick ? (e) => e.key === 'Enter' && onRowClick(row.original) : undefined}
-      tabIndex={onRowClick ? 0 : undefined}
-    >
-      {row.getVisibleCells().map((cell) => (
-        <td key={cell.id} className={cell.column.columnDef.meta?.numeric ? 'num' : undefined}>
-          {flexRender(cell.column.columnDef.cell, cell.getContext())}
-        </td>
-      ))}
-    </tr>
+    <DataRow key={row.id} row={row} position={position} columns={leafColumns} clickable={onRowClick !== undefined} onClick={clickRow} />
   );
 
   const padTop = items.length > 0 ? items[0].start - headHeight : 0;
@@ -317,3 +308,35 @@ export function DataTable<T>({ data, columns, rowId, onRowClick, empty, label, f
     </div>
   );
 }
+
+interface DataRowProps<T> {
+  row: Row<T>;
+  position: number;
+  /** The visible columns: a new array when they change (language, columns), so the row renders anew. */
+  columns: readonly unknown[];
+  clickable: boolean;
+  onClick: (row: T) => void;
+}
+
+/**
+ * One body row, memoised: TanStack keeps a row object while the row model stands, so while
+ * scrolling only the rows that come into view render (bench:desktop measures the frames).
+ */
+const DataRow = memo(function DataRow<T>({ row, position, clickable, onClick }: DataRowProps<T>) {
+  return (
+    <tr
+      data-row-id={row.id}
+      aria-rowindex={position + 2}
+      className={clickable ? 'clickable' : undefined}
+      onClick={clickable ? () => onClick(row.original) : undefined}
+      onKeyDown={clickable ? (e) => e.key === 'Enter' && onClick(row.original) : undefined}
+      tabIndex={clickable ? 0 : undefined}
+    >
+      {row.getVisibleCells().map((cell) => (
+        <td key={cell.id} className={cell.column.columnDef.meta?.numeric ? 'num' : undefined}>
+          {flexRender(cell.column.columnDef.cell, cell.getContext())}
+        </td>
+      ))}
+    </tr>
+  );
+}) as <T>(props: DataRowProps<T>) => React.ReactElement;
