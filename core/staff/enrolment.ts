@@ -1,12 +1,10 @@
-import { dummyPasswordHash, verifyPassword } from '../auth/passwords.js';
+import { verifyPassword } from '../auth/passwords.js';
 import { seal } from '../auth/secret-box.js';
 import { newTotpSecret, otpauthUri } from '../auth/totp.js';
-import { appendAudit } from '../audit/index.js';
 import type { CoreContext } from '../context/index.js';
-import { type DomainError, conflict, forbidden } from '../errors/index.js';
+import { conflict, forbidden } from '../errors/index.js';
 import { totpAad } from './accounts.js';
-import { invalidCredentials, isLocked, lockedError, recordFailure } from './sessions.js';
-import type { StaffTable } from './tables.js';
+import { invalidCredentials, signInAttempt } from './sessions.js';
 
 /** The issuer an authenticator app shows beside the account. */
 export const TOTP_ISSUER = 'BuffMoney back office';
@@ -35,36 +33,10 @@ export interface TotpEnrolment {
  * reveal nothing to someone guessing. Audited as `staff:enrol`.
  */
 export async function enrolStaffTotp(ctx: CoreContext, input: { email: string; password: string }): Promise<TotpEnrolment> {
-  const email = input.email.trim().toLowerCase();
-  const audit = (outcome: { ok: true } | { ok: false; code: string }, row?: StaffTable) =>
-    appendAudit(ctx, {
-      actor: row ? { id: row.id, email: row.email } : null,
-      command: 'staff:enrol',
-      input: { email },
-      outcome,
-      touched: row ? [row.id] : [],
-    });
-  const fail = async (err: DomainError, row?: StaffTable): Promise<never> => {
-    await audit({ ok: false, code: err.code }, row);
-    throw err;
-  };
-
-  const row = await ctx.db.kysely.selectFrom('staff').selectAll().where('email', '=', email).executeTakeFirst();
-  if (!row) {
-    // Same bcrypt work as a real account, so timing does not tell which emails exist.
-    await verifyPassword(input.password, await dummyPasswordHash(ctx.bcryptCost));
-    return fail(invalidCredentials());
-  }
-  const now = ctx.clock.now();
-  if (isLocked(row, now)) return fail(lockedError(row.locked_until!, now), row);
-  if (!(await verifyPassword(input.password, row.password_hash))) {
-    const { locked } = await recordFailure(ctx, row, false);
-    if (locked) {
-      const fresh = await ctx.db.kysely.selectFrom('staff').select('locked_until').where('id', '=', row.id).executeTakeFirstOrThrow();
-      return fail(lockedError(fresh.locked_until!, now), row);
-    }
-    return fail(invalidCredentials(), row);
-  }
+  const attempt = signInAttempt(ctx, 'staff:enrol', input.email);
+  const { row, now } = await attempt.account(input.password);
+  const { audit, fail } = attempt;
+  if (!(await verifyPassword(input.password, row.password_hash))) return attempt.failedAttempt(row, invalidCredentials());
   if (row.status === 'disabled') return fail(forbidden('staff_disabled', 'This staff account is disabled'), row);
   if (row.totp_enabled_at !== null) return fail(alreadyEnrolled(), row);
 

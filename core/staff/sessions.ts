@@ -79,6 +79,52 @@ async function consumeTotp(ctx: CoreContext, row: StaffTable, code: string): Pro
 
 export const isLocked = (row: StaffTable, now: Date) => row.locked_until !== null && row.locked_until > now.toISOString();
 
+/**
+ * One sign-in step (the sign-in itself, or first-sign-in enrolment): its audit entry under
+ * `command`, the account lookup that gives unknown emails the same bcrypt work as real ones (so
+ * timing does not tell which emails exist) and refuses locked accounts, and the failure path
+ * that counts towards the lockout. Both steps share it, so they cannot drift apart.
+ */
+export function signInAttempt(ctx: CoreContext, command: 'staff:login' | 'staff:enrol', rawEmail: string) {
+  const email = rawEmail.trim().toLowerCase();
+  const audit = (outcome: { ok: true } | { ok: false; code: string }, row?: StaffTable) =>
+    appendAudit(ctx, {
+      actor: row ? { id: row.id, email: row.email } : null,
+      command,
+      input: { email },
+      outcome,
+      touched: row ? [row.id] : [],
+    });
+  const fail = async (err: DomainError, row?: StaffTable): Promise<never> => {
+    await audit({ ok: false, code: err.code }, row);
+    throw err;
+  };
+  const now = ctx.clock.now();
+  return {
+    audit,
+    fail,
+    /** The account, unless the email is unknown (invalid_credentials) or the account is locked. */
+    async account(password: string): Promise<{ row: StaffTable; now: Date }> {
+      const row = await ctx.db.kysely.selectFrom('staff').selectAll().where('email', '=', email).executeTakeFirst();
+      if (!row) {
+        await verifyPassword(password, await dummyPasswordHash(ctx.bcryptCost));
+        return fail(invalidCredentials());
+      }
+      if (isLocked(row, now)) return fail(lockedError(row.locked_until!, now), row);
+      return { row, now };
+    },
+    /** A wrong password or code: counted towards the lockout; the lockout's error once it locks. */
+    async failedAttempt(row: StaffTable, err: DomainError): Promise<never> {
+      const { locked } = await recordFailure(ctx, row, false);
+      if (locked) {
+        const fresh = await ctx.db.kysely.selectFrom('staff').select('locked_until').where('id', '=', row.id).executeTakeFirstOrThrow();
+        return fail(lockedError(fresh.locked_until!, now), row);
+      }
+      return fail(err, row);
+    },
+  };
+}
+
 export interface StaffLoginResult {
   session: string;
   staff: StaffView;
@@ -91,37 +137,14 @@ export interface StaffLoginResult {
  * what confirms the enrolment). Returns a bearer session token; only its SHA-256 is stored.
  */
 export async function loginStaff(ctx: CoreContext, input: { email: string; password: string; otp: string }): Promise<StaffLoginResult> {
-  const email = input.email.trim().toLowerCase();
-  const audit = (outcome: { ok: true } | { ok: false; code: string }, row?: StaffTable) =>
-    appendAudit(ctx, {
-      actor: row ? { id: row.id, email: row.email } : null,
-      command: 'staff:login',
-      input: { email },
-      outcome,
-      touched: row ? [row.id] : [],
-    });
-  const fail = async (err: DomainError, row?: StaffTable): Promise<never> => {
-    await audit({ ok: false, code: err.code }, row);
-    throw err;
-  };
-
-  const row = await ctx.db.kysely.selectFrom('staff').selectAll().where('email', '=', email).executeTakeFirst();
-  if (!row) {
-    await verifyPassword(input.password, await dummyPasswordHash(ctx.bcryptCost));
-    return fail(invalidCredentials());
-  }
-  const now = ctx.clock.now();
-  if (isLocked(row, now)) return fail(lockedError(row.locked_until!, now), row);
+  const attempt = signInAttempt(ctx, 'staff:login', input.email);
+  const { row, now } = await attempt.account(input.password);
+  const { audit, fail } = attempt;
 
   const passwordOk = await verifyPassword(input.password, row.password_hash);
   if (passwordOk && row.status === 'disabled') return fail(forbidden('staff_disabled', 'This staff account is disabled'), row);
   if (!passwordOk || !(await consumeTotp(ctx, row, input.otp))) {
-    const { locked } = await recordFailure(ctx, row, false);
-    if (locked) {
-      const fresh = await ctx.db.kysely.selectFrom('staff').select('locked_until').where('id', '=', row.id).executeTakeFirstOrThrow();
-      return fail(lockedError(fresh.locked_until!, now), row);
-    }
-    return fail(passwordOk ? unauthenticated('otp_invalid', 'Invalid or already used two-factor code') : invalidCredentials(), row);
+    return attempt.failedAttempt(row, passwordOk ? unauthenticated('otp_invalid', 'Invalid or already used two-factor code') : invalidCredentials());
   }
 
   const token = `bmst_${randomBase62(ctx.randomBytes, 43)}`;
