@@ -63,9 +63,9 @@ const BUILD_TOOLING = new Set(['renderer/vite.config.ts', 'renderer/tsconfig.jso
 
 /**
  * The only core modules the renderer may import: the bridge contract (types from the registry,
- * no runtime imports) and the currency table (plain data).
+ * no runtime imports), the desktop shell's contract (types) and the currency table (plain data).
  */
-const RENDERER_CORE = /core\/(backoffice\/bridge|money\/currencies)(\.js)?$/;
+const RENDERER_CORE = /core\/(backoffice\/(bridge|shell-api)|money\/currencies)(\.js)?$/;
 
 /** Imports that load code at run time (`import type` and `export type` are erased). */
 function runtimeImportsOf(file: string): string[] {
@@ -89,7 +89,7 @@ describe('dependency rules', () => {
     });
   }
 
-  it('renderer imports from core only the bridge contract and the currency table', () => {
+  it('renderer imports from core only the bridge and shell contracts and the currency table', () => {
     const violations: string[] = [];
     for (const file of sourceFiles('renderer')) {
       for (const spec of importsOf(file)) {
@@ -101,7 +101,7 @@ describe('dependency rules', () => {
   });
 
   it('the core modules the renderer may import load no other code at run time (nothing of the database reaches the bundle)', () => {
-    for (const file of ['core/backoffice/bridge.ts', 'core/money/currencies.ts']) {
+    for (const file of ['core/backoffice/bridge.ts', 'core/backoffice/shell-api.ts', 'core/money/currencies.ts']) {
       expect(runtimeImportsOf(file), file).toEqual([]);
     }
     expect(runtimeImportsOf('core/backoffice/index.ts')).toContain('./commands/index.js');
