@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { type Page, expect, test } from '@playwright/test';
-import * as OTPAuth from 'otpauth';
+import { readSeedInfo, screenshotter, signIn } from './helpers.js';
 
 /**
  * The admin screen families as staff use them: KYB detail (documents, request-info), merchants
@@ -10,44 +8,8 @@ import * as OTPAuth from 'otpauth';
  * transport and a real SQLite file seeded by test/browser/seeds/admin.ts; no mocked core.
  */
 
-interface Staff {
-  email: string;
-  password: string;
-  totpSecret: string;
-}
-const info = JSON.parse(fs.readFileSync(process.env.BACKOFFICE_INFO!, 'utf8')) as { url: string; staff: Record<string, Staff> };
-const shots = path.resolve(import.meta.dirname, '../../artefacts/browser/screenshots');
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `admin-${name}.png`), fullPage: true });
-
-const STEP_MS = 30_000;
-const stepNow = () => Math.floor(Date.now() / STEP_MS);
-
-/**
- * Codes as an authenticator app shows them. The server accepts a code within ±1 step of now,
- * once, and only if newer than the last one it accepted: sign-in takes the current step's code,
- * the first step-up the next step's, and a later step-up waits (up to one step) until its step
- * is within reach, as an officer waits for the next code in their app.
- */
-function authenticator(secret: string) {
-  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
-  let step: number | undefined;
-  return async () => {
-    step = step === undefined ? stepNow() : Math.max(step + 1, stepNow() - 1);
-    while (step > stepNow() + 1) await new Promise((r) => setTimeout(r, 250));
-    return totp.generate({ timestamp: step * STEP_MS });
-  };
-}
-
-async function signIn(page: Page, who: Staff) {
-  const code = authenticator(who.totpSecret);
-  await page.goto(info.url);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByLabel('Two-factor code').fill(await code());
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('navigation', { name: 'Back office' })).toContainText(who.email);
-  return code;
-}
+const info = readSeedInfo();
+const shot = screenshotter('admin-');
 
 /** The image really decoded (the CSP allows data: images; a blocked or broken one has no pixels). */
 async function expectDecoded(img: ReturnType<Page['getByRole']>) {
@@ -56,7 +18,7 @@ async function expectDecoded(img: ReturnType<Page['getByRole']>) {
 }
 
 test('KYB detail: open a submission, view its documents, ask the merchant for more information', async ({ page }) => {
-  await signIn(page, info.staff.kybdetail);
+  await signIn(page, info.url, info.staff.kybdetail);
   await page.getByRole('link', { name: 'KYB review' }).click();
   await page.getByRole('table', { name: 'KYB submissions' }).getByRole('row').filter({ hasText: 'Heron Vision Pte Ltd' }).click();
   await expect(page.getByRole('heading', { name: /Heron Vision Pte Ltd/ })).toBeVisible();
@@ -96,7 +58,7 @@ test('KYB detail: open a submission, view its documents, ask the merchant for mo
 
 test('Merchants: find one, set its fee, suspend and reactivate it with step-up, read its destination history', async ({ page }) => {
   test.setTimeout(180_000); // three step-ups: each waits for the next code, as at a desk
-  const code = await signIn(page, info.staff.merchants);
+  const code = await signIn(page, info.url, info.staff.merchants);
   await page.getByRole('link', { name: 'Merchants' }).click();
   await page.getByLabel('Search').fill('kestrel');
   const list = page.getByRole('table', { name: 'Merchants' });
@@ -165,7 +127,7 @@ test('Merchants: find one, set its fee, suspend and reactivate it with step-up, 
 test('Staff: add a member with step-up and hand over the enrolment QR; disable them with step-up', async ({ page }) => {
   test.setTimeout(120_000); // two step-ups: the second waits for the next code
   const me = info.staff.staff;
-  const code = await signIn(page, me);
+  const code = await signIn(page, info.url, me);
   await page.getByRole('link', { name: 'Staff' }).click();
   const table = page.getByRole('table', { name: 'Staff members' });
   await expect(table.getByRole('row').filter({ hasText: me.email })).toContainText('You');
@@ -212,7 +174,7 @@ test('Staff: add a member with step-up and hand over the enrolment QR; disable t
 
 test('Audit log: the entries just made, one opened, the chain verified; once in Chinese', async ({ page }) => {
   const me = info.staff.audit;
-  await signIn(page, me);
+  await signIn(page, info.url, me);
   // Reading a KYB submission and one of its documents is audited: make two entries of our own.
   await page.getByRole('link', { name: 'KYB review' }).click();
   await page.getByLabel('Status').selectOption('');

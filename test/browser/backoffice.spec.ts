@@ -1,47 +1,14 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { type Page, expect, test } from '@playwright/test';
-import * as OTPAuth from 'otpauth';
+import { expect, test } from '@playwright/test';
+import { readSeedInfo, screenshotter, signIn } from './helpers.js';
 
 /**
  * The back office as staff use it: Chromium, the built renderer, the loopback transport, a real
  * SQLite file (no mocked core). TOTP codes are computed here from the seeded secrets.
  */
 
-interface Staff {
-  email: string;
-  password: string;
-  totpSecret: string;
-}
-const info = JSON.parse(fs.readFileSync(process.env.BACKOFFICE_INFO!, 'utf8')) as { url: string; staff: Record<string, Staff> };
-const shots = path.resolve(import.meta.dirname, '../../artefacts/browser/screenshots');
+const info = readSeedInfo();
 
-/**
- * Codes as an authenticator app shows them: the server accepts a code within ±1 window of now,
- * once, and only if newer than the last one it accepted. So sign-in takes the current window's
- * code and each step-up the next window's, and a test never waits for the clock.
- */
-function authenticator(secret: string) {
-  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
-  let step: number | undefined;
-  return () => {
-    step = step === undefined ? Math.floor(Date.now() / 30_000) : step + 1;
-    return totp.generate({ timestamp: step * 30_000 });
-  };
-}
-
-async function signIn(page: Page, who: Staff) {
-  const code = authenticator(who.totpSecret);
-  await page.goto(info.url);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByLabel('Two-factor code').fill(code());
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('navigation', { name: 'Back office' })).toContainText(who.email);
-  return code;
-}
-
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+const shot = screenshotter('');
 
 test('sign-in with password and TOTP; a wrong code is explained; sign-out returns to sign-in', async ({ page }) => {
   const who = info.staff.signin;
@@ -55,7 +22,7 @@ test('sign-in with password and TOTP; a wrong code is explained; sign-out return
   await expect(page.getByRole('alert')).toContainText('otp_invalid');
   await shot(page, '01-sign-in-wrong-code');
 
-  await signIn(page, who);
+  await signIn(page, info.url, who);
   await expect(page.getByRole('link', { name: 'Home' })).toHaveAttribute('aria-current', 'page');
   await page.reload();
   await expect(page.getByRole('navigation', { name: 'Back office' })).toContainText(who.email);
@@ -66,7 +33,7 @@ test('sign-in with password and TOTP; a wrong code is explained; sign-out return
 });
 
 test('KYB: approve with step-up, after the dialog says what approval does', async ({ page }) => {
-  const code = await signIn(page, info.staff.kyb);
+  const code = await signIn(page, info.url, info.staff.kyb);
   await page.getByRole('link', { name: 'KYB review' }).click();
   const table = page.getByRole('table', { name: 'KYB submissions' });
   const row = table.getByRole('row').filter({ hasText: 'Acme AI Pte Ltd' });
@@ -80,7 +47,7 @@ test('KYB: approve with step-up, after the dialog says what approval does', asyn
   await dialog.getByLabel('Two-factor code').fill('000000');
   await dialog.getByRole('button', { name: 'Approve KYB' }).click();
   await expect(dialog.getByRole('alert')).toContainText('otp_invalid');
-  await dialog.getByLabel('Two-factor code').fill(code());
+  await dialog.getByLabel('Two-factor code').fill(await code());
   await shot(page, '03-kyb-approve-step-up');
   await dialog.getByRole('button', { name: 'Approve KYB' }).click();
   await expect(page.getByTestId('notice')).toContainText('Approved Acme AI Pte Ltd');
@@ -90,7 +57,7 @@ test('KYB: approve with step-up, after the dialog says what approval does', asyn
 });
 
 test('FX: add a rate with step-up; it heads the history', async ({ page }) => {
-  const code = await signIn(page, info.staff.fx);
+  const code = await signIn(page, info.url, info.staff.fx);
   await page.getByRole('link', { name: 'FX rates' }).click();
   const history = page.getByRole('table', { name: 'FX rate history' });
   await expect(history).toContainText('7.1234');
@@ -102,7 +69,7 @@ test('FX: add a rate with step-up; it heads the history', async ({ page }) => {
   await form.getByRole('button', { name: 'Review rate…' }).click();
   const dialog = page.getByRole('dialog');
   await expect(dialog.getByTestId('consequence')).toContainText('1 USD = 7.2050 CNY');
-  await dialog.getByLabel('Two-factor code').fill(code());
+  await dialog.getByLabel('Two-factor code').fill(await code());
   await dialog.getByRole('button', { name: 'Enter rate' }).click();
   await expect(page.getByTestId('notice')).toContainText('Entered USD/CNY 7.205');
   await expect(history.getByRole('row').nth(1)).toContainText('7.205');
@@ -110,7 +77,7 @@ test('FX: add a rate with step-up; it heads the history', async ({ page }) => {
 });
 
 test('Invoices: generate, read the run report, open an invoice with its lines and FX snapshot', async ({ page }) => {
-  await signIn(page, info.staff.invoices);
+  await signIn(page, info.url, info.staff.invoices);
   await page.getByRole('link', { name: 'Invoices' }).click();
   await page.getByRole('button', { name: 'Generate invoices…' }).click();
   const dialog = page.getByRole('dialog');
@@ -143,7 +110,7 @@ test('Invoices: generate, read the run report, open an invoice with its lines an
 });
 
 test('Ledger: balances and verify', async ({ page }) => {
-  await signIn(page, info.staff.ledger);
+  await signIn(page, info.url, info.staff.ledger);
   await page.getByRole('link', { name: 'Ledger' }).click();
   await expect(page.getByRole('table', { name: 'Account balances' })).toBeVisible();
   await page.getByRole('button', { name: 'Verify ledger' }).click();

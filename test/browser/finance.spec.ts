@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { type Page, expect, test } from '@playwright/test';
-import * as OTPAuth from 'otpauth';
+import { readSeedInfo, screenshotter, signIn } from './helpers.js';
 import { FINANCE_MERCHANT } from './seeds/finance.js';
 
 /**
@@ -11,43 +9,8 @@ import { FINANCE_MERCHANT } from './seeds/finance.js';
  * the shared seed's invoices stay as backoffice.spec.ts expects them.
  */
 
-interface Staff {
-  email: string;
-  password: string;
-  totpSecret: string;
-}
-const info = JSON.parse(fs.readFileSync(process.env.BACKOFFICE_INFO!, 'utf8')) as { url: string; staff: Record<string, Staff> };
-const shots = path.resolve(import.meta.dirname, '../../artefacts/browser/screenshots');
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `finance-${name}.png`), fullPage: true });
-const WINDOW_MS = 30_000;
-
-/**
- * Codes as an authenticator app shows them. The server takes a code within ±1 window of now, once,
- * and only if newer than the last one it accepted: sign-in takes the current window's code, the
- * first step-up the next window's, and a further one waits until the clock allows it.
- */
-function authenticator(secret: string) {
-  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
-  let step: number | undefined;
-  return async () => {
-    const now = Math.floor(Date.now() / WINDOW_MS);
-    step = step === undefined ? now : step + 1;
-    const wait = (step - 1) * WINDOW_MS - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait + 250));
-    return totp.generate({ timestamp: step * WINDOW_MS });
-  };
-}
-
-async function signIn(page: Page, who: Staff) {
-  const code = authenticator(who.totpSecret);
-  await page.goto(info.url);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByLabel('Two-factor code').fill(await code());
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('navigation', { name: 'Back office' })).toContainText(who.email);
-  return code;
-}
+const info = readSeedInfo();
+const shot = screenshotter('finance-');
 
 /** Opens the finance merchant's invoice for a customer and the last ended month. */
 async function openInvoice(page: Page, customer: string) {
@@ -67,7 +30,7 @@ test('Home: attention cards link to their screens; usage and invoiced charts ren
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to ${e.violatedDirective}: ${e.blockedURI}`));
   });
-  await signIn(page, info.staff.home);
+  await signIn(page, info.url, info.staff.home);
   await expect(page.getByRole('link', { name: 'Home', exact: true })).toHaveAttribute('aria-current', 'page');
   const attention = page.getByTestId('attention');
   await expect(attention.locator('[data-kind="kyb_pending_review"]')).toContainText('KYB submissions waiting for review');
@@ -97,7 +60,7 @@ test('Home: attention cards link to their screens; usage and invoiced charts ren
 
 test('FX import: preview, a bad row refused with its line, then all rows with a progress bar', async ({ page }) => {
   test.setTimeout(120_000);
-  const code = await signIn(page, info.staff.fximport);
+  const code = await signIn(page, info.url, info.staff.fximport);
   await page.getByRole('link', { name: 'FX rates' }).click();
   const region = page.getByRole('region', { name: 'Import rates from a CSV file' });
 
@@ -137,7 +100,7 @@ test('FX import: preview, a bad row refused with its line, then all rows with a 
 });
 
 test('Invoices: detail is complete, void states its effects and reverses the posting', async ({ page }) => {
-  const code = await signIn(page, info.staff.void);
+  const code = await signIn(page, info.url, info.staff.void);
   await openInvoice(page, 'cus-harbor-ai');
   const facts = page.locator('.facts.money');
   await expect(facts).toContainText('Customer pays');
@@ -172,7 +135,7 @@ test('Invoices: detail is complete, void states its effects and reverses the pos
 });
 
 test('Invoices: a run for one merchant shows progress; unbilled usage per merchant and month', async ({ page }) => {
-  await signIn(page, info.staff.unbilled);
+  await signIn(page, info.url, info.staff.unbilled);
   await page.getByRole('link', { name: 'Invoices', exact: true }).click();
   await page.getByRole('button', { name: 'Generate invoices…' }).click();
   const dialog = page.getByRole('dialog');
@@ -199,7 +162,7 @@ test('Invoices: a run for one merchant shows progress; unbilled usage per mercha
 });
 
 test('Ledger explorer: accounts, transactions by account, one transaction with debits and credits', async ({ page }) => {
-  await signIn(page, info.staff.ledgertx);
+  await signIn(page, info.url, info.staff.ledgertx);
   await openInvoice(page, 'cus-lumen-labs');
   const postings = page.getByRole('table', { name: 'Ledger postings' });
   await postings.getByRole('link', { name: /^ltx_/ }).first().click();

@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { type Page, expect, test } from '@playwright/test';
-import * as OTPAuth from 'otpauth';
+import { expect, test } from '@playwright/test';
+import { readSeedInfo, screenshotter, signIn, authenticator } from './helpers.js';
 
 /**
  * The shell around the screens, in Chromium against the real loopback transport: the first
@@ -9,24 +7,8 @@ import * as OTPAuth from 'otpauth';
  * lost session returning to sign-in with its reason, and the Settings screen of the browser build.
  */
 
-interface Staff {
-  email: string;
-  password: string;
-  totpSecret: string;
-}
-const info = JSON.parse(fs.readFileSync(process.env.BACKOFFICE_INFO!, 'utf8')) as { url: string; staff: Record<string, Staff> };
-const shots = path.resolve(import.meta.dirname, '../../artefacts/browser/screenshots');
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-const codeNow = (secret: string) => new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate();
-
-async function signIn(page: Page, who: Staff) {
-  await page.goto(info.url);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByLabel('Two-factor code').fill(codeNow(who.totpSecret));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('navigation', { name: 'Back office' })).toContainText(who.email);
-}
+const info = readSeedInfo();
+const shot = screenshotter('');
 
 test('first sign-in: the password gets a fresh two-factor key as a QR code, and a code from it signs in', async ({ page }) => {
   const who = info.staff.enrol;
@@ -45,7 +27,7 @@ test('first sign-in: the password gets a fresh two-factor key as a QR code, and 
   expect(secret).not.toBe(who.totpSecret);
   await shot(page, '20-enrolment-qr');
 
-  await page.getByLabel('Two-factor code').fill(codeNow(secret));
+  await page.getByLabel('Two-factor code').fill(await authenticator(secret)());
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('navigation', { name: 'Back office' })).toContainText(who.email);
 
@@ -69,7 +51,7 @@ test('the sign-in screen switches language', async ({ page }) => {
 });
 
 test('a lost session returns to sign-in with the reason shown', async ({ page, context }) => {
-  await signIn(page, info.staff.lang);
+  await signIn(page, info.url, info.staff.lang);
   await context.clearCookies();
   await page.getByRole('link', { name: 'Audit log' }).click();
   await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
@@ -77,7 +59,7 @@ test('a lost session returns to sign-in with the reason shown', async ({ page, c
 });
 
 test('settings in the browser build: what this build is, and the language, without the desktop controls', async ({ page }) => {
-  await signIn(page, info.staff.settings);
+  await signIn(page, info.url, info.staff.settings);
   await page.getByRole('link', { name: 'Settings' }).click();
   await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
   await expect(page.getByTestId('browser-build')).toContainText('browser build');

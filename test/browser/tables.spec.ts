@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { type Page, expect, test } from '@playwright/test';
-import * as OTPAuth from 'otpauth';
+import { readSeedInfo, screenshotter, signIn, type Staff } from './helpers.js';
 import Papa from 'papaparse';
 
 /**
@@ -10,30 +9,14 @@ import Papa from 'papaparse';
  * customer, and exported to CSV, all in Chromium against the real loopback transport.
  */
 
-interface Staff {
-  email: string;
-  password: string;
-  totpSecret: string;
-}
 interface LargeInfo {
   url: string;
   staff: Record<string, Staff>;
   invoices: number;
   known: { customer: string; customerInvoices: number; formulaCustomers: string[]; largestSubtotal: { id: string; minor: string } };
 }
-const info = JSON.parse(fs.readFileSync(process.env.BACKOFFICE_LARGE_INFO!, 'utf8')) as LargeInfo;
-const shots = path.resolve(import.meta.dirname, '../../artefacts/browser/screenshots');
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `tables-${name}.png`) });
-
-async function signIn(page: Page, who: Staff) {
-  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(who.totpSecret), algorithm: 'SHA1', digits: 6, period: 30 });
-  await page.goto(info.url);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByLabel('Two-factor code').fill(totp.generate());
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('navigation', { name: 'Back office' })).toContainText(who.email);
-}
+const info = readSeedInfo<LargeInfo>('BACKOFFICE_LARGE_INFO');
+const shot = screenshotter('tables-', { fullPage: false });
 
 /** Opens the invoice list and waits until every row has arrived. */
 async function openInvoices(page: Page) {
@@ -69,7 +52,7 @@ test('100,000 invoices: loaded in the background, virtualised, scrolled to the e
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
   });
-  await signIn(page, info.staff.tables);
+  await signIn(page, info.url, info.staff.tables);
   const { table, count, scroller } = await openInvoices(page);
 
   // Virtualised: the whole list is counted, only the rows in view are in the DOM.
@@ -153,7 +136,7 @@ test('100,000 invoices: loaded in the background, virtualised, scrolled to the e
 
 test('scrolling 100,000 rows keeps the rows under the sticky header in step with the scroll position', async ({ page }) => {
   test.setTimeout(120_000);
-  await signIn(page, info.staff.tablesort);
+  await signIn(page, info.url, info.staff.tablesort);
   const { table, scroller } = await openInvoices(page);
   const rowHeight = await table
     .locator('tbody tr[aria-rowindex]')
