@@ -57,6 +57,22 @@ describe('audit log', () => {
     expect((await listAudit(h.ctx, { limit: 10, touching: 'mer_1' })).map((e) => e.seq)).toEqual([2]);
   });
 
+  it('lists by outcome and by time range (half-open: from included, to excluded), also through audit:list with an offset time', async () => {
+    const ok = await appendSome(3); // one second apart
+    const refused = await appendAudit(h.ctx, { actor: null, command: 'staff:login', input: { email: 'x@y.z' }, outcome: { ok: false, code: 'invalid_credentials' } });
+    expect((await listAudit(h.ctx, { limit: 10, outcome: 'error' })).map((e) => e.seq)).toEqual([refused.seq]);
+    expect((await listAudit(h.ctx, { limit: 10, outcome: 'ok' })).map((e) => e.seq)).toEqual([3, 2, 1]);
+    expect((await listAudit(h.ctx, { limit: 10, from: ok[1].at, to: ok[2].at })).map((e) => e.seq)).toEqual([2]);
+    // The same instant written with +08:00 is read as the instant, not as text.
+    const at = new Date(ok[1].at);
+    const plus8 = new Date(at.getTime() + 8 * 3_600_000).toISOString().replace('Z', '+08:00');
+    const admin = await h.staff('admin');
+    const r = await h.run(admin, 'audit:list', { from: plus8, outcome: 'ok', command: 'merchants:set-fee' });
+    expect(r.ok && r.data.items.map((e: { seq: number }) => e.seq)).toEqual([3, 2]);
+    const bad = await h.run(admin, 'audit:list', { from: 'yesterday' });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'validation_failed' } });
+  });
+
   it('verifies across pages', async () => {
     await appendSome(7);
     expect(await verifyAuditChain(h.ctx, 3)).toMatchObject({ ok: true, entries: 7 });

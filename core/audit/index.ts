@@ -146,6 +146,12 @@ export interface AuditListFilter {
   actorEmail?: string;
   /** Entries that touched this id (a merchant, a staff member, …). */
   touching?: string;
+  /** Only successful (`ok`) or refused (`error`) commands. */
+  outcome?: 'ok' | 'error';
+  /** Entries at or after this instant (ISO-8601 UTC, as stored). */
+  from?: string;
+  /** Entries before this instant. */
+  to?: string;
   limit: number;
 }
 
@@ -155,6 +161,10 @@ export async function listAudit(ctx: CoreContext, filter: AuditListFilter): Prom
   if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
   if (filter.command) q = q.where('command', '=', filter.command);
   if (filter.actorEmail) q = q.where('actor_email', '=', filter.actorEmail.toLowerCase());
+  if (filter.outcome) q = q.where('outcome', '=', filter.outcome);
+  // `at` is fixed-width ISO-8601 UTC text on both engines, so text order is time order.
+  if (filter.from) q = q.where('at', '>=', filter.from);
+  if (filter.to) q = q.where('at', '<', filter.to);
   // ids are [a-z0-9_] only (the command's schema checks); `_` matching any one character merely widens the match, which the exact filter below undoes.
   if (filter.touching) q = q.where('touched', 'like', `%${JSON.stringify(filter.touching)}%`);
   const rows = (await q.execute()).map(toView);

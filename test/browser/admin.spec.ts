@@ -193,6 +193,22 @@ test('Audit log: the entries just made, one opened, the chain verified; once in 
   const entry = page.getByRole('region', { name: /^Audit entry #/ });
   await expect(entry.getByTestId('entry-input')).toContainText('"kind": "bankProof"');
   await expect(entry).toContainText('Previous hash');
+  await entry.getByRole('button', { name: 'Close' }).click();
+
+  // Outcome and dates narrow the same list: none of ours failed; all three are from today (UTC,
+  // as every time on screen), none from tomorrow on.
+  await page.getByLabel('Outcome').selectOption({ label: 'failed' });
+  await expect(page.getByText('No audit entries match these filters.')).toBeVisible();
+  await page.getByLabel('Outcome').selectOption({ label: 'Any outcome' });
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  await page.getByLabel('From (UTC)').fill(day(0));
+  await page.getByLabel('To (UTC, inclusive)').fill(day(0));
+  await expect(entries.getByRole('row')).toHaveCount(4);
+  await page.getByLabel('To (UTC, inclusive)').fill('');
+  await page.getByLabel('From (UTC)').fill(day(1));
+  await expect(page.getByText('No audit entries match these filters.')).toBeVisible();
+  await page.getByLabel('From (UTC)').fill('');
+  await expect(entries.getByRole('row')).toHaveCount(4);
 
   await page.getByRole('button', { name: 'Verify chain' }).click();
   await expect(page.getByTestId('notice')).toContainText('Audit chain intact');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { listAudit, verifyAuditChain } from '../../audit/index.js';
 import { DomainError } from '../../errors/index.js';
 import { defineCommand } from '../registry.js';
-import { Limit, wholeNumber } from './shared.js';
+import { Instant, Limit, wholeNumber } from './shared.js';
 
 /**
  * The audit log, for admins and finance (auditors work with finance). Support does not read it:
@@ -36,6 +36,9 @@ export const auditList = defineCommand({
       .regex(/^[a-z]+_[0-9a-z]+$/, 'must be an id')
       .optional()
       .meta({ description: 'Only entries that touched this id' }),
+    outcome: z.enum(['ok', 'error']).optional().meta({ description: 'Only commands that succeeded (ok) or were refused (error)' }),
+    from: Instant.optional().meta({ description: 'Only entries at or after this instant (ISO-8601)' }),
+    to: Instant.optional().meta({ description: 'Only entries before this instant (ISO-8601)' }),
   }),
   output: z.object({ items: z.array(Entry) }),
   roles: ['admin', 'finance'],
@@ -48,6 +51,9 @@ export const auditList = defineCommand({
       command: input.command,
       actorEmail: input.actor,
       touching: input.touching,
+      outcome: input.outcome,
+      from: input.from,
+      to: input.to,
     }),
   }),
 });

@@ -3,7 +3,7 @@ import { notFound } from '../../errors/index.js';
 import { InvoiceSchema, generateInvoices, listUnbilledUsage, loadInvoiceView, voidInvoice } from '../../invoices/index.js';
 import { defineCommand } from '../registry.js';
 import { decodeCursor, toPage } from '../../pagination/index.js';
-import { MerchantRef, ReviewerText, wholeNumber } from './shared.js';
+import { IsoTime, MerchantRef, ReviewerText, wholeNumber } from './shared.js';
 
 /**
  * Invoices in the back office. Generation is the monthly job the server's scheduler also runs;
@@ -13,7 +13,6 @@ import { MerchantRef, ReviewerText, wholeNumber } from './shared.js';
  */
 
 const Environment = z.enum(['sandbox', 'live']);
-const IsoTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time, e.g. 2026-06-01T01:00:00Z' });
 const InvoiceRef = z.string().regex(/^inv_[0-9a-z]+$/, 'must be an invoice id (inv_…)');
 const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month, YYYY-MM');
 

@@ -3,7 +3,7 @@ import { DomainError } from '../../errors/index.js';
 import { AccountTypeSchema } from '../../ledger/chart.js';
 import { ledgerBalances, listLedgerAccounts, loadTransactionView, verifyLedger } from '../../ledger/index.js';
 import { defineCommand } from '../registry.js';
-import { MerchantRef } from './shared.js';
+import { IsoTime, MerchantRef } from './shared.js';
 
 /**
  * The ledger explorer, for finance and admins: read-only. Nothing here can change the ledger;
@@ -32,8 +32,6 @@ const AccountFilter = {
     .optional(),
   type: AccountTypeSchema.optional(),
 };
-
-const IsoTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time, e.g. 2026-06-01T00:00:00Z' });
 
 export const ledgerAccounts = defineCommand({
   name: 'ledger:accounts',

@@ -29,6 +29,12 @@ export function wholeNumber(min: number, max: number) {
     .pipe(z.number().int().min(min).max(max));
 }
 
+/** An ISO-8601 time with its offset (`Z` or `+08:00`), as staff and the CLI type it. */
+export const IsoTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time, e.g. 2026-06-01T00:00:00Z' });
+
+/** An ISO-8601 time read as the instant it names, in the stored form (UTC, `toISOString()`), so it compares with stored times as text. */
+export const Instant = IsoTime.transform((s) => new Date(s).toISOString());
+
 export const Limit = wholeNumber(1, 500).default(100).meta({ description: 'At most this many rows (1–500)' });
 
 /** Free text a reviewer writes to a merchant (shown to them as is). */

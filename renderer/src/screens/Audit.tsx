@@ -1,5 +1,5 @@
 import { createColumnHelper } from '@tanstack/react-table';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { BridgeError, CommandInput, CommandOutput } from '../../../core/backoffice/bridge.js';
 import { BRIDGE_COMMANDS } from '../../../core/backoffice/bridge.js';
@@ -7,11 +7,21 @@ import { describeError, useCommand, useSession } from '../api';
 import { formatInstant } from '../money';
 import { DataTable } from '../ui/DataTable';
 import { ErrorNote, Loading, Notice } from '../ui/Feedback';
+import { SelectField, useSettled } from '../ui/fields';
 import './admin.css';
 
 type Entry = CommandOutput<'audit:list'>['items'][number];
 type Verified = CommandOutput<'audit:verify'>;
-type Filters = Pick<CommandInput<'audit:list'>, 'actor' | 'command' | 'touching'>;
+type Filters = Pick<CommandInput<'audit:list'>, 'actor' | 'command' | 'touching' | 'outcome' | 'from' | 'to'>;
+
+/**
+ * A calendar day (yyyy-mm-dd from a date input) → its midnight in UTC, plus `days`. UTC, because
+ * every time the back office shows is UTC (formatInstant): the days filtered are the days read.
+ */
+const utcMidnight = (day: string, days = 0) => {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString();
+};
 
 const PAGE = 100;
 /** Same rule as audit:list's `touching` (an id: prefix, underscore, lowercase base-32). */
@@ -51,22 +61,16 @@ function Id({ id, short = false }: { id: string; short?: boolean }) {
   );
 }
 
-/** A value typed into a filter box, passed on once typing pauses. */
-function useSettled<T>(value: T, ms = 300): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return settled;
-}
-
 export function AuditScreen({ touching: initialTouching }: { touching?: string }) {
   const { run, can } = useSession();
   const { t } = useTranslation('audit');
   const [actor, setActor] = useState('');
   const [command, setCommand] = useState('');
   const [touching, setTouching] = useState(initialTouching ?? '');
+  const [outcome, setOutcome] = useState<'ok' | 'error'>();
+  // UTC days, as every time on screen is; `to` includes its whole day.
+  const [fromDay, setFromDay] = useState('');
+  const [toDay, setToDay] = useState('');
   const settledActor = useSettled(actor.trim());
   const settledTouching = useSettled(touching.trim());
   const touchingValid = settledTouching === '' || ID.test(settledTouching);
@@ -74,6 +78,9 @@ export function AuditScreen({ touching: initialTouching }: { touching?: string }
     ...(settledActor ? { actor: settledActor } : {}),
     ...(command ? { command } : {}),
     ...(settledTouching && touchingValid ? { touching: settledTouching } : {}),
+    ...(outcome ? { outcome } : {}),
+    ...(fromDay ? { from: utcMidnight(fromDay) } : {}),
+    ...(toDay ? { to: utcMidnight(toDay, 1) } : {}),
   };
   const filterKey = JSON.stringify(filters);
   const first = useCommand('audit:list', { ...filters, limit: PAGE });
@@ -165,25 +172,22 @@ export function AuditScreen({ touching: initialTouching }: { touching?: string }
       <search className="toolbar" aria-label={t('filters')}>
         <label className="field">
           <span>{t('actor')}</span>
-          <input name="actor" type="search" size={26} placeholder={t('actorPlaceholder')} value={actor} onChange={(e) => setActor(e.target.value)} />
+          <input name="actor" type="search" size={22} placeholder={t('actorPlaceholder')} value={actor} onChange={(e) => setActor(e.target.value)} />
         </label>
-        <label className="field">
-          <span>{t('command')}</span>
-          <select name="command" value={command} onChange={(e) => setCommand(e.target.value)}>
-            <option value="">{t('anyCommand')}</option>
-            {AUDITED.map((name) => (
-              <option key={name} value={name}>
-                {name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField
+          name="command"
+          label={t('command')}
+          any={t('anyCommand')}
+          value={command}
+          onChange={(v) => setCommand(v ?? '')}
+          choices={AUDITED.map((name) => ({ value: name, label: name }))}
+        />
         <label className="field">
           <span>{t('touching')}</span>
           <input
             name="touching"
             type="search"
-            size={30}
+            size={22}
             placeholder={t('touchingPlaceholder')}
             value={touching}
             aria-invalid={!touchingValid || undefined}
@@ -191,13 +195,35 @@ export function AuditScreen({ touching: initialTouching }: { touching?: string }
           />
           {!touchingValid && <span className="invalid">{t('touchingInvalid')}</span>}
         </label>
-        {(actor || command || touching) && (
+        <SelectField
+          name="outcome"
+          label={t('outcome')}
+          any={t('anyOutcome')}
+          value={outcome}
+          onChange={(v) => setOutcome(v as 'ok' | 'error' | undefined)}
+          choices={[
+            { value: 'ok', label: t('outcomes.ok') },
+            { value: 'error', label: t('outcomes.error') },
+          ]}
+        />
+        <label className="field">
+          <span>{t('from')}</span>
+          <input name="from" type="date" value={fromDay} max={toDay || undefined} onChange={(e) => setFromDay(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>{t('to')}</span>
+          <input name="to" type="date" value={toDay} min={fromDay || undefined} onChange={(e) => setToDay(e.target.value)} />
+        </label>
+        {(actor || command || touching || outcome || fromDay || toDay) && (
           <button
             type="button"
             onClick={() => {
               setActor('');
               setCommand('');
               setTouching('');
+              setOutcome(undefined);
+              setFromDay('');
+              setToDay('');
             }}
           >
             {t('clear')}

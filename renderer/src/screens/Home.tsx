@@ -1,12 +1,23 @@
-import { useMemo, useState } from 'react';
+import { Suspense, lazy, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { BackOfficeCommandName, CommandOutput } from '../../../core/backoffice/bridge.js';
 import { CURRENCY_EXPONENTS } from '../../../core/money/currencies.js';
 import { useCommand, useSession } from '../api';
 import { formatInstant, formatMinor, formatQuantity } from '../money';
-import { Chart, type ChartOption } from '../ui/Chart';
+import type { ChartOption } from '../ui/Chart';
 import { ErrorNote, Loading } from '../ui/Feedback';
 import './finance.css';
+
+// ECharts is most of the bundle and only the home screen draws: it loads as its own chunk, after
+// the first paint, so signing in and every other screen never wait for it.
+const LazyChart = lazy(() => import('../ui/Chart').then((m) => ({ default: m.Chart })));
+function Chart(props: { option: ChartOption; label: string }) {
+  return (
+    <Suspense fallback={<div className="chart" role="img" aria-label={props.label} aria-busy="true" />}>
+      <LazyChart {...props} />
+    </Suspense>
+  );
+}
 
 /**
  * The metrics in display order, with names in the home namespace (usage.metrics). The renderer may

@@ -10,6 +10,7 @@ import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { DataTable, compareMinor } from '../ui/DataTable';
 import { minorToDecimal } from '../ui/csv';
 import { ErrorNote, Loading, Notice } from '../ui/Feedback';
+import { EnvironmentField, SelectField } from '../ui/fields';
 import { useAllPages } from '../ui/useAllPages';
 import { RunProgress, TabLinks, formatMinorDecimal, previousMonth } from './finance-parts';
 import './finance.css';
@@ -101,6 +102,7 @@ export function InvoicesScreen() {
   }, [t, statusLabel]);
 
   const merchantName = (id: string) => merchants.find((m) => m.id === id)?.name ?? id;
+  const merchantChoices = merchants.map((m) => ({ value: m.id, label: m.name }));
 
   return (
     <section>
@@ -114,40 +116,33 @@ export function InvoicesScreen() {
       </header>
       <Tabs current="issued" />
       <search className="toolbar" aria-label={t('filters.label')}>
-        <label className="field">
-          <span>{t('filters.status')}</span>
-          <select name="status" value={filters.status ?? ''} onChange={(e) => set({ status: (e.target.value || undefined) as Filters['status'] })}>
-            <option value="">{t('filters.anyStatus')}</option>
-            {INVOICE_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {statusLabel(s)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field">
-          <span>{t('filters.environment')}</span>
-          <select name="environment" value={filters.environment ?? ''} onChange={(e) => set({ environment: (e.target.value || undefined) as Filters['environment'] })}>
-            <option value="">{t('filters.bothEnvironments')}</option>
-            <option value="live">live</option>
-            <option value="sandbox">sandbox</option>
-          </select>
-        </label>
+        <SelectField
+          name="status"
+          label={t('filters.status')}
+          any={t('filters.anyStatus')}
+          value={filters.status}
+          onChange={(v) => set({ status: v as Filters['status'] })}
+          choices={INVOICE_STATUSES.map((s) => ({ value: s, label: statusLabel(s) }))}
+        />
+        <EnvironmentField
+          name="environment"
+          label={t('filters.environment')}
+          any={t('filters.bothEnvironments')}
+          value={filters.environment}
+          onChange={(v) => set({ environment: v })}
+        />
         <label className="field">
           <span>{t('filters.period')}</span>
           <input name="period" type="month" value={filters.period ?? ''} onChange={(e) => set({ period: e.target.value || undefined })} />
         </label>
-        <label className="field">
-          <span>{t('filters.merchant')}</span>
-          <select name="merchant" value={filters.merchant ?? ''} onChange={(e) => set({ merchant: e.target.value || undefined })}>
-            <option value="">{t('filters.anyMerchant')}</option>
-            {merchants.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField
+          name="merchant"
+          label={t('filters.merchant')}
+          any={t('filters.anyMerchant')}
+          value={filters.merchant}
+          onChange={(v) => set({ merchant: v })}
+          choices={merchantChoices}
+        />
       </search>
       {report && <RunReport report={report} onClose={() => setReport(undefined)} />}
       <ErrorNote error={list.error} />
@@ -205,17 +200,15 @@ export function InvoicesScreen() {
             <span>{t('generate.asOf')}</span>
             <input name="asOf" type="datetime-local" value={asOf} onChange={(e) => setAsOf(e.target.value)} disabled={running} />
           </label>
-          <label className="field">
-            <span>{t('generate.merchant')}</span>
-            <select name="runMerchant" value={runMerchant} onChange={(e) => setRunMerchant(e.target.value)} disabled={running}>
-              <option value="">{t('generate.allMerchants')}</option>
-              {merchants.map((m) => (
-                <option key={m.id} value={m.id}>
-                  {m.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <SelectField
+            name="runMerchant"
+            label={t('generate.merchant')}
+            any={t('generate.allMerchants')}
+            value={runMerchant}
+            onChange={(v) => setRunMerchant(v ?? '')}
+            choices={merchantChoices}
+            disabled={running}
+          />
           {running && <RunProgress progress={progress} label={t('generate.progress')} />}
         </ConfirmDialog>
       )}
@@ -515,27 +508,18 @@ function UnbilledUsage() {
       <Tabs current="unbilled" />
       <p className="muted lede">{t('unbilled.explain')}</p>
       <search className="toolbar" aria-label={t('unbilled.filters')}>
-        <label className="field">
-          <span>{t('filters.merchant')}</span>
-          <select name="unbilledMerchant" value={chosen} onChange={(e) => setMerchant(e.target.value)}>
-            {merchants.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField
+          name="unbilledMerchant"
+          label={t('filters.merchant')}
+          value={chosen}
+          onChange={(v) => v && setMerchant(v)}
+          choices={merchants.map((m) => ({ value: m.id, label: m.name }))}
+        />
         <label className="field">
           <span>{t('unbilled.month')}</span>
           <input name="unbilledPeriod" type="month" value={period} onChange={(e) => e.target.value && setPeriod(e.target.value)} />
         </label>
-        <label className="field">
-          <span>{t('filters.environment')}</span>
-          <select name="unbilledEnvironment" value={environment} onChange={(e) => setEnvironment(e.target.value as 'live' | 'sandbox')}>
-            <option value="live">live</option>
-            <option value="sandbox">sandbox</option>
-          </select>
-        </label>
+        <EnvironmentField name="unbilledEnvironment" label={t('filters.environment')} value={environment} onChange={(v) => v && setEnvironment(v)} />
       </search>
       {chosen ? <UnbilledTable merchant={chosen} period={period} environment={environment} columns={columns} /> : <p className="muted">{t('unbilled.noMerchants')}</p>}
     </section>

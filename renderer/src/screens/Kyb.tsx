@@ -171,69 +171,41 @@ function DecisionDialog({ deciding, onDone, onCancel }: { deciding: Deciding; on
         : t('report.infoRequested', { company: deciding.companyName });
   const finish = (r: { data: unknown }) => onDone(report(r.data as Decision));
 
-  if (deciding.kind === 'approve') {
-    return (
-      <ConfirmDialog
-        title={t('approve.title', who)}
-        consequence={
-          <p>
-            <Rich text={t('approve.consequence', who)} />
-          </p>
-        }
-        confirmLabel={t('approve.confirm')}
-        stepUp={BRIDGE_COMMANDS['kyb:approve'].stepUp}
-        run={(otp) => run('kyb:approve', { merchant: deciding.merchantId }, { otp })}
-        onDone={finish}
-        onCancel={onCancel}
-      />
-    );
-  }
-  if (deciding.kind === 'reject') {
-    return (
-      <ConfirmDialog
-        title={t('reject.title', who)}
-        tone="danger"
-        consequence={
-          <p>
-            <Rich text={t('reject.consequence', who)} />
-          </p>
-        }
-        confirmLabel={t('reject.confirm')}
-        stepUp={BRIDGE_COMMANDS['kyb:reject'].stepUp}
-        ready={text.trim().length >= 3}
-        run={(otp) => run('kyb:reject', { merchant: deciding.merchantId, reason: text }, { otp })}
-        onDone={finish}
-        onCancel={onCancel}
-      >
-        <label className="field">
-          <span>{t('reject.reason')}</span>
-          <textarea name="reason" rows={3} maxLength={2000} value={text} onChange={(e) => setText(e.target.value)} />
-        </label>
-      </ConfirmDialog>
-    );
-  }
+  // The three decisions differ only in their words, their command and whether staff write a
+  // reason (reject) or a message to the merchant (request-info); one dialog renders each.
+  const shape = DECISION_SHAPES[deciding.kind];
+  const field = shape.field;
   return (
     <ConfirmDialog
-      title={t('requestInfo.title', who)}
+      title={t(`${shape.words}.title`, who)}
+      tone={shape.tone}
       consequence={
         <p>
-          <Rich text={t('requestInfo.consequence', who)} />
+          <Rich text={t(`${shape.words}.consequence`, who)} />
         </p>
       }
-      confirmLabel={t('requestInfo.confirm')}
-      stepUp={BRIDGE_COMMANDS['kyb:request-info'].stepUp}
-      ready={text.trim().length >= 3}
-      run={(otp) => run('kyb:request-info', { merchant: deciding.merchantId, message: text }, { otp })}
+      confirmLabel={t(`${shape.words}.confirm`)}
+      stepUp={BRIDGE_COMMANDS[shape.command].stepUp}
+      ready={field ? text.trim().length >= 3 : undefined}
+      run={(otp) => run(shape.command, { merchant: deciding.merchantId, ...(field ? { [field.name]: text } : {}) } as never, { otp })}
       onDone={finish}
       onCancel={onCancel}
     >
-      <label className="field">
-        <span>{t('requestInfo.message')}</span>
-        <textarea name="message" rows={4} maxLength={2000} value={text} onChange={(e) => setText(e.target.value)} />
-      </label>
+      {field && (
+        <label className="field">
+          <span>{t(field.label)}</span>
+          <textarea name={field.name} rows={field.rows} maxLength={2000} value={text} onChange={(e) => setText(e.target.value)} />
+        </label>
+      )}
     </ConfirmDialog>
   );
 }
+
+const DECISION_SHAPES = {
+  approve: { command: 'kyb:approve', words: 'approve', tone: undefined, field: undefined },
+  reject: { command: 'kyb:reject', words: 'reject', tone: 'danger', field: { name: 'reason', label: 'reject.reason', rows: 3 } },
+  'request-info': { command: 'kyb:request-info', words: 'requestInfo', tone: undefined, field: { name: 'message', label: 'requestInfo.message', rows: 4 } },
+} as const satisfies Record<Deciding['kind'], unknown>;
 
 /** Bytes as an officer reads them: "24.1 KB" (whole bytes below 1 KB). */
 export function formatBytes(bytes: number): string {

@@ -6,6 +6,7 @@ import { useCommand, useSession } from '../api';
 import { formatInstant, formatMinor } from '../money';
 import { DataTable, compareMinor } from '../ui/DataTable';
 import { ErrorNote, Loading, Notice } from '../ui/Feedback';
+import { EnvironmentField, SelectField } from '../ui/fields';
 import { TabLinks, useHashParts } from './finance-parts';
 import './finance.css';
 
@@ -86,25 +87,21 @@ function AccountFilterBar({ filters, onChange, label }: { filters: AccountFilter
   const set = (patch: Partial<AccountFilters>) => onChange(Object.fromEntries(Object.entries({ ...filters, ...patch }).filter(([, v]) => v)) as AccountFilters);
   return (
     <search className="toolbar" aria-label={label}>
-      <label className="field">
-        <span>{t('filters.type')}</span>
-        <select name="type" value={filters.type ?? ''} onChange={(e) => set({ type: (e.target.value || undefined) as AccountType | undefined })}>
-          <option value="">{t('filters.anyType')}</option>
-          {ACCOUNT_TYPES.map((k) => (
-            <option key={k} value={k}>
-              {t(`types.${k}`)}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="field">
-        <span>{t('filters.environment')}</span>
-        <select name="environment" value={filters.environment ?? ''} onChange={(e) => set({ environment: (e.target.value || undefined) as AccountFilters['environment'] })}>
-          <option value="">{t('filters.bothEnvironments')}</option>
-          <option value="live">live</option>
-          <option value="sandbox">sandbox</option>
-        </select>
-      </label>
+      <SelectField
+        name="type"
+        label={t('filters.type')}
+        any={t('filters.anyType')}
+        value={filters.type}
+        onChange={(v) => set({ type: v as AccountType | undefined })}
+        choices={ACCOUNT_TYPES.map((k) => ({ value: k, label: t(`types.${k}`) }))}
+      />
+      <EnvironmentField
+        name="environment"
+        label={t('filters.environment')}
+        any={t('filters.bothEnvironments')}
+        value={filters.environment}
+        onChange={(v) => set({ environment: v })}
+      />
       <label className="field">
         <span>{t('filters.currency')}</span>
         <input

@@ -9,6 +9,7 @@ import { formatBps, formatInstant } from '../money';
 import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { DataTable } from '../ui/DataTable';
 import { ErrorNote, Loading, Notice } from '../ui/Feedback';
+import { useSettled } from '../ui/fields';
 import './admin.css';
 import { KybStatusPill, Rich } from './Kyb';
 
@@ -39,16 +40,6 @@ function StatusPill({ status }: { status: string }) {
   return <span className={`pill ${status}`}>{label(status)}</span>;
 }
 
-/** A value typed into a search box, passed on once typing pauses (each keystroke is not a query). */
-function useSettled<T>(value: T, ms = 250): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return settled;
-}
-
 /** 0x + 40 hex digits → 0x12ab…cdef (the full address on hover). */
 export const shortAddress = (a: string) => (a.length > 16 ? `${a.slice(0, 8)}…${a.slice(-6)}` : a);
 
@@ -61,7 +52,7 @@ export function MerchantsScreen() {
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState<Filters['status']>();
   const [kyb, setKyb] = useState<Filters['kybStatus']>();
-  const term = useSettled(search.trim());
+  const term = useSettled(search.trim(), 250);
   const filters: CommandInput<'merchants:list'> = { limit: LIST_LIMIT, ...(term ? { search: term } : {}), ...(status ? { status } : {}), ...(kyb ? { kybStatus: kyb } : {}) };
   const list = useCommand('merchants:list', filters);
 
