@@ -38,6 +38,10 @@ export const StaffView = z.object({
 });
 export type StaffView = z.infer<typeof StaffView>;
 
+/** A row of the staff list: the view plus when they last signed in (null: never). */
+export const StaffListItem = StaffView.extend({ lastSignInAt: z.string().nullable() });
+export type StaffListItem = z.infer<typeof StaffListItem>;
+
 /** What a new staff member needs once: shown at creation, never again. */
 export const NewStaffCredentials = z.object({
   staff: StaffView,
@@ -146,9 +150,19 @@ export async function loadStaffRow(ctx: CoreContext, idOrEmail: string): Promise
   return row;
 }
 
-export async function listStaff(ctx: CoreContext): Promise<StaffView[]> {
-  const rows = await ctx.db.kysely.selectFrom('staff').selectAll().orderBy('created_at').orderBy('id').execute();
-  return rows.map((r) => staffView(r, ctx.clock.now()));
+export async function listStaff(ctx: CoreContext): Promise<StaffListItem[]> {
+  const k = ctx.db.kysely;
+  const rows = await k.selectFrom('staff').selectAll().orderBy('created_at').orderBy('id').execute();
+  // Every successful sign-in starts a session (sessions are ended, never deleted), so the newest
+  // session is the last sign-in; one grouped read over the staff_id index.
+  const last = await k
+    .selectFrom('staff_sessions')
+    .select(['staff_id', (eb) => eb.fn.max('created_at').as('at')])
+    .groupBy('staff_id')
+    .execute();
+  const lastById = new Map(last.map((r) => [r.staff_id, r.at as string]));
+  const now = ctx.clock.now();
+  return rows.map((r) => ({ ...staffView(r, now), lastSignInAt: lastById.get(r.id) ?? null }));
 }
 
 /** Disables a staff member and ends every session they have, at once. */

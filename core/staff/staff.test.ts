@@ -4,7 +4,7 @@ import { totpCode } from '../auth/totp.js';
 import { MINUTE, HOUR } from '../context/index.js';
 import { type Harness, openHarness } from '../backoffice/testing/harness.js';
 import { isDomainError } from '../errors/index.js';
-import { authenticateStaffSession, bootstrapStaff, createStaff, loginStaff, logoutStaff, verifyStepUp } from './index.js';
+import { authenticateStaffSession, bootstrapStaff, createStaff, listStaff, loginStaff, logoutStaff, verifyStepUp } from './index.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -57,6 +57,23 @@ describe('staff accounts, sign-in and sessions', () => {
     // a missing or wrong code never signs in
     expect(await codeOf(loginStaff(h.ctx, { email: 'a@buffmoney.test', password: 'correct horse battery', otp: '000000' }))).toBe('otp_invalid');
     expect(await codeOf(loginStaff(h.ctx, { email: 'nobody@buffmoney.test', password: 'whatever pw', otp }))).toBe('invalid_credentials');
+  });
+
+  it('lists staff with their last sign-in (null until they first sign in; the newest of several)', async () => {
+    const created = await bootstrapStaff(h.ctx, { email: 'a@buffmoney.test', password: 'correct horse battery' });
+    await createStaff(h.ctx, { email: 'support@buffmoney.test', role: 'support', password: 'long enough pw' }, null);
+    expect((await listStaff(h.ctx)).map((m) => [m.email, m.lastSignInAt])).toEqual([
+      ['a@buffmoney.test', null],
+      ['support@buffmoney.test', null],
+    ]);
+    await loginStaff(h.ctx, { email: 'a@buffmoney.test', password: 'correct horse battery', otp: totpCode(created.totpSecret, h.clock.now()) });
+    h.clock.advance(HOUR);
+    const second = h.clock.now().toISOString();
+    await loginStaff(h.ctx, { email: 'a@buffmoney.test', password: 'correct horse battery', otp: totpCode(created.totpSecret, h.clock.now()) });
+    expect((await listStaff(h.ctx)).map((m) => [m.email, m.lastSignInAt])).toEqual([
+      ['a@buffmoney.test', second],
+      ['support@buffmoney.test', null],
+    ]);
   });
 
   it('locks the account for 15 minutes after 5 consecutive failures', async () => {

@@ -1,5 +1,17 @@
 import { z } from 'zod';
-import { NewStaffCredentials, StaffEmail, StaffPassword, StaffRoleSchema, StaffView, createStaff, disableStaff, listStaff, loadStaffRow, staffView } from '../../staff/accounts.js';
+import {
+  NewStaffCredentials,
+  StaffEmail,
+  StaffListItem,
+  StaffPassword,
+  StaffRoleSchema,
+  StaffView,
+  createStaff,
+  disableStaff,
+  listStaff,
+  loadStaffRow,
+  staffView,
+} from '../../staff/accounts.js';
 import { defineCommand } from '../registry.js';
 
 /**
@@ -21,9 +33,9 @@ export const staffMe = defineCommand({
 
 export const staffList = defineCommand({
   name: 'staff:list',
-  summary: 'Every staff member with role, status and lock state',
+  summary: 'Every staff member with role, status, lock state and last sign-in',
   input: z.object({}),
-  output: z.object({ items: z.array(StaffView) }),
+  output: z.object({ items: z.array(StaffListItem) }),
   roles: ['admin'],
   stepUp: false,
   mutates: false,

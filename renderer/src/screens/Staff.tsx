@@ -82,6 +82,11 @@ export function StaffScreen() {
         ),
     }),
     col.accessor('createdAt', { header: t('columns.created'), cell: (c) => <span className="nowrap">{formatInstant(c.getValue())}</span> }),
+    col.accessor((m) => m.lastSignInAt ?? '', {
+      id: 'lastSignIn',
+      header: t('columns.lastSignIn'),
+      cell: (c) => (c.getValue() ? <span className="nowrap">{formatInstant(c.getValue())}</span> : <span className="muted">{t('neverSignedIn')}</span>),
+    }),
     col.accessor((m) => emailOf(m.createdBy), { id: 'createdBy', header: t('columns.createdBy') }),
     col.display({
       id: 'actions',
