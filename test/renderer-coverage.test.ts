@@ -13,7 +13,8 @@ const rendererSrc = path.resolve(import.meta.dirname, '../renderer/src');
 /** Commands a source file runs: run('name', …), useCommand('name', …) or useAllPages('name', …). */
 function commandsCalledIn(file: string): Set<string> {
   const text = fs.readFileSync(file, 'utf8');
-  return new Set([...text.matchAll(/\b(?:run|useCommand|useAllPages)\(\s*'([a-z-]+:[a-z-]+)'/g)].map((m) => m[1]));
+  // Called directly, or named in a table of commands the screen runs (`command: 'kyb:approve'`).
+  return new Set([...text.matchAll(/\b(?:(?:run|useCommand|useAllPages)\(\s*|command: )'([a-z-]+:[a-z-]+)'/g)].map((m) => m[1]));
 }
 
 describe('the back office UI covers the registry', () => {
