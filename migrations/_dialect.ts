@@ -34,3 +34,12 @@ export function decimalType(db: Kysely<any>): 'numeric' | 'text' {
 export function int64Type(db: Kysely<any>): 'bigint' | 'integer' {
   return isPostgres(db) ? 'bigint' : 'integer';
 }
+
+/**
+ * A time column: `timestamptz` on PostgreSQL (migration 0015 converted the earlier ones), ISO-8601
+ * UTC text on SQLite. Either way the domain writes and reads `Date#toISOString()` text (the pool's
+ * parser renders timestamptz back that way), so hashes over times are the same on both.
+ */
+export function timeType(db: Kysely<any>): 'timestamptz' | 'text' {
+  return isPostgres(db) ? 'timestamptz' : 'text';
+}

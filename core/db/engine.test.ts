@@ -82,6 +82,30 @@ describe('values come back exactly, as the domain reads them', () => {
     expect(rows[0].n).toBe(big);
   });
 
+  it.skipIf(!onPostgres)('postgres: every time column is timestamptz, and a canonical time comes back as the same text (hash chains stay valid)', async () => {
+    const { rows: text } = await sql<{ t: string; c: string }>`
+      select table_name as t, column_name as c from information_schema.columns
+      where table_schema = current_schema() and data_type = 'text'
+        and (column_name like '%\\_at' or column_name like '%\\_until' or column_name in ('period_start', 'period_end'))`.execute(db.kysely);
+    expect(text).toEqual([]);
+    const { rows: tz } = await sql<{ n: string }>`
+      select count(*) as n from information_schema.columns where table_schema = current_schema() and data_type = 'timestamp with time zone'`.execute(db.kysely);
+    expect(Number(tz[0].n)).toBeGreaterThan(40);
+    // Spellings other than the canonical one are normalised (which is why the domain writes only toISOString()).
+    for (const [given, back] of [
+      ['2026-05-01T09:00:00.123Z', '2026-05-01T09:00:00.123Z'],
+      ['2026-05-01T17:00:00+08:00', '2026-05-01T09:00:00.000Z'],
+      ['1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00.000Z'],
+    ]) {
+      const r = await sql<{ v: string }>`select cast(${given} as timestamptz) as v`.execute(db.kysely);
+      expect(r.rows[0].v).toBe(back);
+    }
+    // Range comparisons with ISO text parameters compare as times.
+    await row('fx_rates', { id: 'fx_2', base: 'USD', quote: 'CNY', rate: '7.1', effective_at: '2026-05-01T09:00:00.000Z', source: 'manual', created_at: now });
+    const hit = await db.kysely.selectFrom('fx_rates').select('id').where('effective_at', '>=', '2026-05-01T17:00:00+08:00').execute();
+    expect(hit).toEqual([{ id: 'fx_2' }]);
+  });
+
   it('recognises a unique violation by its code, on this engine', async () => {
     const error = await insertTestMerchant(t.ctx, 'mer_a').catch((e: unknown) => e);
     expect(isUniqueViolation(error)).toBe(true);

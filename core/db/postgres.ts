@@ -8,8 +8,8 @@ import pg from 'pg';
  *   quantities are integer minor units or exact decimals, never lossy JS numbers. (SQLite stores
  *   them as TEXT: the domain sees the same strings on both.)
  * - timestamptz (1184) and timestamp (1114) as ISO-8601 UTC text (`2026-05-01T09:00:00.000Z`),
- *   the form the domain uses everywhere. BuffMoney's own time columns are text on both engines
- *   (see core/db/README.md, "Times"); this only concerns values PostgreSQL computes (now(), casts).
+ *   the form the domain uses everywhere: BuffMoney's time columns are timestamptz here and read
+ *   back as the exact text the domain wrote (core/db/README.md, "Types"); SQLite stores that text.
  * - int4 stays a number (what SQLite's INTEGER gives), bytea a Buffer (what SQLite's BLOB gives).
  */
 const identity = (value: string) => value;
