@@ -45,6 +45,8 @@ export async function down(db: Kysely<any>): Promise<void> {
     WHERE c.table_schema = current_schema() AND c.data_type = 'timestamp with time zone'
     ORDER BY c.table_name, c.column_name`.execute(db);
   for (const r of rows) {
-    await sql`ALTER TABLE ${sql.table(r.table_name)} ALTER COLUMN ${sql.ref(r.column_name)} TYPE text USING to_char(${sql.ref(r.column_name)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.execute(db);
+    await sql`ALTER TABLE ${sql.table(r.table_name)} ALTER COLUMN ${sql.ref(r.column_name)} TYPE text USING to_char(${sql.ref(r.column_name)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.execute(
+      db,
+    );
   }
 }

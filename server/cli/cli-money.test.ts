@@ -41,20 +41,30 @@ describe('buffmoney CLI: FX and invoices', { timeout: 120_000 }, () => {
     });
     return { code: res.status, stdout: res.stdout, stderr: res.stderr, json: () => JSON.parse(res.stdout) };
   }
-  // Codes of three consecutive steps are valid at once (±1 step), each accepted once.
-  const code = (stepOffset: number) => totpCode(secret, new Date(Date.now() + stepOffset * 30_000));
+  // Codes as an authenticator app gives them: each newer than the last one used (a code is
+  // accepted once, and only if newer), never more than one step ahead of the clock (the server
+  // accepts ±1 step) — waiting for the clock if need be. Never an old step: a CLI process can
+  // take seconds to start on a loaded machine, and a step boundary may pass meanwhile.
+  let lastStep = Number.NEGATIVE_INFINITY;
+  const code = () => {
+    const stepNow = () => Math.floor(Date.now() / 30_000);
+    const step = Math.max(lastStep + 1, stepNow());
+    while (step > stepNow() + 1) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+    lastStep = step;
+    return totpCode(secret, new Date(step * 30_000));
+  };
 
   it('signs in an admin', () => {
     const boot = cli(['staff:bootstrap', '--email', 'fx@buffmoney.test', '--json']);
     expect(boot.code, boot.stderr).toBe(0);
     secret = boot.json().totpSecret;
-    const login = cli(['login', '--json'], { BUFFMONEY_STAFF_EMAIL: 'fx@buffmoney.test', BUFFMONEY_STAFF_PASSWORD: boot.json().generatedPassword, BUFFMONEY_STAFF_OTP: code(-1) });
+    const login = cli(['login', '--json'], { BUFFMONEY_STAFF_EMAIL: 'fx@buffmoney.test', BUFFMONEY_STAFF_PASSWORD: boot.json().generatedPassword, BUFFMONEY_STAFF_OTP: code() });
     expect(login.code, login.stderr).toBe(0);
     session = login.json().session;
   });
 
   it('fx:set takes FROM TO RATE as arguments; stray or doubled arguments are usage errors', () => {
-    const set = cli(['fx:set', 'USD', 'CNY', '7.1234', '--effective', '2026-01-01T00:00:00Z', '--source', 'PBoC', '--otp', code(0), '--json']);
+    const set = cli(['fx:set', 'USD', 'CNY', '7.1234', '--effective', '2026-01-01T00:00:00Z', '--source', 'PBoC', '--otp', code(), '--json']);
     expect(set.code, set.stderr).toBe(0);
     expect(set.json()).toMatchObject({ pair: 'USD/CNY', rate: '7.1234', source: 'PBoC', effectiveAt: '2026-01-01T00:00:00.000Z' });
     expect(cli(['fx:set', 'USD', 'CNY', '7', '8', '--json']).code).toBe(2);
@@ -65,7 +75,7 @@ describe('buffmoney CLI: FX and invoices', { timeout: 120_000 }, () => {
 
   it('fx:import reads --file; a bad row names its line; a missing file is a usage error', () => {
     fs.writeFileSync(path.join(dir, 'bad.csv'), 'from,to,rate\nEUR,CNY,7.8\nJPY,CNY,zero\n');
-    const bad = cli(['fx:import', '--file', 'bad.csv', '--otp', code(1), '--json']);
+    const bad = cli(['fx:import', '--file', 'bad.csv', '--otp', code(), '--json']);
     expect(bad.code).toBe(1);
     expect(bad.json()).toMatchObject({ ok: false, error: 'fx_import_invalid', message: expect.stringMatching(/^Line 3:/) });
     expect(cli(['fx:import', '--file', 'nope.csv', '--json']).code).toBe(2);
