@@ -7,7 +7,8 @@ import type { BridgeError, BridgeResult } from '../../core/backoffice/bridge.js'
 import { createBridgeHost } from '../../core/backoffice/host.js';
 import { throttleProgress } from '../../core/backoffice/progress.js';
 import type { CoreContext } from '../../core/context/index.js';
-import type { ErrorKind } from '../../core/errors/index.js';
+import { type ErrorKind, isDomainError } from '../../core/errors/index.js';
+import { countAttempt, rateLimitStoreFor } from '../../core/rate-limits/index.js';
 import { STATUS_BY_KIND } from '../http/errors.js';
 
 /**
@@ -41,6 +42,8 @@ export interface BackOfficeWebOptions {
   staticDir?: string;
   /** Sees errors that are not DomainErrors (bugs); never request bodies. */
   onUnexpectedError?: (e: unknown) => void;
+  /** Sign-in attempts per minute per client IP (default 10, as merchant login). */
+  signInPerMinute?: number;
 }
 
 export interface RunningBackOfficeWeb {
@@ -133,7 +136,20 @@ export function createBackOfficeWebApp(options: BackOfficeWebOptions, own: () =>
   const host = createBridgeHost(ctx, options);
   const reply = (res: Response, result: BridgeResult<unknown>) => send(res, result.ok ? { status: 200, body: result } : fromBridgeError(result.error));
 
+  // Per client IP, as merchant login: blunts password guessing before the per-account lockout
+  // (core/staff/sessions.ts) has to. Counted in the database when replicas share one
+  // (core/rate-limits), in memory on SQLite.
+  const signInRule = { name: 'sign-in', limit: options.signInPerMinute ?? 10, windowMs: 60_000 };
+  const signInStore = rateLimitStoreFor(ctx.db);
+
   app.post(`${API}/sign-in`, async (req, res) => {
+    try {
+      await countAttempt(signInStore, signInRule, req.ip ?? req.socket.remoteAddress ?? 'unknown', ctx.clock.now().getTime());
+    } catch (e) {
+      if (!isDomainError(e)) throw e;
+      if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
+      return send(res, fail(429, e.code, e.message));
+    }
     const { result, session } = await host.signIn(req.body ?? {});
     if (session) {
       const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - ctx.clock.now().getTime()) / 1000));
