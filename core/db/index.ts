@@ -3,7 +3,8 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { BuffMoneyPostgresDialect, createPostgresPool } from './postgres.js';
+import pg from 'pg';
+import { BuffMoneyPostgresDialect, createPostgresPool, postgresTypes } from './postgres.js';
 import { ConnectionLock, SharedLockSqliteDialect } from './sqlite-driver.js';
 
 export type { Database } from './schema.js';
@@ -69,6 +70,13 @@ export interface Db {
    * a PostgreSQL implementation of its own. SQLite only.
    */
   exclusive?<T>(fn: (raw: BetterSqlite3.Database) => T): Promise<T>;
+  /**
+   * A connection of its own, outside the pool, for session-level advisory locks (leader
+   * election, core/db/leader.ts): such a lock lives exactly as long as its connection, so it must
+   * never go back to a pool. `applicationName` shows in pg_stat_activity (who holds what).
+   * Present where `supportsAdvisoryLocks`; the caller ends it.
+   */
+  openSessionConnection?(applicationName: string): Promise<pg.Client>;
   close(): Promise<void>;
 }
 
@@ -143,6 +151,22 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Db {
     kysely,
     capabilities: { name: 'postgres', supportsReturning: true, supportsSkipLocked: true, supportsAdvisoryLocks: true, sharedByMachines: true, embeddedFile: null },
     // No `exclusive`: there is no synchronous connection; hot paths have PostgreSQL ports of their own.
+    async openSessionConnection(applicationName) {
+      const client = new pg.Client({
+        connectionString: url,
+        application_name: applicationName,
+        types: postgresTypes,
+        options: '-c TimeZone=UTC',
+        // A dead peer is noticed by TCP keepalive even when no query is running.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 5_000,
+        connectionTimeoutMillis: 10_000,
+      });
+      // A client that errors before anyone listens must not crash the process.
+      client.on('error', () => {});
+      await client.connect();
+      return client;
+    },
     async close() {
       // Kysely's destroy ends the pool it was given.
       await kysely.destroy();

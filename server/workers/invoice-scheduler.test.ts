@@ -81,4 +81,20 @@ describe('the invoice scheduler', () => {
     expect(reports).toHaveLength(1);
     await scheduler.stop();
   });
+
+  it('runs invoices only while it leads (a replica that does not lead stays idle), and looks at once when woken', async () => {
+    const leadership = { isLeader: false };
+    clock.set('2026-06-01T02:00:00Z');
+    const scheduler = startInvoiceScheduler(ctx, { intervalMs: 60_000, graceMs: 3_600_000, leadership });
+    const count = async () => (await ctx.db.kysely.selectFrom('invoices').select('id').execute()).length;
+    await vi.waitFor(() => expect(scheduler.looks).toBeGreaterThanOrEqual(1), { timeout: 5_000 });
+    expect(await count()).toBe(0);
+    // Becoming leader: the next look runs at once, not after the interval.
+    leadership.isLeader = true;
+    const before = scheduler.looks;
+    scheduler.wake();
+    await vi.waitFor(() => expect(scheduler.looks).toBeGreaterThan(before), { timeout: 5_000 });
+    expect(await count()).toBe(1);
+    await scheduler.stop();
+  });
 });
