@@ -42,7 +42,6 @@ export function startInvoiceScheduler(ctx: CoreContext, options: InvoiceSchedule
   let looks = 0;
 
   const tick = () => {
-    // biome-ignore lint/style/useConst: assigned after the async body starts, read after it yields
     let look: Promise<void> | undefined;
     look = (async () => {
       // Yield first: the finally below must run after `running` is set (a look that does not
