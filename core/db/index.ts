@@ -71,6 +71,15 @@ export interface Db {
    */
   exclusive?<T>(fn: (raw: BetterSqlite3.Database) => T): Promise<T>;
   /**
+   * The same database, whose transactions do NOT take the global write lock on PostgreSQL (see
+   * core/db/README.md, "Transactions"): only for work that is safe under concurrency by its own
+   * row locks — work-queue claims (`FOR UPDATE SKIP LOCKED`, core/db/claim.ts). Never for domain
+   * writes that rely on one writer at a time. On SQLite it is `kysely` itself (a write
+   * transaction is `BEGIN IMMEDIATE` there: one writer per file is all SQLite offers). Use it
+   * through `inLockFreeTransaction` (transaction.ts).
+   */
+  lockFreeKysely?: Kysely<Database>;
+  /**
    * A connection of its own, outside the pool, for session-level advisory locks (leader
    * election, core/db/leader.ts): such a lock lives exactly as long as its connection, so it must
    * never go back to a pool. `applicationName` shows in pg_stat_activity (who holds what).
@@ -116,6 +125,7 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   const kysely = new Kysely<Database>({ dialect: new SharedLockSqliteDialect(raw, lock) });
   return {
     kysely,
+    lockFreeKysely: kysely,
     capabilities: {
       name: 'sqlite',
       supportsReturning: true,
@@ -147,8 +157,11 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Db {
   poolSize ??= 10;
   const pool = createPostgresPool(url, { poolSize });
   const kysely = new Kysely<Database>({ dialect: new BuffMoneyPostgresDialect(pool) });
+  // The same pool without the write lock. Never destroyed itself: `kysely.destroy()` ends the pool.
+  const lockFreeKysely = new Kysely<Database>({ dialect: new BuffMoneyPostgresDialect(pool, { writeLock: false }) });
   return {
     kysely,
+    lockFreeKysely,
     capabilities: { name: 'postgres', supportsReturning: true, supportsSkipLocked: true, supportsAdvisoryLocks: true, sharedByMachines: true, embeddedFile: null },
     // No `exclusive`: there is no synchronous connection; hot paths have PostgreSQL ports of their own.
     async openSessionConnection(applicationName) {
