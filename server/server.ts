@@ -77,15 +77,22 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // One invoice run at a time across replicas: only the leader of `invoice-scheduler` runs them
   // (always this process on SQLite). Its lock connection names this process in pg_stat_activity.
   let invoiceScheduler: RunningInvoiceScheduler | undefined;
+  let lastElectionError = '';
   const invoiceLeadership = config.invoiceScheduler
     ? startLeaderElection(db, {
         name: 'invoice-scheduler',
         applicationName: `buffmoney:server:${process.pid}`,
         onChange: (leader) => {
+          lastElectionError = '';
           console.log(`[buffmoney] invoice-scheduler: this process (pid ${process.pid}) is ${leader ? 'now the leader' : 'no longer the leader'}`);
           if (leader) invoiceScheduler?.wake();
         },
-        onError: (e) => console.error('[buffmoney] invoice-scheduler leader election:', e instanceof Error ? e.message : e),
+        onError: (e) => {
+          // Said once per distinct failure, not every try while the database is away.
+          const message = e instanceof Error ? e.message : String(e);
+          if (message !== lastElectionError) console.error('[buffmoney] invoice-scheduler leader election:', message);
+          lastElectionError = message;
+        },
       })
     : undefined;
   invoiceScheduler = invoiceLeadership

@@ -37,6 +37,12 @@ export interface LeaderElectionOptions {
   applicationName: string;
   /** How often a standby tries for the lock, and a leader checks its connection (default 2 s). */
   retryMs?: number;
+  /**
+   * How long a query on the lock connection may take before the connection is given up (default
+   * 10 s). A closed connection is noticed at once (its 'end'/'error' events); this catches one
+   * that hangs (a network partition), without dropping the lead over a merely busy database.
+   */
+  timeoutMs?: number;
   /** Called on every change of role (true: now leading). */
   onChange?: (leader: boolean) => void;
   /** Connection failures while trying (the database down, say); the election keeps trying. */
@@ -55,6 +61,7 @@ export function startLeaderElection(db: Pick<Db, 'capabilities' | 'openSessionCo
   }
   const open = db.openSessionConnection.bind(db);
   const retryMs = options.retryMs ?? 2_000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const key = leaderLockKey(options.name);
   let client: pg.Client | undefined;
   let leader = false;
@@ -77,7 +84,7 @@ export function startLeaderElection(db: Pick<Db, 'capabilities' | 'openSessionCo
 
   const withTimeout = <T>(work: Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`leader election: no answer within ${retryMs} ms`)), retryMs);
+      const t = setTimeout(() => reject(new Error(`leader election: no answer within ${timeoutMs} ms`)), timeoutMs);
       work.then(
         (v) => {
           clearTimeout(t);

@@ -48,8 +48,16 @@ export function startInvoiceScheduler(ctx: CoreContext, options: InvoiceSchedule
       // lead finishes without awaiting anything).
       await Promise.resolve();
       try {
-        if (options.leadership && !options.leadership.isLeader) return;
-        const report = await generateInvoices(ctx, { graceMs: options.graceMs });
+        const { leadership } = options;
+        if (leadership && !leadership.isLeader) return;
+        const report = await generateInvoices(ctx, {
+          graceMs: options.graceMs,
+          // Progress is reported between committed groups, never inside a transaction: a leader
+          // that lost the lead mid-run stops there and leaves the rest to the new leader.
+          onProgress: () => {
+            if (leadership && !leadership.isLeader) throw new Error('invoice run stopped: this process no longer leads invoice-scheduler');
+          },
+        });
         if (report.created.length > 0 || report.failed.length > 0) options.onReport?.(report);
       } catch (e) {
         options.onError?.(e);
