@@ -272,7 +272,7 @@ describe('first sign-in enrolment over loopback HTTP', () => {
 });
 
 describe('staff sign-in rate limit over loopback HTTP', () => {
-  it('refuses the 11th sign-in attempt in a minute from one IP with 429 rate_limited and Retry-After, before checking credentials', async () => {
+  it('refuses the 11th sign-in (or enrolment) attempt in a minute from one IP with 429 rate_limited and Retry-After, before checking credentials', async () => {
     h.clock.advance(120_000); // a fresh window, whatever the tests above counted
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++)
@@ -283,6 +283,9 @@ describe('staff sign-in rate limit over loopback HTTP', () => {
     expect(limited.status).toBe(429);
     expect(limited.body).toEqual({ ok: false, error: { code: 'rate_limited', message: expect.stringMatching(/^Too many sign-in attempts/) } });
     expect(Number(limited.headers['retry-after'])).toBe(60);
+    // Enrolment checks the password too: the same limit.
+    const enrol = await request('POST', '/backoffice/enrol', { body: { email: 'nobody@buffmoney.test', password: 'guess' } });
+    expect([enrol.status, enrol.body.error.code]).toEqual([429, 'rate_limited']);
     h.clock.advance(60_000);
     await signIn(admin);
   });

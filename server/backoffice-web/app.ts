@@ -137,19 +137,26 @@ export function createBackOfficeWebApp(options: BackOfficeWebOptions, own: () =>
   const reply = (res: Response, result: BridgeResult<unknown>) => send(res, result.ok ? { status: 200, body: result } : fromBridgeError(result.error));
 
   // Per client IP, as merchant login: blunts password guessing before the per-account lockout
-  // (core/staff/sessions.ts) has to. Counted in the database when replicas share one
-  // (core/rate-limits), in memory on SQLite.
-  const signInRule = { name: 'sign-in', limit: options.signInPerMinute ?? 10, windowMs: 60_000 };
-  const signInStore = rateLimitStoreFor(ctx.db);
-
-  app.post(`${API}/sign-in`, async (req, res) => {
+  // (core/staff/sessions.ts) has to. Sign-in and enrolment (which checks the password too) count
+  // against one limit. Counted in the database when replicas share one (core/rate-limits), in
+  // memory on SQLite.
+  const passwordRule = { name: 'sign-in', limit: options.signInPerMinute ?? 10, windowMs: 60_000 };
+  const passwordStore = rateLimitStoreFor(ctx.db);
+  /** Counts the attempt; false (the 429 sent) when over the limit. */
+  const passwordAttemptAllowed = async (req: Request, res: Response): Promise<boolean> => {
     try {
-      await countAttempt(signInStore, signInRule, req.ip ?? req.socket.remoteAddress ?? 'unknown', ctx.clock.now().getTime());
+      await countAttempt(passwordStore, passwordRule, req.ip ?? req.socket.remoteAddress ?? 'unknown', ctx.clock.now().getTime());
+      return true;
     } catch (e) {
       if (!isDomainError(e)) throw e;
       if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
-      return send(res, fail(429, e.code, e.message));
+      send(res, fail(429, e.code, e.message));
+      return false;
     }
+  };
+
+  app.post(`${API}/sign-in`, async (req, res) => {
+    if (!(await passwordAttemptAllowed(req, res))) return;
     const { result, session } = await host.signIn(req.body ?? {});
     if (session) {
       const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - ctx.clock.now().getTime()) / 1000));
@@ -165,7 +172,10 @@ export function createBackOfficeWebApp(options: BackOfficeWebOptions, own: () =>
 
   app.post(`${API}/session`, async (req, res) => reply(res, await host.session(readCookie(req, SESSION_COOKIE), req.body)));
 
-  app.post(`${API}/enrol`, async (req, res) => reply(res, await host.enrol(req.body ?? {})));
+  app.post(`${API}/enrol`, async (req, res) => {
+    if (!(await passwordAttemptAllowed(req, res))) return;
+    return reply(res, await host.enrol(req.body ?? {}));
+  });
 
   app.post(`${API}/rpc/:command`, async (req, res) => {
     const token = readCookie(req, SESSION_COOKIE);
