@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isPostgres } from '../../migrations/_dialect.js';
 import { type TestContext, onPostgres, openTestContext } from '../testing/index.js';
 import { claimDueRows } from './claim.js';
 import { type Db, openDatabase } from './index.js';
@@ -15,7 +16,9 @@ const at = (ms: number) => new Date(T0.getTime() + ms);
 
 beforeEach(async () => {
   t = await openTestContext();
-  await sql`create table test_work_items (id text primary key, due_at text not null, leased_until text, leased_by text, payload text)`.execute(t.ctx.db.kysely);
+  // Times as the house stores them: timestamptz on PostgreSQL, ISO-8601 text on SQLite.
+  const time = sql.raw(isPostgres(t.ctx.db.kysely) ? 'timestamptz' : 'text');
+  await sql`create table test_work_items (id text primary key, due_at ${time} not null, leased_until ${time}, leased_by text, payload text)`.execute(t.ctx.db.kysely);
   for (let i = 0; i < 60; i++) {
     const id = `w${String(i).padStart(3, '0')}`;
     await sql`insert into test_work_items (id, due_at, payload) values (${id}, ${at(i * 10).toISOString()}, ${`p${i}`})`.execute(t.ctx.db.kysely);
