@@ -10,6 +10,7 @@ import * as m0008 from './0008_audit_hash_version.js';
 import * as m0009 from './0009_ledger_events.js';
 import * as m0010 from './0010_fx_rates.js';
 import * as m0011 from './0011_invoices.js';
+import * as m0012 from './0012_rate_limits.js';
 import * as m0015 from './0015_timestamptz.js';
 
 /**
@@ -28,5 +29,6 @@ export const migrations: Record<string, Migration> = {
   '0009_ledger_events': m0009,
   '0010_fx_rates': m0010,
   '0011_invoices': m0011,
+  '0012_rate_limits': m0012,
   '0015_timestamptz': m0015,
 };

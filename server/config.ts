@@ -27,7 +27,10 @@ export interface ServerConfig {
    * https (a TLS proxy in front). Not inferred from BUFFMONEY_TRUST_PROXY: a proxy may speak http.
    */
   hsts: boolean;
-  /** Run the invoice job in this process (BUFFMONEY_INVOICE_SCHEDULER=0 turns it off, e.g. on all but one replica — running it on several is safe, only wasteful). */
+  /**
+   * Take part in the invoice job (BUFFMONEY_INVOICE_SCHEDULER=0 turns it off). On PostgreSQL the
+   * replicas elect one leader that runs it (core/db/leader.ts); on SQLite this process runs it.
+   */
   invoiceScheduler: boolean;
   /** How long after a period ends late events are still awaited before invoicing it (BUFFMONEY_INVOICE_GRACE_MINUTES, default 60). */
   invoiceGraceMinutes: number;

@@ -7,7 +7,8 @@ import { migrateWithBackup } from '../core/db/backup.js';
 import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
 import { type ThreadedUsageEventWriter, createThreadedUsageEventWriter } from '../core/usage/worker-writer.js';
 import { createRequestListener } from './app.js';
-import { startInvoiceScheduler } from './workers/invoice-scheduler.js';
+import { type RunningInvoiceScheduler, startInvoiceScheduler } from './workers/invoice-scheduler.js';
+import { startLeaderElection } from '../core/db/leader.js';
 import { startUsageIndexer } from './workers/usage-indexer.js';
 import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
 
@@ -73,8 +74,30 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
     onError: (e) => console.error('[buffmoney] usage indexer failed:', e),
   });
-  const invoiceScheduler = config.invoiceScheduler
+  // One invoice run at a time across replicas: only the leader of `invoice-scheduler` runs them
+  // (always this process on SQLite). Its lock connection names this process in pg_stat_activity.
+  let invoiceScheduler: RunningInvoiceScheduler | undefined;
+  let lastElectionError = '';
+  const invoiceLeadership = config.invoiceScheduler
+    ? startLeaderElection(db, {
+        name: 'invoice-scheduler',
+        applicationName: `buffmoney:server:${process.pid}`,
+        onChange: (leader) => {
+          lastElectionError = '';
+          console.log(`[buffmoney] invoice-scheduler: this process (pid ${process.pid}) is ${leader ? 'now the leader' : 'no longer the leader'}`);
+          if (leader) invoiceScheduler?.wake();
+        },
+        onError: (e) => {
+          // Said once per distinct failure, not every try while the database is away.
+          const message = e instanceof Error ? e.message : String(e);
+          if (message !== lastElectionError) console.error('[buffmoney] invoice-scheduler leader election:', message);
+          lastElectionError = message;
+        },
+      })
+    : undefined;
+  invoiceScheduler = invoiceLeadership
     ? startInvoiceScheduler(ctx, {
+        leadership: invoiceLeadership,
         graceMs: config.invoiceGraceMinutes * 60_000,
         onReport: (r) =>
           console.log(
@@ -104,6 +127,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         server.closeAllConnections();
       });
       await invoiceScheduler?.stop();
+      await invoiceLeadership?.stop();
       await usageIndexer.stop();
       await usageWriter?.close();
       await checkpointer?.stop();

@@ -3,7 +3,8 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { BuffMoneyPostgresDialect, createPostgresPool } from './postgres.js';
+import pg from 'pg';
+import { BuffMoneyPostgresDialect, createPostgresPool, postgresTypes } from './postgres.js';
 import { ConnectionLock, SharedLockSqliteDialect } from './sqlite-driver.js';
 
 export type { Database } from './schema.js';
@@ -69,6 +70,22 @@ export interface Db {
    * a PostgreSQL implementation of its own. SQLite only.
    */
   exclusive?<T>(fn: (raw: BetterSqlite3.Database) => T): Promise<T>;
+  /**
+   * The same database, whose transactions do NOT take the global write lock on PostgreSQL (see
+   * core/db/README.md, "Transactions"): only for work that is safe under concurrency by its own
+   * row locks — work-queue claims (`FOR UPDATE SKIP LOCKED`, core/db/claim.ts). Never for domain
+   * writes that rely on one writer at a time. On SQLite it is `kysely` itself (a write
+   * transaction is `BEGIN IMMEDIATE` there: one writer per file is all SQLite offers). Use it
+   * through `inLockFreeTransaction` (transaction.ts).
+   */
+  lockFreeKysely?: Kysely<Database>;
+  /**
+   * A connection of its own, outside the pool, for session-level advisory locks (leader
+   * election, core/db/leader.ts): such a lock lives exactly as long as its connection, so it must
+   * never go back to a pool. `applicationName` shows in pg_stat_activity (who holds what).
+   * Present where `supportsAdvisoryLocks`; the caller ends it.
+   */
+  openSessionConnection?(applicationName: string): Promise<pg.Client>;
   close(): Promise<void>;
 }
 
@@ -108,6 +125,7 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   const kysely = new Kysely<Database>({ dialect: new SharedLockSqliteDialect(raw, lock) });
   return {
     kysely,
+    lockFreeKysely: kysely,
     capabilities: {
       name: 'sqlite',
       supportsReturning: true,
@@ -139,10 +157,29 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Db {
   poolSize ??= 10;
   const pool = createPostgresPool(url, { poolSize });
   const kysely = new Kysely<Database>({ dialect: new BuffMoneyPostgresDialect(pool) });
+  // The same pool without the write lock. Never destroyed itself: `kysely.destroy()` ends the pool.
+  const lockFreeKysely = new Kysely<Database>({ dialect: new BuffMoneyPostgresDialect(pool, { writeLock: false }) });
   return {
     kysely,
+    lockFreeKysely,
     capabilities: { name: 'postgres', supportsReturning: true, supportsSkipLocked: true, supportsAdvisoryLocks: true, sharedByMachines: true, embeddedFile: null },
     // No `exclusive`: there is no synchronous connection; hot paths have PostgreSQL ports of their own.
+    async openSessionConnection(applicationName) {
+      const client = new pg.Client({
+        connectionString: url,
+        application_name: applicationName,
+        types: postgresTypes,
+        options: '-c TimeZone=UTC',
+        // A dead peer is noticed by TCP keepalive even when no query is running.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 5_000,
+        connectionTimeoutMillis: 10_000,
+      });
+      // A client that errors before anyone listens must not crash the process.
+      client.on('error', () => {});
+      await client.connect();
+      return client;
+    },
     async close() {
       // Kysely's destroy ends the pool it was given.
       await kysely.destroy();

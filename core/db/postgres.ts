@@ -53,11 +53,18 @@ class WriterLockPostgresDriver extends PostgresDriver {
 }
 
 export class BuffMoneyPostgresDialect extends PostgresDialect {
-  constructor(private readonly pool: pg.Pool) {
+  /**
+   * `writeLock: false` gives Kysely's plain driver: transactions that do not take the global
+   * write lock (see `Db.lockFreeKysely`), on the same pool.
+   */
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: { writeLock: boolean } = { writeLock: true },
+  ) {
     super({ pool });
   }
   override createDriver(): Driver {
-    return new WriterLockPostgresDriver({ pool: this.pool });
+    return this.options.writeLock ? new WriterLockPostgresDriver({ pool: this.pool }) : new PostgresDriver({ pool: this.pool });
   }
 }
 

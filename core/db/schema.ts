@@ -9,6 +9,7 @@ import type { ContractTables } from '../contracts/tables.js';
 import type { CustomerTables } from '../customers/tables.js';
 import type { EventTables } from '../events/tables.js';
 import type { FxTables } from '../fx/tables.js';
+import type { RateLimitTables } from '../rate-limits/tables.js';
 import type { InvoiceTables } from '../invoices/tables.js';
 import type { LedgerTables } from '../ledger/tables.js';
 import type { MerchantTables } from '../merchants/tables.js';
@@ -26,4 +27,5 @@ export interface Database
     LedgerTables,
     EventTables,
     FxTables,
-    InvoiceTables {}
+    InvoiceTables,
+    RateLimitTables {}

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { CoreContext } from '../context/index.js';
+import type { Database, Db } from './index.js';
 
 /**
  * The one transaction helper. Nested calls join the outer transaction, so a state change, its
@@ -15,4 +17,18 @@ import type { CoreContext } from '../context/index.js';
 export async function inTransaction<T>(ctx: CoreContext, fn: (tx: CoreContext) => Promise<T>): Promise<T> {
   if (ctx.db.kysely.isTransaction) return fn(ctx);
   return ctx.db.kysely.transaction().execute((trx) => fn({ ...ctx, db: { ...ctx.db, kysely: trx } }));
+}
+
+/**
+ * A transaction that does not take the global write lock on PostgreSQL (`Db.lockFreeKysely`):
+ * for work made safe by its own row locks, such as claiming work-queue rows with
+ * `FOR UPDATE SKIP LOCKED` (claim.ts) — many workers on many replicas claim at once instead of
+ * queueing behind invoice runs and ledger postings. Domain writes use `inTransaction`.
+ *
+ * It cannot join a domain transaction (that one holds the write lock, or on SQLite the one
+ * connection: nesting would wait for itself), so it refuses to start inside one.
+ */
+export async function inLockFreeTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (db.kysely.isTransaction) throw new Error('inLockFreeTransaction: cannot run inside a domain transaction');
+  return (db.lockFreeKysely ?? db.kysely).transaction().execute(fn);
 }

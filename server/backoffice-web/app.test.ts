@@ -270,3 +270,23 @@ describe('first sign-in enrolment over loopback HTTP', () => {
     expect([foreign.status, foreign.body.error.code]).toEqual([403, 'origin_refused']);
   });
 });
+
+describe('staff sign-in rate limit over loopback HTTP', () => {
+  it('refuses the 11th sign-in (or enrolment) attempt in a minute from one IP with 429 rate_limited and Retry-After, before checking credentials', async () => {
+    h.clock.advance(120_000); // a fresh window, whatever the tests above counted
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++)
+      statuses.push((await request('POST', '/backoffice/sign-in', { body: { email: 'nobody@buffmoney.test', password: 'guess', otp: '000000' } })).status);
+    expect(statuses.every((s) => s === 401)).toBe(true);
+    // Even the right credentials are refused now: the limit is per IP, not per account.
+    const limited = await request('POST', '/backoffice/sign-in', { body: { email: admin.email, password: admin.password, otp: totpCode(admin.totpSecret, h.clock.now()) } });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({ ok: false, error: { code: 'rate_limited', message: expect.stringMatching(/^Too many sign-in attempts/) } });
+    expect(Number(limited.headers['retry-after'])).toBe(60);
+    // Enrolment checks the password too: the same limit.
+    const enrol = await request('POST', '/backoffice/enrol', { body: { email: 'nobody@buffmoney.test', password: 'guess' } });
+    expect([enrol.status, enrol.body.error.code]).toEqual([429, 'rate_limited']);
+    h.clock.advance(60_000);
+    await signIn(admin);
+  });
+});

@@ -7,7 +7,8 @@ import type { BridgeError, BridgeResult } from '../../core/backoffice/bridge.js'
 import { createBridgeHost } from '../../core/backoffice/host.js';
 import { throttleProgress } from '../../core/backoffice/progress.js';
 import type { CoreContext } from '../../core/context/index.js';
-import type { ErrorKind } from '../../core/errors/index.js';
+import { type ErrorKind, isDomainError } from '../../core/errors/index.js';
+import { countAttempt, rateLimitStoreFor } from '../../core/rate-limits/index.js';
 import { STATUS_BY_KIND } from '../http/errors.js';
 
 /**
@@ -41,6 +42,8 @@ export interface BackOfficeWebOptions {
   staticDir?: string;
   /** Sees errors that are not DomainErrors (bugs); never request bodies. */
   onUnexpectedError?: (e: unknown) => void;
+  /** Sign-in attempts per minute per client IP (default 10, as merchant login). */
+  signInPerMinute?: number;
 }
 
 export interface RunningBackOfficeWeb {
@@ -133,7 +136,27 @@ export function createBackOfficeWebApp(options: BackOfficeWebOptions, own: () =>
   const host = createBridgeHost(ctx, options);
   const reply = (res: Response, result: BridgeResult<unknown>) => send(res, result.ok ? { status: 200, body: result } : fromBridgeError(result.error));
 
+  // Per client IP, as merchant login: blunts password guessing before the per-account lockout
+  // (core/staff/sessions.ts) has to. Sign-in and enrolment (which checks the password too) count
+  // against one limit. Counted in the database when replicas share one (core/rate-limits), in
+  // memory on SQLite.
+  const passwordRule = { name: 'sign-in', limit: options.signInPerMinute ?? 10, windowMs: 60_000 };
+  const passwordStore = rateLimitStoreFor(ctx.db);
+  /** Counts the attempt; false (the 429 sent) when over the limit. */
+  const passwordAttemptAllowed = async (req: Request, res: Response): Promise<boolean> => {
+    try {
+      await countAttempt(passwordStore, passwordRule, req.ip ?? req.socket.remoteAddress ?? 'unknown', ctx.clock.now().getTime());
+      return true;
+    } catch (e) {
+      if (!isDomainError(e)) throw e;
+      if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
+      send(res, fail(429, e.code, e.message));
+      return false;
+    }
+  };
+
   app.post(`${API}/sign-in`, async (req, res) => {
+    if (!(await passwordAttemptAllowed(req, res))) return;
     const { result, session } = await host.signIn(req.body ?? {});
     if (session) {
       const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - ctx.clock.now().getTime()) / 1000));
@@ -149,7 +172,10 @@ export function createBackOfficeWebApp(options: BackOfficeWebOptions, own: () =>
 
   app.post(`${API}/session`, async (req, res) => reply(res, await host.session(readCookie(req, SESSION_COOKIE), req.body)));
 
-  app.post(`${API}/enrol`, async (req, res) => reply(res, await host.enrol(req.body ?? {})));
+  app.post(`${API}/enrol`, async (req, res) => {
+    if (!(await passwordAttemptAllowed(req, res))) return;
+    return reply(res, await host.enrol(req.body ?? {}));
+  });
 
   app.post(`${API}/rpc/:command`, async (req, res) => {
     const token = readCookie(req, SESSION_COOKIE);

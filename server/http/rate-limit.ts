@@ -1,37 +1,17 @@
 import type { RequestHandler } from 'express';
 import type { Clock } from '../../core/context/index.js';
-import { DomainError } from '../../core/errors/index.js';
+import { type RateLimitStore, countAttempt } from '../../core/rate-limits/index.js';
 
 /**
- * Fixed-window counter per client IP. Per process by design: these limits blunt password
- * guessing and signup floods at each replica; behind N replicas the effective limit is N×
- * (documented in the README). Counters are dropped when their window has passed.
+ * Fixed-window limit per client IP (`req.ip`: behind a load balancer set BUFFMONEY_TRUST_PROXY so
+ * it is the client's, not the balancer's). Counted in `store` (core/rate-limits): in the database
+ * when several replicas share it (PostgreSQL), so the limit holds across them; in memory on
+ * SQLite's one machine. Past the limit: 429 `rate_limited` with Retry-After.
  */
-export function rateLimit(options: { name: string; limit: number; windowMs: number; clock: Clock }): RequestHandler {
-  const windows = new Map<string, { start: number; count: number }>();
-  let lastSweep = 0;
+export function rateLimit(options: { name: string; limit: number; windowMs: number; clock: Clock; store: RateLimitStore }): RequestHandler {
+  const rule = { name: options.name, limit: options.limit, windowMs: options.windowMs };
   return (req, _res, next) => {
-    const now = options.clock.now().getTime();
-    if (now - lastSweep > options.windowMs) {
-      for (const [k, w] of windows) if (now - w.start >= options.windowMs) windows.delete(k);
-      lastSweep = now;
-    }
     const key = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    let w = windows.get(key);
-    if (!w || now - w.start >= options.windowMs) {
-      w = { start: now, count: 0 };
-      windows.set(key, w);
-    }
-    w.count++;
-    if (w.count > options.limit) {
-      const retryAfter = Math.max(1, Math.ceil((w.start + options.windowMs - now) / 1000));
-      next(
-        new DomainError('rate_limited', 'rate_limited', `Too many ${options.name} attempts; try again in ${retryAfter} seconds.`, {
-          retryAfterSeconds: retryAfter,
-        }),
-      );
-      return;
-    }
-    next();
+    countAttempt(options.store, rule, key, options.clock.now().getTime()).then(() => next(), next);
   };
 }

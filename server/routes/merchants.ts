@@ -39,6 +39,7 @@ import {
 import { multipartDocument } from '../http/openapi.js';
 import type { MerchantPrincipal } from '../http/auth.js';
 import { rateLimit } from '../http/rate-limit.js';
+import { rateLimitStoreFor } from '../../core/rate-limits/index.js';
 import { type RouteSpec, defineRoute } from '../http/route.js';
 import type { ServerDeps } from '../deps.js';
 
@@ -72,8 +73,10 @@ function parseMultipart(req: Request, res: Response): Promise<void> {
 
 export function merchantRoutes(deps: ServerDeps): RouteSpec[] {
   const { limits } = deps.config;
-  const loginLimit = rateLimit({ name: 'login', limit: limits.loginPerMinute, windowMs: 60_000, clock: deps.ctx.clock });
-  const signupLimit = rateLimit({ name: 'signup', limit: limits.signupPerMinute, windowMs: 60_000, clock: deps.ctx.clock });
+  // Shared by the replicas on a PostgreSQL database, in memory on SQLite (core/rate-limits).
+  const store = rateLimitStoreFor(deps.ctx.db);
+  const loginLimit = rateLimit({ name: 'login', limit: limits.loginPerMinute, windowMs: 60_000, clock: deps.ctx.clock, store });
+  const signupLimit = rateLimit({ name: 'signup', limit: limits.signupPerMinute, windowMs: 60_000, clock: deps.ctx.clock, store });
 
   return [
     defineRoute({

@@ -81,4 +81,38 @@ describe('the invoice scheduler', () => {
     expect(reports).toHaveLength(1);
     await scheduler.stop();
   });
+
+  it('runs invoices only while it leads (a replica that does not lead stays idle), and looks at once when woken', async () => {
+    const leadership = { isLeader: false };
+    clock.set('2026-06-01T02:00:00Z');
+    const scheduler = startInvoiceScheduler(ctx, { intervalMs: 60_000, graceMs: 3_600_000, leadership });
+    const count = async () => (await ctx.db.kysely.selectFrom('invoices').select('id').execute()).length;
+    await vi.waitFor(() => expect(scheduler.looks).toBeGreaterThanOrEqual(1), { timeout: 5_000 });
+    expect(await count()).toBe(0);
+    // Becoming leader: the next look runs at once, not after the interval.
+    leadership.isLeader = true;
+    const before = scheduler.looks;
+    scheduler.wake();
+    await vi.waitFor(() => expect(scheduler.looks).toBeGreaterThan(before), { timeout: 5_000 });
+    expect(await count()).toBe(1);
+    await scheduler.stop();
+  });
+
+  it('stops a run between committed groups when the lead is lost, and says why', async () => {
+    clock.set('2026-06-01T02:00:00Z');
+    let checks = 0;
+    // Leads when the look starts, loses the lead right after.
+    const leadership = {
+      get isLeader() {
+        return checks++ === 0;
+      },
+    };
+    const errors: unknown[] = [];
+    const reports: InvoiceRunReport[] = [];
+    const scheduler = startInvoiceScheduler(ctx, { intervalMs: 60_000, graceMs: 3_600_000, leadership, onError: (e) => errors.push(e), onReport: (r) => reports.push(r) });
+    await vi.waitFor(() => expect(scheduler.looks).toBeGreaterThanOrEqual(1), { timeout: 5_000 });
+    await scheduler.stop();
+    expect(String(errors[0])).toContain('no longer leads invoice-scheduler');
+    expect(reports).toEqual([]);
+  });
 });
