@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { compiledQuery } from '../db/compiled.js';
-import { inTransaction } from '../db/transaction.js';
+import { readSnapshot } from '../db/transaction.js';
 import type { AggregatedUsage } from '../pricing/schemas.js';
 import { metricOf } from './batch.js';
 import type { UsageMetric } from './tables.js';
@@ -46,9 +46,10 @@ function canonicalDimensions(text: string): { key: string; dimensions: Record<st
 // customer id belongs to exactly one scope (the query needs only the id).
 export async function aggregateUsage(ctx: CoreContext, _scope: MerchantScope, customerId: string, from: Date, to: Date): Promise<AggregatedUsage[]> {
   // usage_by_customer holds every event up to the indexer's cursor; the tail after it is read
-  // from usage_events. Both in one transaction, so an indexer run cannot slip in between and
-  // make an event count twice or not at all.
-  const groups = await inTransaction(ctx, async (tx) => {
+  // from usage_events. Both on one snapshot, so an indexer run cannot slip in between and make
+  // an event count twice or not at all. A read-only snapshot takes no write lock (usage reads do
+  // not queue behind ingestion); inside a caller's transaction (invoicing) it joins that one.
+  const groups = await readSnapshot(ctx, async (tx) => {
     const k = tx.db.kysely;
     const [customer] = await usageCustomerRef(k, customerId);
     if (!customer) return []; // no usage ever recorded
