@@ -4,16 +4,20 @@ import { openDatabase } from '../db/index.js';
 import { DomainError } from '../errors/index.js';
 import { aggregateUsage } from './aggregate.js';
 import type { ReaderRequest, ReaderResponse } from './reader.js';
+import { createTailCache } from './tail-cache.js';
 
 /**
  * A usage reader thread (reader.ts): a read-only connection to the file and the very same
- * `aggregateUsage` as in process, so results are identical by construction. Each read runs in
+ * `aggregateUsage` as in process, with the unindexed tail kept in memory (tail-cache.ts) instead
+ * of scanned per read; tests compare both paths. Each read runs in
  * a deferred read transaction (readSnapshot): one WAL snapshot, never the write lock. Reads
  * run one at a time on this thread's connection; ingestion on the other threads goes on.
  */
 const { file } = workerData as { file: string };
 const db = openDatabase(file, { readonly: true });
 const ctx = { db } as unknown as CoreContext;
+// Every usage read of the process comes here: the unindexed tail is kept in memory between them.
+const tail = createTailCache();
 const port = parentPort!;
 
 async function handle(req: ReaderRequest): Promise<void> {
@@ -23,7 +27,7 @@ async function handle(req: ReaderRequest): Promise<void> {
   }
   let res: ReaderResponse;
   try {
-    res = { id: req.id, rows: await aggregateUsage(ctx, req.scope, req.customerId, new Date(req.fromMs), new Date(req.toMs)) };
+    res = { id: req.id, rows: await aggregateUsage(ctx, req.scope, req.customerId, new Date(req.fromMs), new Date(req.toMs), tail) };
   } catch (e) {
     res = {
       id: req.id,

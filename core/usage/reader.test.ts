@@ -92,9 +92,15 @@ describe('usage reader', () => {
           }
         }
       };
-      await compare(); // all from the unindexed tail
+      await compare(); // all from the unindexed tail (the thread loads it into memory)
+      await seed('cus_thread'); // new events since: loaded incrementally by the next read
+      await event('cus_other_1', 'agent_run', '8', '2026-05-20T00:00:00.000Z');
+      await compare();
       await ingest.indexCustomerUsage(20);
-      await compare(); // index + tail
+      await compare(); // index + tail (entries the index took over are dropped from memory)
+      await seed('cus_other_1');
+      await ingest.indexCustomerUsage(30);
+      await compare();
       while ((await ingest.indexCustomerUsage(1000)) > 0);
       await compare(); // all indexed (SQL sums, the overflow fallback, long quantities)
       expect((await reader.aggregate(scope, 'cus_thread', may, june)).length).toBe(3);

@@ -44,7 +44,7 @@ export function startUsageIndexer(ingest: UsageIngest, options: UsageIndexerOpti
   const batchRows = options.batchRows ?? 5_000;
   const maxBacklog = options.maxBacklogRows ?? 2_000_000;
   // Under load a slice delays the batches queued behind it: ~2,000 rows is ~10–15 ms.
-  const loadSliceRows = options.loadSliceRows ?? 2_000;
+  const loadSliceRows = options.loadSliceRows ?? 10_000;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
