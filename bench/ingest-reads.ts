@@ -124,6 +124,7 @@ function startReads(base: string, apiKey: string, perSecond: number) {
   let inFlight = 0;
   let maxInFlight = 0;
   const pending = new Set<Promise<void>>();
+  if (perSecond <= 0) return { stop: async () => ({ latencies, errors, maxInFlight }) }; // BENCH_READS_PER_SECOND=0: the same run without reads
   const timer = setInterval(() => {
     const t0 = performance.now();
     inFlight++;
