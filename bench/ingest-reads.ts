@@ -290,9 +290,11 @@ export async function runSustained(label: 'sqlite' | 'postgres') {
         }),
       );
       seconds = (performance.now() - start) / 1000;
+      // Sampled at once: once the load stops, the indexer runs as on idle and would catch up.
+      const end = { at: seconds, accepted, ...(await target.progress()) };
       sampling = false;
       await sampler;
-      samples.push({ at: seconds, accepted, ...(await target.progress()) });
+      samples.push(end);
       for (const c of clients) c.close();
     } finally {
       await server.stop();
