@@ -56,7 +56,7 @@ const load = () =>
 export interface BenchTarget {
   label: 'sqlite' | 'postgres';
   url: string;
-  /** Highest stored seq and the usage indexer's cursor. */
+  /** Events stored and events indexed, in seq units: on SQLite the highest seq and the indexer's cursor (seqs are dense there). */
   progress(): Promise<{ maxSeq: number; cursor: number }>;
   cleanup(): Promise<void>;
 }
@@ -102,10 +102,13 @@ export async function openTarget(label: 'sqlite' | 'postgres', run: string): Pro
         client = new pg.Client({ connectionString: url });
         await client.connect();
       }
+      // seqs have gaps on PostgreSQL (the writer draws as many as a batch could need), so events
+      // are counted: `maxSeq` is the number stored, `cursor` the number indexed.
       const { rows } = await client.query(
-        "SELECT (SELECT COALESCE(MAX(seq), 0) FROM usage_events)::text AS max_seq, (SELECT last_seq FROM usage_index_state WHERE name = 'usage_by_customer')::text AS cursor",
+        `SELECT (SELECT count(*) FROM usage_events)::text AS stored,
+                (SELECT count(*) FROM usage_events WHERE seq > (SELECT last_seq FROM usage_index_state WHERE name = 'usage_by_customer'))::text AS unindexed`,
       );
-      return { maxSeq: Number(rows[0].max_seq), cursor: Number(rows[0].cursor) };
+      return { maxSeq: Number(rows[0].stored), cursor: Number(rows[0].stored) - Number(rows[0].unindexed) };
     },
     async cleanup() {
       await client?.end().catch(() => {});
