@@ -13,6 +13,17 @@
  * BENCH_DURABLE (1: synchronous=FULL as in production; 0: NORMAL), BENCH_KINDS (ulid,uuid),
  * BENCH_IDEMPOTENCY_HEADER (0; 1 sends an Idempotency-Key header with every batch), BENCH_TRACE
  * (0; 1 prints the worst batch latency per 250 ms), BENCH_SERVER_NODE_ARGS, BENCH_SERVER_STDERR.
+ *
+ * Runs (BENCH_RUNS, comma-separated, in this order; default `burst,mixed,sustained`):
+ * - `burst`: the above, on SQLite, per BENCH_KINDS (the targets: ≥ 100,000 events/s, p99 ≤ 50 ms,
+ *   ≥ 40% of raw);
+ * - `mixed`: the time-ordered burst for BENCH_SECONDS while BENCH_READS_PER_SECOND (20) usage
+ *   summaries a second are read over HTTP — ingest p99 and read p99 (bench/ingest-reads.ts);
+ * - `sustained`: full-speed ingestion for BENCH_SUSTAINED_SECONDS (300), printing the rate at
+ *   which events are stored and the rate at which they become readable through the per-customer
+ *   index (bench/ingest-reads.ts).
+ * `mixed` and `sustained` run on each database of BENCH_DBS (default `sqlite,postgres`;
+ * PostgreSQL on a private cluster from test/pg/cluster.ts, skipped when none can start).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,8 +55,13 @@ import {
   startServerChild,
   threadCpuSeconds,
 } from './ingest-lib.js';
+import { runMixed, runSustained, verdicts } from './ingest-reads.js';
 
 const KINDS = (process.env.BENCH_KINDS ?? 'ulid,uuid').split(',') as KeyKind[];
+const RUNS = (process.env.BENCH_RUNS ?? 'burst,mixed,sustained').split(',');
+for (const r of RUNS) if (!['burst', 'mixed', 'sustained'].includes(r)) throw new Error(`BENCH_RUNS: unknown run "${r}" (burst, mixed, sustained)`);
+const DBS = (process.env.BENCH_DBS ?? 'sqlite,postgres').split(',') as Array<'sqlite' | 'postgres'>;
+for (const d of DBS) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`BENCH_DBS: unknown database "${d}" (sqlite, postgres)`);
 for (const k of KINDS) if (k !== 'ulid' && k !== 'uuid') throw new Error(`BENCH_KINDS: unknown key kind "${k}" (ulid, uuid)`);
 const TARGET_EVENTS_PER_S = 100_000;
 const TARGET_P99_MS = 50;
@@ -191,7 +207,11 @@ console.log(
     `${SEND_IDEMPOTENCY_HEADER ? ', Idempotency-Key header on every batch' : ''}`,
 );
 const results = [];
-for (const kind of KINDS) results.push(await runKind(kind));
+if (RUNS.includes('burst')) for (const kind of KINDS) results.push(await runKind(kind));
+const mixed = [];
+if (RUNS.includes('mixed')) for (const db of DBS) mixed.push(await runMixed(db));
+const sustained = [];
+if (RUNS.includes('sustained')) for (const db of DBS) sustained.push(await runSustained(db));
 console.log('\nagainst the targets:');
 for (const r of results) {
   const checks = [
@@ -205,4 +225,5 @@ for (const r of results) {
   ];
   console.log(`  ${r.kind.padEnd(4)}: ${checks.join('; ')}`);
 }
+for (const line of verdicts(mixed, sustained)) console.log(line);
 agent.destroy();

@@ -6,6 +6,7 @@ import { startCheckpointer } from '../core/db/checkpointer.js';
 import { migrateWithBackup } from '../core/db/backup.js';
 import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
 import { type ThreadedUsageEventWriter, createThreadedUsageEventWriter } from '../core/usage/worker-writer.js';
+import { createThreadedUsageReader, installUsageReader } from '../core/usage/reader.js';
 import { createRequestListener } from './app.js';
 import { type RunningInvoiceScheduler, startInvoiceScheduler } from './workers/invoice-scheduler.js';
 import { startLeaderElection } from '../core/db/leader.js';
@@ -68,6 +69,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
     installUsageIngest(ctx, createUsageIngest(ctx, { writer: usageWriter }));
   }
+  // Usage reads off the HTTP thread where its connection is synchronous (an embedded file); on
+  // PostgreSQL the in-process reader already reads on a pooled connection without blocking.
+  const usageReader =
+    embeddedFile !== null
+      ? createThreadedUsageReader({ file: embeddedFile, onThreadDeath: (reason) => console.error('[buffmoney] usage reader thread died:', reason) })
+      : undefined;
+  if (usageReader) installUsageReader(ctx, usageReader);
   const checkpointer =
     embeddedFile !== null ? startCheckpointer({ file: embeddedFile, durable: config.durable, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) }) : undefined;
   const listener = createRequestListener({ ctx, config });
@@ -130,6 +138,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await invoiceLeadership?.stop();
       await usageIndexer.stop();
       await usageWriter?.close();
+      await usageReader?.close();
       await checkpointer?.stop();
       await db.close();
     },

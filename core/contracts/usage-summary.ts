@@ -4,7 +4,7 @@ import type { CoreContext, MerchantScope } from '../context/index.js';
 import { requireCustomer } from '../customers/customers.js';
 import { invalidInput, notFound } from '../errors/index.js';
 import { rateUsage } from '../pricing/rate.js';
-import { aggregateUsage } from '../usage/aggregate.js';
+import { usageReaderFor } from '../usage/reader.js';
 import { type ContractRow, contractSchedule, contractsInForce, requireContract } from './contracts.js';
 import { type BillingPeriod, periodContaining } from './periods.js';
 import { Instant } from './schemas.js';
@@ -119,7 +119,9 @@ export async function summariseCustomerUsage(ctx: CoreContext, scope: MerchantSc
   const to = query.to ? new Date(query.to) : defaultWindow.end;
   if (from >= to) throw invalidInput('usage_window_invalid', 'from must be before to');
 
-  const usage = await aggregateUsage(ctx, scope, customer.id, from, to);
+  // Through the usage reader: on a SQLite file it runs on a reader thread, so a long tail scan
+  // never stops the HTTP thread (and ingestion with it).
+  const usage = await usageReaderFor(ctx).aggregate(scope, customer.id, from, to);
   const base = {
     customerExternalId: customer.external_id,
     customerId: customer.id,

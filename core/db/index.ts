@@ -99,6 +99,11 @@ export interface OpenDatabaseOptions {
    * connection then checkpoint only past a 1 GB WAL, a safety net. Default true.
    */
   autoCheckpoint?: boolean;
+  /**
+   * SQLite: open the file read-only (it must exist; migrations are the opener's business). For
+   * threads that only read, e.g. the usage reader (core/usage/reader.ts). Ignored for PostgreSQL.
+   */
+  readonly?: boolean;
 }
 
 /**
@@ -111,6 +116,7 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   if (location.engine === 'postgres') return openPostgres(location.url, options);
   const { file } = location;
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (options.readonly) return openReadonlySqlite(file);
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
   raw.pragma('foreign_keys = ON');
@@ -142,6 +148,26 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
         lock.release();
       }
     },
+    async close() {
+      await kysely.destroy();
+      raw.close();
+    },
+  };
+}
+
+/**
+ * A read-only connection to a SQLite file already in WAL mode (set persistently by its writer):
+ * reads run beside the writer's transactions on snapshots of their own.
+ */
+function openReadonlySqlite(file: string): Db {
+  const raw = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('cache_size = -65536');
+  const lock = new ConnectionLock();
+  const kysely = new Kysely<Database>({ dialect: new SharedLockSqliteDialect(raw, lock) });
+  return {
+    kysely,
+    capabilities: { name: 'sqlite', supportsReturning: true, supportsSkipLocked: false, supportsAdvisoryLocks: false, sharedByMachines: false, embeddedFile: file },
     async close() {
       await kysely.destroy();
       raw.close();

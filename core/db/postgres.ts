@@ -48,6 +48,9 @@ export const WRITE_LOCK_KEY = '4789888065355689337';
 class WriterLockPostgresDriver extends PostgresDriver {
   override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     await super.beginTransaction(connection, settings);
+    // A READ ONLY transaction (readSnapshot in transaction.ts) cannot write, so it has nothing to
+    // serialise: it reads its snapshot beside the writers instead of queueing behind them.
+    if (settings.accessMode === 'read only') return;
     await connection.executeQuery(CompiledQuery.raw(`select pg_advisory_xact_lock(${WRITE_LOCK_KEY})`));
   }
 }

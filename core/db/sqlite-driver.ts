@@ -1,5 +1,16 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+  SqliteAdapter,
+  type TransactionSettings,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
 
 /**
  * A Kysely driver for better-sqlite3 whose connection lock is shared with synchronous callers.
@@ -83,10 +94,12 @@ class SharedLockSqliteDriver implements Driver {
     await this.lock.acquire();
     return this.connection;
   }
-  async beginTransaction(conn: DatabaseConnection): Promise<void> {
+  async beginTransaction(conn: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     // IMMEDIATE takes the write lock up front: two processes (server + CLI) on one file then
-    // wait on busy_timeout instead of failing with SQLITE_BUSY on lock upgrade.
-    await conn.executeQuery(CompiledQuery.raw('begin immediate'));
+    // wait on busy_timeout instead of failing with SQLITE_BUSY on lock upgrade. A READ ONLY
+    // transaction (readSnapshot) is a plain deferred one: in WAL mode it reads one snapshot
+    // without ever taking the write lock, so it does not hold up the usage writer.
+    await conn.executeQuery(CompiledQuery.raw(settings.accessMode === 'read only' ? 'begin' : 'begin immediate'));
   }
   async commitTransaction(conn: DatabaseConnection): Promise<void> {
     await conn.executeQuery(CompiledQuery.raw('commit'));

@@ -32,3 +32,20 @@ export async function inLockFreeTransaction<T>(db: Db, fn: (trx: Kysely<Database
   if (db.kysely.isTransaction) throw new Error('inLockFreeTransaction: cannot run inside a domain transaction');
   return (db.lockFreeKysely ?? db.kysely).transaction().execute(fn);
 }
+
+/**
+ * Runs `fn` on one consistent read snapshot that never takes the write lock: a READ ONLY
+ * transaction (SQLite: a deferred `BEGIN`, one WAL snapshot; PostgreSQL: REPEATABLE READ READ
+ * ONLY, without the write lock every other transaction takes). For reads that must see several
+ * tables at one instant but write nothing (usage totals: index up to its cursor + the tail).
+ * Inside an open transaction it joins it, so a caller that reads under the write lock on purpose
+ * (invoicing, consistent with usage_locked_until) keeps doing so.
+ */
+export async function readSnapshot<T>(ctx: CoreContext, fn: (tx: CoreContext) => Promise<T>): Promise<T> {
+  if (ctx.db.kysely.isTransaction) return fn(ctx);
+  return ctx.db.kysely
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute((trx) => fn({ ...ctx, db: { ...ctx.db, kysely: trx } }));
+}

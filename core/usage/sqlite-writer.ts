@@ -51,8 +51,15 @@ function prepare(raw: BetterSqlite3.Database) {
     findEvent: raw.prepare('SELECT seq, legacy_id FROM usage_events WHERE scope = ? AND idempotency_key = ?'),
     indexCursor: raw.prepare("SELECT last_seq FROM usage_index_state WHERE name = 'usage_by_customer'").pluck(),
     maxSeq: raw.prepare('SELECT COALESCE(MAX(seq), 0) FROM usage_events').pluck(),
-    unindexed: raw.prepare('SELECT seq, customer, occurred_at, metric, quantity, dimensions FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
-    insertByCustomer: raw.prepare('INSERT INTO usage_by_customer (customer, occurred_at, seq, metric, quantity, dimensions) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    // One statement per slice: SQLite reads the seq range, sorts it by the target key in its own
+    // sorter and inserts in that order — no row crosses into JavaScript. Measured against the
+    // former per-row loop (bench/usage-index-cost.ts): 3.2–5.0 against 7.0–7.8 µs of CPU a row.
+    copyToIndex: raw.prepare(
+      `INSERT INTO usage_by_customer (customer, occurred_at, seq, metric, quantity, dimensions)
+       SELECT customer, occurred_at, seq, metric, quantity, dimensions FROM usage_events WHERE seq > ? AND seq <= ?
+       ORDER BY customer, occurred_at, seq
+       ON CONFLICT DO NOTHING`,
+    ),
     advanceCursor: raw.prepare("UPDATE usage_index_state SET last_seq = ? WHERE name = 'usage_by_customer' AND last_seq < ?"),
   };
 }
@@ -130,22 +137,20 @@ export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter
         s.begin.run();
         try {
           const from = s.indexCursor.get() as number;
-          const rows = s.unindexed.all(from, maxRows) as Array<[number, number, number, number, string, number]>;
-          if (rows.length === 0) {
+          // seq is the rowid: it grows by one per committed event (no deletes, and a rolled-back
+          // insert gives its rowid back), so the next `maxRows` events are the seqs after the
+          // cursor, up to the last one committed (this runs under the write lock).
+          const last = Math.min(from + maxRows, s.maxSeq.get() as number);
+          if (last <= from) {
             s.commit.run();
             return 0;
           }
-          // Sorted by the target key, the inserts walk the index in order: each page is written
-          // once per batch instead of once per event — the point of indexing in bulk.
-          rows.sort((a, b) => a[1] - b[1] || a[2] - b[2] || a[0] - b[0]);
-          let last = from;
-          for (const r of rows) {
-            s.insertByCustomer.run(r[1], r[2], r[0], r[3], r[4], r[5]);
-            if (r[0] > last) last = r[0];
-          }
+          s.copyToIndex.run(from, last);
           s.advanceCursor.run(last, last);
           s.commit.run();
-          return rows.length;
+          // The events moved past (the seq range): a caller repeating until it gets less than
+          // `maxRows` stops exactly when the index has caught up.
+          return last - from;
         } catch (error) {
           if (raw.inTransaction) s.rollback.run();
           throw error;

@@ -13,15 +13,17 @@ import type { UsageIngest } from '../../core/usage/ingest.js';
  *   only briefly.
  *
  * Never while the writer thread is down (writerHealth): its requests would only fail until it
- * is restarted. Readers are exact either way: they add the unindexed tail from usage_events.
+ * is restarted. Readers are exact either way: they add the unindexed tail from usage_events (the
+ * server's reader thread keeps that tail in memory, so HTTP reads do not slow down as it grows).
  *
- * Why 2,000,000 rows: indexing costs the writer ~7.5 µs a row against ~4.5 µs to ingest it, so
- * on two cores ingestion at full speed and indexing at the same pace do not fit together. The
- * backlog absorbs a burst of ~20 s at 100,000 events/s at full speed; the indexer catches up
- * at ~115,000 rows/s as soon as the burst ends. The price is paid by readers during a long
- * burst: a usage read scans the unindexed tail, ~65 ms per million rows here (measured), so at
- * most ~180 ms. Past the threshold ingestion slows to what ingesting and indexing together
- * sustain, instead of the backlog growing without bound.
+ * Why 2,000,000 rows: ingestion costs the writer ~4.5 µs a row, indexing ~3–5 µs of CPU a row
+ * since a slice is one `INSERT … SELECT … ORDER BY` (7–8 µs row by row from JavaScript before:
+ * bench/usage-index-cost.ts), so on two cores ingestion at full speed and indexing at the same
+ * pace do not fit together. The backlog absorbs a burst of ~15–20 s at full speed; the indexer
+ * catches up as soon as it ends. Past the threshold ingestion and indexing share the writer
+ * (10,000-row slices: cheaper per row than 2,000, ~30–50 ms each), and the backlog stops growing:
+ * that shared rate is what `bench:ingest`'s sustained run measures (core/usage/README.md,
+ * "Sustained ingestion", for the design choice and its figures).
  */
 export interface UsageIndexerOptions {
   intervalMs?: number;
@@ -43,8 +45,10 @@ export function startUsageIndexer(ingest: UsageIngest, options: UsageIndexerOpti
   // after a lull by hundreds of milliseconds.
   const batchRows = options.batchRows ?? 5_000;
   const maxBacklog = options.maxBacklogRows ?? 2_000_000;
-  // Under load a slice delays the batches queued behind it: ~2,000 rows is ~10–15 ms.
-  const loadSliceRows = options.loadSliceRows ?? 2_000;
+  // Under load a slice delays the batches queued behind it, but it also sets the sustained rate:
+  // per row, a 10,000-row statement costs the writer less than 2,000-row ones (fixed cost per
+  // slice: every customer's last index page is rewritten once per slice).
+  const loadSliceRows = options.loadSliceRows ?? 10_000;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();

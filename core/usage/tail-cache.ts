@@ -1,0 +1,91 @@
+import type { CoreContext } from '../context/index.js';
+import { compiledQuery } from '../db/compiled.js';
+import type { TailRow, UnindexedTailSource } from './aggregate.js';
+
+/**
+ * The unindexed tail of usage_events kept in memory, grouped by customer — for the usage reader
+ * thread (reader-thread.ts), which serves every HTTP usage read of the process.
+ *
+ * Why: during a burst the usage indexer defers (core/usage/README.md), and the tail grows to
+ * ~1–2 million events; scanning it costs ~65 ms per million rows *per read*, so 20 reads a
+ * second would need more than a core. Here each read first loads the events committed since the
+ * previous read (`seq` > the last one seen: at 100,000 events/s and 20 reads/s, ~5,000 rows),
+ * drops those the index has taken over (`seq` ≤ the cursor), and answers from the customer's
+ * own entries.
+ *
+ * Exact, by the same argument as the scan: it runs on the read's snapshot, after the cursor was
+ * read on it. `seq` is assigned in commit order (one writer; a rolled-back insert never becomes
+ * visible), so every event with `seq` ≤ the last one seen was loaded by an earlier snapshot, and
+ * the events after it are exactly those this snapshot adds. The entries kept are those with
+ * `seq` > cursor — the tail — and the customer's are filtered by the window like the scan's.
+ *
+ * Memory: the tail's events (~60–100 bytes each), bounded by the indexer, which indexes under
+ * load once the backlog passes its threshold. A process that starts with a large backlog pays
+ * one load of it on its first read.
+ */
+export function createTailCache(): UnindexedTailSource & { readonly entries: number } {
+  interface Bucket {
+    start: number;
+    seq: number[];
+    at: number[];
+    metric: number[];
+    dimensions: number[];
+    quantity: string[];
+  }
+  const buckets = new Map<number, Bucket>();
+  let seen = 0; // the highest seq loaded
+  let prunedTo = 0; // entries with seq ≤ this are gone
+  let entries = 0;
+
+  const prune = (cursor: number) => {
+    for (const b of buckets.values()) {
+      let i = b.start;
+      while (i < b.seq.length && b.seq[i] <= cursor) i++;
+      entries -= i - b.start;
+      b.start = i;
+      if (b.start > 1024 && b.start * 2 > b.seq.length) {
+        for (const col of [b.seq, b.at, b.metric, b.dimensions, b.quantity] as unknown[][]) col.splice(0, b.start);
+        b.start = 0;
+      }
+    }
+    prunedTo = cursor;
+  };
+
+  const source = async (tx: CoreContext, lastSeq: number, customerRef: number, fromMs: number, toMs: number): Promise<TailRow[]> => {
+    if (seen < lastSeq || lastSeq < prunedTo) {
+      // The index passed everything loaded (or nothing was loaded yet): start from its cursor.
+      // (A cursor that went back — a rebuilt index — starts over the same way.)
+      buckets.clear();
+      entries = 0;
+      seen = prunedTo = lastSeq;
+    }
+    const fresh = await newEvents(tx.db.kysely, seen);
+    for (const r of fresh) {
+      const customer = Number(r.customer);
+      let b = buckets.get(customer);
+      if (!b) buckets.set(customer, (b = { start: 0, seq: [], at: [], metric: [], dimensions: [], quantity: [] }));
+      b.seq.push(Number(r.seq));
+      b.at.push(Number(r.occurred_at));
+      b.metric.push(r.metric);
+      b.dimensions.push(Number(r.dimensions));
+      b.quantity.push(r.quantity);
+    }
+    entries += fresh.length;
+    if (fresh.length > 0) seen = Number(fresh[fresh.length - 1].seq);
+    if (lastSeq > prunedTo) prune(lastSeq);
+    const b = buckets.get(customerRef);
+    const out: TailRow[] = [];
+    if (b) {
+      for (let i = b.start; i < b.seq.length; i++) {
+        if (b.at[i] >= fromMs && b.at[i] < toMs) out.push({ metric: b.metric[i], dimensions: b.dimensions[i], quantity: b.quantity[i] });
+      }
+    }
+    return out;
+  };
+  return Object.defineProperty(source, 'entries', { get: () => entries }) as UnindexedTailSource & { readonly entries: number };
+}
+
+const newEvents = compiledQuery(
+  (k, after: number) => k.selectFrom('usage_events').select(['seq', 'customer', 'occurred_at', 'metric', 'quantity', 'dimensions']).where('seq', '>', after).orderBy('seq'),
+  [-1] as [number],
+);
