@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
+import type pg from 'pg';
 import type { Database } from './schema.js';
 import { BuffMoneyPostgresDialect, createPostgresPool } from './postgres.js';
 import { ConnectionLock, SharedLockSqliteDialect } from './sqlite-driver.js';
@@ -69,6 +70,12 @@ export interface Db {
    * a PostgreSQL implementation of its own. SQLite only.
    */
   exclusive?<T>(fn: (raw: BetterSqlite3.Database) => T): Promise<T>;
+  /**
+   * PostgreSQL only: the pool Kysely runs on, for the one hot path that needs the driver itself
+   * (the usage writer's `COPY … FROM STDIN`, core/usage/postgres-writer.ts). A transaction opened
+   * on it directly must take the write lock itself (`WRITE_LOCK_KEY`, postgres.ts).
+   */
+  postgresPool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -143,6 +150,7 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Db {
     kysely,
     capabilities: { name: 'postgres', supportsReturning: true, supportsSkipLocked: true, supportsAdvisoryLocks: true, sharedByMachines: true, embeddedFile: null },
     // No `exclusive`: there is no synchronous connection; hot paths have PostgreSQL ports of their own.
+    postgresPool: pool,
     async close() {
       // Kysely's destroy ends the pool it was given.
       await kysely.destroy();
