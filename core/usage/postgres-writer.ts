@@ -13,36 +13,14 @@ import type { IngestJob, JobOutcome, UsageEventWriter } from './writer.js';
 const PURGE_EVERY_MS = 60_000;
 const PURGE_SLICE = 1_000;
 
-/**
- * Group commit on PostgreSQL — the straightforward design of the first slice (the high-throughput
- * one, and its bench, come later; see core/usage/README.md):
- *
- * - A group of batches is one transaction. Like every transaction on PostgreSQL it first takes
- *   the database's write lock (core/db/postgres.ts), so groups from every replica apply one at a
- *   time — exactly the guarantee SQLite's BEGIN IMMEDIATE gives the SQLite writer. Each batch
- *   gets a savepoint, so a batch that fails rolls back alone; outcomes are handed back only after
- *   COMMIT returned (a 200 means stored).
- * - The rules of a batch are not written twice: each batch is decided by the same
- *   `applyIngestJob` as on SQLite, over a synchronous view of the transaction. The view is filled
- *   first, asynchronously, with a handful of set-wise queries (the Idempotency-Key record, the
- *   scope, the batch's customers — auto-created when the merchant wants that —, dimension sets,
- *   the events already stored under the batch's keys, and as many seqs as the batch could need,
- *   drawn from the sequence). What the decision wrote is then applied in one multi-row
- *   `INSERT … ON CONFLICT DO NOTHING RETURNING`, and the stored response in the same transaction.
- *   Holding the write lock, nothing can change the view between reading and writing; the
- *   RETURNING count is checked all the same.
- * - Idempotency-Key across replicas: a request in flight on replica A holds the lock; its retry
- *   on replica B waits for it and then finds the completed record and replays — never a second
- *   execution. Per-event dedupe across replicas is the (scope, idempotency_key) unique index.
- * - seqs are drawn inside the locked transaction, so they increase in commit order (the usage
- *   indexer's cursor relies on that); a rolled-back batch leaves a gap, which nothing minds.
- */
 /** A stored event found by its key. */
 interface StoredKeyRow {
   scope: string;
   idempotency_key: string;
   seq: string;
   legacy_id: string | null;
+  /** On the one row that carries it: the last seq of the block drawn for the group. */
+  last?: string | null;
 }
 
 /** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
@@ -60,6 +38,46 @@ function kyselyOn(client: pg.PoolClient): Kysely<Database> {
   const borrowed = { query: client.query.bind(client), release() {} };
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: { connect: async () => borrowed, end: async () => {} } as never }) });
 }
+/**
+ * Group commit on PostgreSQL. A group (the batches that queued while the previous group
+ * committed) is one transaction on one pooled connection, decided set-wise — a handful of
+ * statements per group, not per batch or per event:
+ *
+ * 1. `BEGIN`, the database's write lock (core/db/postgres.ts: every transaction here takes it, on
+ *    every replica) and `usage_state.customers_epoch`, in one round trip. The lock keeps every
+ *    guarantee of the first design: groups of all replicas apply one at a time; an
+ *    Idempotency-Key in flight on replica A holds it, so its retry on B waits and then replays
+ *    (never a second execution); closing a period (invoicing, also under the lock) cannot race an
+ *    insert; seqs drawn under it increase in commit order (the usage indexer's cursor).
+ * 2. The group's Idempotency-Key records in one query; a replay, reused key or key in use is
+ *    answered from its record alone.
+ * 3. References the writer does not remember yet (scopes, customers — auto-created in one insert
+ *    —, dimension sets), set-wise for the group. Remembered across groups as the SQLite writer
+ *    does: scope refs and dimension-set ids for good, customers while the epoch is unchanged;
+ *    any failure forgets everything (refs made by a rolled-back transaction do not exist).
+ * 4. First pass of the shared rules (`applyIngestJob`, decide-only) over a view of the
+ *    transaction: which events would be inserted — each key claimed by its first insertable
+ *    event in group order, as if the batches ran one after another — and which refused events
+ *    ask whether their key is stored.
+ * 5. One lookup of all those keys (an index probe per key), and in the same round trip one
+ *    block of seqs drawn from the sequence under the lock.
+ * 6. The new rows — claimed and not stored — `COPY`ed into usage_events with those seqs. Plain COPY is safe because, holding the
+ *    lock, nothing else inserts between the lookup and the COPY; the unique index still has the
+ *    last word (a violation fails the group, and the fallback below applies it).
+ * 7. Second pass of the same rules, now knowing what is stored: every batch's outcome
+ *    (accepted with its new seq, duplicate with the stored one, or the refusal), exactly what
+ *    the batches would get one after another on SQLite. Outcomes with an Idempotency-Key are
+ *    stored in the same transaction (one insert), then COMMIT; outcomes leave only after it.
+ *
+ * Why not `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING` (the first design):
+ * PostgreSQL's speculative insertion costs ~14 µs of server CPU a row here against ~6 µs for
+ * COPY plus ~3 µs for the probe (bench figures in core/usage/README.md).
+ *
+ * A failing batch still rolls back alone: if anything fails before COMMIT, the whole group is
+ * rolled back and applied again batch by batch, each in its savepoint (`commitBatchByBatch`, the
+ * first design), so only the failing batch is refused. A failure at COMMIT fails every batch
+ * (it may have committed; the clients retry, and per-event keys make the retry exact).
+ */
 export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWriter {
   const db = ctx.db;
   let codec: EventIdCodec | undefined;
@@ -108,12 +126,10 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
     const dimensionRefs = await dimensionSetRefs(k, [...canonicals]);
     const stored = new Map<string, { seq: number; legacy_id: string | null }>();
     if (keys.size > 0) {
-      const rows = await k
-        .selectFrom('usage_events')
-        .select(['idempotency_key', 'seq', 'legacy_id'])
-        .where('scope', '=', scopeRef)
-        .where('idempotency_key', '=', sql<string>`any(${[...keys]}::text[])`)
-        .execute();
+      // An index probe per key (see the group path's lookup for why not `= any(…)`).
+      const { rows } = await sql<{ idempotency_key: string; seq: string; legacy_id: string | null }>`
+        select e.idempotency_key, e.seq, e.legacy_id from unnest(${[...keys]}::text[]) as t(k)
+        cross join lateral (select idempotency_key, seq, legacy_id from usage_events u where u.scope = ${scopeRef} and u.idempotency_key = t.k limit 1) e`.execute(k);
       for (const r of rows) stored.set(r.idempotency_key, { seq: Number(r.seq), legacy_id: r.legacy_id });
     }
     const seqs =
@@ -361,9 +377,9 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
           a.add(key);
           return undefined;
         },
-        eventIds: (list) => list.map(() => ''),
+        eventIds: () => [],
       };
-      applyIngestJob(probe, unpacked[i], new WriterCaches(), ctx.ids, nowIso);
+      applyIngestJob(probe, unpacked[i], new WriterCaches(), ctx.ids, nowIso, true);
     }
 
     // 5. Which keys are stored already: one lookup for every key the group claimed or asked
@@ -374,6 +390,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       a.add(cols.key[row]);
     }
     const stored = new Map<number, Map<string, { seq: number; legacy_id: string | null }>>();
+    let firstSeq = 0;
     if (asked.size > 0) {
       const s: number[] = [];
       const keys: string[] = [];
@@ -385,14 +402,27 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       }
       // One index probe per key, whatever the planner believes: `scope = $1 and key = any($2)`
       // was planned as a bitmap scan of the whole scope when statistics were stale (measured:
-      // 150 ms for 2,500 keys over 500,000 rows, against 8 ms this way).
-      const { rows } = await client.query<StoredKeyRow>(
-        `select e.scope, e.idempotency_key, e.seq, e.legacy_id
+      // 150 ms for 2,500 keys over 500,000 rows, against 8 ms this way). The same round trip
+      // draws one block of seqs for every claimed key (a round trip costs milliseconds on a
+      // busy machine); the keys that turn out stored leave a gap, as a rolled-back batch does.
+      const lookup = `select e.scope, e.idempotency_key, e.seq, e.legacy_id
          from unnest($1::bigint[], $2::text[]) as t(s, k)
-         cross join lateral (select scope, idempotency_key, seq, legacy_id from usage_events u where u.scope = t.s and u.idempotency_key = t.k limit 1) e`,
-        [s, keys],
-      );
+         cross join lateral (select scope, idempotency_key, seq, legacy_id from usage_events u where u.scope = t.s and u.idempotency_key = t.k limit 1) e`;
+      const { rows } =
+        cols.key.length === 0
+          ? await client.query<StoredKeyRow>(lookup, [s, keys])
+          : await client.query<StoredKeyRow>(
+              `with block as materialized (select setval(q, nextval(q) + $3 - 1)::text as last from (select pg_get_serial_sequence('usage_events', 'seq') as q) sq)
+               select null as scope, null as idempotency_key, null as seq, null as legacy_id, (select last from block) as last
+               union all
+               select scope::text, idempotency_key, seq::text, legacy_id, null from (${lookup}) found`,
+              [s, keys, cols.key.length],
+            );
       for (const r of rows) {
+        if (r.last != null) {
+          firstSeq = Number(r.last) - cols.key.length + 1;
+          continue;
+        }
         const scopeRef = Number(r.scope);
         let m = stored.get(scopeRef);
         if (m === undefined) stored.set(scopeRef, (m = new Map()));
@@ -400,17 +430,13 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       }
     }
 
-    // 6. The new rows, COPYed. Their seqs are one block drawn from the sequence under the lock,
-    //    in group order, so seqs still increase in commit order (the usage indexer's cursor).
+    // 6. The new rows, COPYed. Their seqs come from the block drawn under the lock, in group
+    //    order, so seqs still increase in commit order (the usage indexer's cursor).
     const fresh = new Map<number, Map<string, number>>(); // scope ref → key → new seq
-    let newRows = 0;
-    for (let row = 0; row < cols.key.length; row++) if (!stored.get(cols.s[row])?.has(cols.key[row])) newRows++;
-    if (newRows > 0) {
-      const { rows } = await client.query<{ last: string }>(
-        "select setval(s, nextval(s) + $1 - 1)::text as last from (select pg_get_serial_sequence('usage_events', 'seq') as s) q",
-        [newRows],
-      );
-      let seq = Number(rows[0].last) - newRows + 1;
+    if (cols.key.length > 0) {
+      if (!(firstSeq > 0)) throw new Error('no seqs drawn for new usage events');
+      let seq = firstSeq;
+      let newRows = 0;
       let text = '';
       for (let row = 0; row < cols.key.length; row++) {
         const scopeRef = cols.s[row];
@@ -421,14 +447,17 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
         m.set(key, seq);
         text += `${seq}\t${scopeRef}\t${copyText(key)}\t${cols.c[row]}\t${cols.m[row]}\t${cols.q[row]}\t${cols.o[row]}\t${cols.d[row]}\t${cols.r[row]}\n`;
         seq++;
+        newRows++;
       }
-      const stream = client.query(copyFrom('copy usage_events (seq, scope, idempotency_key, customer, metric, quantity, occurred_at, dimensions, received_at) from stdin'));
-      await new Promise<void>((resolve, reject) => {
-        stream.on('finish', resolve);
-        stream.on('error', reject);
-        stream.end(text);
-      });
-      if (stream.rowCount !== newRows) throw new Error(`COPY stored ${stream.rowCount} usage events, expected ${newRows}`);
+      if (newRows > 0) {
+        const stream = client.query(copyFrom('copy usage_events (seq, scope, idempotency_key, customer, metric, quantity, occurred_at, dimensions, received_at) from stdin'));
+        await new Promise<void>((resolve, reject) => {
+          stream.on('finish', resolve);
+          stream.on('error', reject);
+          stream.end(text);
+        });
+        if (stream.rowCount !== newRows) throw new Error(`COPY stored ${stream.rowCount} usage events, expected ${newRows}`);
+      }
     }
 
     // 6. Second pass of the same rules, now knowing what is stored: the outcomes.
