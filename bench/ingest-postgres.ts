@@ -199,8 +199,8 @@ function copyChunks(bodies: Buffer[]): Buffer[] {
   return chunks;
 }
 
-async function rawCopyRate(adminUrl: string, postmaster: number, bodies: Buffer[], seconds: number) {
-  const url = await createDatabase(adminUrl, 'bench_copy');
+async function rawCopyRate(adminUrl: string, postmaster: number, bodies: Buffer[], seconds: number, n: number) {
+  const url = await createDatabase(adminUrl, `bench_copy_${n}`);
   const db = openDatabase(url);
   await migrateToLatest(db); // the real schema: the same table, its one unique index
   await db.close();
@@ -279,7 +279,7 @@ async function runKind(kind: KeyKind, adminUrl: string, postmaster: number, n: n
     await server.stop();
   }
   const load1 = os.loadavg();
-  const raw = await rawCopyRate(adminUrl, postmaster, pool.bodies, SECONDS);
+  const raw = await rawCopyRate(adminUrl, postmaster, pool.bodies, SECONDS, n);
   const sorted = http.latencies.slice().sort((a, b) => a - b);
   const httpRate = http.accepted / http.seconds;
   const copyRate = raw.rows / raw.seconds;
