@@ -68,6 +68,9 @@ function kyselyOn(client: pg.PoolClient): Kysely<Database> {
  *    (accepted with its new seq, duplicate with the stored one, or the refusal), exactly what
  *    the batches would get one after another on SQLite. Outcomes with an Idempotency-Key are
  *    stored in the same transaction (one insert), then COMMIT; outcomes leave only after it.
+ *    Without such records nothing is left to write after the COPY, so COMMIT is sent first
+ *    and this pass runs while PostgreSQL flushes the WAL (a pass that then disagreed with the
+ *    first would fail every batch of the committed group: the retries are exact).
  *
  * Why not `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING` (the first design):
  * PostgreSQL's speculative insertion costs ~14 µs of server CPU a row here against ~6 µs for
@@ -241,7 +244,20 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
     cachedCustomers = 0;
   };
 
-  async function applyGroup(client: pg.PoolClient, k: Kysely<Database>, jobs: readonly IngestJob[], epoch: string, nowIso: string): Promise<JobOutcome[]> {
+  /**
+   * Applies the group in the open transaction. Without Idempotency-Key records to store, nothing
+   * is left to write once the rows are COPYed, so it sends COMMIT (after `beforeCommit`) *before*
+   * the second pass and computes the outcomes while PostgreSQL flushes the WAL; `committed` says
+   * whether it did. The outcomes are still handed out only after COMMIT returned.
+   */
+  async function applyGroup(
+    client: pg.PoolClient,
+    k: Kysely<Database>,
+    jobs: readonly IngestJob[],
+    epoch: string,
+    nowIso: string,
+    beforeCommit: () => Promise<void>,
+  ): Promise<{ outcomes: JobOutcome[]; committed: boolean }> {
     const outcomes: JobOutcome[] = new Array(jobs.length);
     if (epoch !== customersEpoch) {
       customersByScope = new Map();
@@ -462,6 +478,12 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
 
     // 6. Second pass of the same rules, now knowing what is stored: the outcomes.
     const codecNow = await eventIdCodec(k);
+    let committing: Promise<unknown> | undefined;
+    if (!apply.some((i) => jobs[i].idempotency !== null)) {
+      await beforeCommit();
+      committing = client.query('commit');
+      committing.catch(() => {}); // awaited below; a failure is reported there
+    }
     const deleteRecords: number[] = [];
     const newRecords: Array<[number, NewIdempotencyRecord]> = [];
     const handedOut = new Map<number, Map<string, { seq: number; legacy_id: null }>>();
@@ -489,6 +511,10 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       outcomes[i] = applyIngestJob(view, unpacked[i], new WriterCaches(), ctx.ids, nowIso);
     }
     for (const m of fresh.values()) if (m.size > 0) throw new Error('usage events inserted that no batch claimed (the two passes disagree)');
+    if (committing) {
+      await committing;
+      return { outcomes, committed: true };
+    }
 
     // 7. Idempotency-Key records: expired or abandoned ones replaced, outcomes stored — in the
     //    events' transaction, so an outcome is stored if and only if its events are.
@@ -508,7 +534,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
           ${col((_, r) => r.requestHash)}::text[], ${col((_, r) => r.outcome)}::text[], ${col((_, r) => r.createdAt)}::text[], ${col((_, r) => r.expiresAt)}::text[])
           as t(m, e, k, h, b, c, x)`.execute(k);
     }
-    return outcomes;
+    return { outcomes, committed: false };
   }
 
   async function purgeIfDue(k: Kysely<Database>, now: Date, nowIso: string): Promise<void> {
@@ -552,10 +578,15 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
           `begin; select pg_advisory_xact_lock(${WRITE_LOCK_KEY}); select customers_epoch::text as epoch from usage_state where id = 1`,
         )) as unknown as pg.QueryResult<{ epoch: string }>[];
         const k = kyselyOn(client);
-        const outcomes = await applyGroup(client, k, jobs, opened[2].rows[0].epoch, nowIso);
-        await purgeIfDue(k, now, nowIso);
-        decided = true;
-        await client.query('commit');
+        const beforeCommit = async () => {
+          await purgeIfDue(k, now, nowIso);
+          decided = true;
+        };
+        const { outcomes, committed } = await applyGroup(client, k, jobs, opened[2].rows[0].epoch, nowIso, beforeCommit);
+        if (!committed) {
+          await beforeCommit();
+          await client.query('commit');
+        }
         client.release();
         return outcomes;
       } catch (error) {
