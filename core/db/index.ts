@@ -86,6 +86,12 @@ export interface Db {
    * Present where `supportsAdvisoryLocks`; the caller ends it.
    */
   openSessionConnection?(applicationName: string): Promise<pg.Client>;
+  /**
+   * PostgreSQL only: the pool Kysely runs on, for the one hot path that needs the driver itself
+   * (the usage writer's `COPY … FROM STDIN`, core/usage/postgres-writer.ts). A transaction opened
+   * on it directly must take the write lock itself (`WRITE_LOCK_KEY`, postgres.ts).
+   */
+  postgresPool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -206,6 +212,7 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Db {
       await client.connect();
       return client;
     },
+    postgresPool: pool,
     async close() {
       // Kysely's destroy ends the pool it was given.
       await kysely.destroy();

@@ -137,7 +137,12 @@ function customerOf(
   return customer;
 }
 
-export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterCaches, ids: IdSource, nowIso: string): JobOutcome {
+/**
+ * `decideOnly`: stop once every event is decided — no results, ids or Idempotency-Key record (the
+ * outcome's counts only). The PostgreSQL writer's first pass uses it to learn which events the
+ * rules would insert before it writes them all at once (postgres-writer.ts).
+ */
+export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterCaches, ids: IdSource, nowIso: string, decideOnly = false): JobOutcome {
   const { scope } = job;
   const idem = job.idempotency;
   if (idem) {
@@ -221,6 +226,7 @@ export function applyIngestJob(tx: UsageWriteTx, job: IngestJob, caches: WriterC
     }
   }
 
+  if (decideOnly) return { kind: 'executed', outcome: outcomeOf({ accepted, duplicates, rejected }, '[]') };
   const eventIds = tx.eventIds(seqs);
   let out = '';
   for (let i = 0; i < n; i++) {

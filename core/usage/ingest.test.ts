@@ -130,6 +130,38 @@ describe('group commit', () => {
     expect(await count('usage_events')).toBe(4);
   });
 
+  it('decides a group as if its batches ran one after another: a key refused early in the group is taken by a later batch, stored keys are duplicates', async () => {
+    const events = (...list: Array<[string, string]>) =>
+      Buffer.from(
+        JSON.stringify({
+          events: list.map(([k, customer]) => ({ customerExternalId: customer, idempotencyKey: k, metric: 'agent_run', quantity: '1', occurredAt: '2026-05-25T11:00:00Z' })),
+        }),
+      );
+    const ingest = createUsageIngest(ctx);
+    const first = await ingest.ingest({ scope, body: events(['old', 'user_42']) });
+    const oldId = JSON.parse(first.resultsJson)[0].eventId;
+    const resume = ingest.pauseWrites();
+    const pending = [
+      ingest.ingest({ scope, body: events(['k', 'nobody'], ['a', 'user_42'], ['old', 'user_42']) }),
+      ingest.ingest({ scope, body: events(['k', 'user_42'], ['old', 'nobody']) }),
+      ingest.ingest({ scope, body: events(['k', 'user_42'], ['k', 'nobody'], ['a', 'nobody']) }),
+    ];
+    resume();
+    const results = (await Promise.all(pending)).map((r) => JSON.parse(r.resultsJson));
+    expect(results.map((r) => r.map((x: any) => x.status))).toEqual([
+      ['rejected', 'accepted', 'duplicate'],
+      ['accepted', 'duplicate'],
+      ['duplicate', 'duplicate', 'duplicate'],
+    ]);
+    expect(results[0][0].reason).toBe('unknown_customer');
+    expect(results[0][2].eventId).toBe(oldId);
+    expect(results[1][1].eventId).toBe(oldId);
+    expect(results[2][0].eventId).toBe(results[1][0].eventId);
+    expect(results[2][1].eventId).toBe(results[1][0].eventId);
+    expect(results[2][2].eventId).toBe(results[0][1].eventId);
+    expect(await count('usage_events')).toBe(3);
+  });
+
   it('rolls back only the batch that failed; its neighbours in the group commit', async () => {
     const allowBoom = await refuseInserts(ctx.db, 'usage_events', 'boom', "NEW.idempotency_key = 'boom'");
     const { writer, groups } = countingWriter();

@@ -66,7 +66,11 @@ function ensureOwnerUser(): { uid: number; gid: number } | null {
   return { uid, gid };
 }
 
-export async function startCluster(): Promise<RunningCluster> {
+/**
+ * `settings`: extra `-c name=value` server settings, given after the test defaults so they win
+ * (the ingest bench turns fsync and synchronous_commit back on: a 200 there must mean durable).
+ */
+export async function startCluster(settings: Record<string, string> = {}): Promise<RunningCluster> {
   const bin = findPostgresBin();
   const owner = ensureOwnerUser();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-pg-'));
@@ -91,6 +95,7 @@ export async function startCluster(): Promise<RunningCluster> {
     '-c max_connections=400',
     '-c shared_buffers=64MB',
     '-c TimeZone=UTC',
+    ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`),
   ].join(' ');
   asOwner(path.join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', path.join(dir, 'postgres.log'), '-w', '-t', '60', 'start']);
   let stopped = false;
