@@ -138,7 +138,14 @@ for (const [customer, runs] of [
 // Each screen family's own seed (test/browser/seeds/), after the shared one above.
 for (const seed of SEEDS) await seed({ ctx, db, staff, password });
 
-const web = await startBackOfficeWeb({ ctx, staticDir: process.env.BUFFMONEY_RENDERER_OUT ?? path.join(root, 'dist/renderer'), onUnexpectedError: (e) => console.error(e) });
+// Every spec signs in from 127.0.0.1, two workers at a time: far more than a person's 10 a
+// minute. The limit itself is tested in server/backoffice-web and test/replicas.
+const web = await startBackOfficeWeb({
+  ctx,
+  staticDir: process.env.BUFFMONEY_RENDERER_OUT ?? path.join(root, 'dist/renderer'),
+  signInPerMinute: 1_000,
+  onUnexpectedError: (e) => console.error(e),
+});
 fs.writeFileSync(infoFile, JSON.stringify({ url: web.url, staff, dbDir: dir }));
 
 const stop = async () => {
