@@ -131,6 +131,8 @@ test('Staff: add a member with step-up and hand over the enrolment QR; disable t
   await page.getByRole('link', { name: 'Staff' }).click();
   const table = page.getByRole('table', { name: 'Staff members' });
   await expect(table.getByRole('row').filter({ hasText: me.email })).toContainText('You');
+  // Last sign-in: I have one (just now); the member added below has none ("never").
+  await expect(table.getByRole('row').filter({ hasText: me.email })).not.toContainText('never');
 
   await page.getByRole('button', { name: 'Add staff member…' }).click();
   const form = page.getByRole('form', { name: 'Add a staff member' });
@@ -160,6 +162,7 @@ test('Staff: add a member with step-up and hand over the enrolment QR; disable t
   const added = table.getByRole('row').filter({ hasText: 'new.analyst@buffmoney.test' });
   await expect(added).toContainText('Finance');
   await expect(added).toContainText('Not yet');
+  await expect(added).toContainText('never'); // last sign-in
   await expect(added).toContainText(me.email); // added by
   await added.getByRole('button', { name: 'Disable… new.analyst@buffmoney.test' }).click();
   dialog = page.getByRole('dialog');
