@@ -123,7 +123,16 @@ for (const slice of SLICES) {
     let indexCpu = 0;
     let indexed = 0;
     let indexMs = 0;
+    // Per million rows: how each cost moves as the tables grow (a sustained run's tables do).
+    let mark = { inserted: 0, insertMs: 0, indexed: 0, indexMs: 0 };
     while (inserted < ROWS) {
+      if (inserted - mark.inserted >= 1_000_000) {
+        console.log(
+          `  ${fmt(inserted)} rows: last ${fmt(inserted - mark.inserted)} insert ${(((insertMs - mark.insertMs) * 1000) / (inserted - mark.inserted)).toFixed(2)} µs/row, ` +
+            `index ${(((indexMs - mark.indexMs) * 1000) / Math.max(1, indexed - mark.indexed)).toFixed(2)} µs/row`,
+        );
+        mark = { inserted, insertMs, indexed, indexMs };
+      }
       // One slice's worth of events, in 5,000-row groups as the writer commits them, then the slice.
       for (let g = 0; g < Math.max(1, slice / 5_000); g++) {
         const t = performance.now();
