@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { attachUsageIndex } from '../core/db/usage-index-file.js';
 import { startCluster } from '../test/pg/cluster.js';
 import {
   BATCH,
@@ -70,7 +71,10 @@ export async function openTarget(label: 'sqlite' | 'postgres', run: string): Pro
       label,
       url: file,
       async progress() {
-        db ??= new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+        if (!db) {
+          db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+          attachUsageIndex(db, file, { readonly: true }); // the index's own file (core/db/usage-index-file.ts)
+        }
         const maxSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM usage_events').pluck().get() as number;
         const cursor = db.prepare("SELECT last_seq FROM usage_index_state WHERE name = 'usage_by_customer'").pluck().get() as number;
         return { maxSeq, cursor };

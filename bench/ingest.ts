@@ -31,6 +31,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { attachUsageIndex } from '../core/db/usage-index-file.js';
 import { openDatabase } from '../core/db/index.js';
 import { migrateToLatest } from '../core/db/migrate.js';
 import { runPostgresIngestBench } from './ingest-postgres.js';
@@ -76,6 +77,7 @@ const TARGET_RAW_SHARE = 0.4;
  */
 async function indexCatchUp(dbFile: string): Promise<{ backlog: number; seconds: number }> {
   const db = new BetterSqlite3(dbFile, { readonly: true, fileMustExist: true });
+  attachUsageIndex(db, dbFile, { readonly: true });
   try {
     const behind = () =>
       (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM usage_events').pluck().get() as number) -

@@ -5,7 +5,7 @@ import { type Db, openDatabase, parseDatabaseUrl } from '../core/db/index.js';
 import { startCheckpointer } from '../core/db/checkpointer.js';
 import { migrateWithBackup } from '../core/db/backup.js';
 import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
-import { type ThreadedUsageEventWriter, createThreadedUsageEventWriter } from '../core/usage/worker-writer.js';
+import { type ThreadedUsageEventWriter, createThreadedUsageWriterAndIndexer } from '../core/usage/worker-writer.js';
 import { createThreadedUsageReader, installUsageReader } from '../core/usage/reader.js';
 import { createRequestListener } from './app.js';
 import { type RunningInvoiceScheduler, startInvoiceScheduler } from './workers/invoice-scheduler.js';
@@ -60,7 +60,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
   let usageWriter: ThreadedUsageEventWriter | undefined;
   if (config.ingestThread && embeddedFile !== null) {
-    usageWriter = createThreadedUsageEventWriter({
+    // Commits on one thread, the per-customer index on another (its own file and write lock).
+    usageWriter = createThreadedUsageWriterAndIndexer({
       dbPath: embeddedFile,
       durable: config.durable,
       clock: ctx.clock,

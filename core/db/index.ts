@@ -6,6 +6,7 @@ import type { Database } from './schema.js';
 import pg from 'pg';
 import { BuffMoneyPostgresDialect, createPostgresPool, postgresTypes } from './postgres.js';
 import { ConnectionLock, SharedLockSqliteDialect } from './sqlite-driver.js';
+import { attachUsageIndex } from './usage-index-file.js';
 
 export type { Database } from './schema.js';
 
@@ -110,6 +111,12 @@ export interface OpenDatabaseOptions {
    * threads that only read, e.g. the usage reader (core/usage/reader.ts). Ignored for PostgreSQL.
    */
   readonly?: boolean;
+  /**
+   * SQLite: attach the per-customer usage index file (usage-index-file.ts). Default true. The
+   * usage writer thread opens without it: its `BEGIN IMMEDIATE` would otherwise take the index
+   * file's write lock too, and ingesting would wait for indexing again.
+   */
+  attachUsageIndex?: boolean;
 }
 
 /**
@@ -122,7 +129,7 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   if (location.engine === 'postgres') return openPostgres(location.url, options);
   const { file } = location;
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  if (options.readonly) return openReadonlySqlite(file);
+  if (options.readonly) return openReadonlySqlite(file, options.attachUsageIndex !== false);
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
   raw.pragma('foreign_keys = ON');
@@ -133,6 +140,7 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   raw.pragma(`wal_autocheckpoint = ${options.autoCheckpoint === false ? 262_144 : 10_000}`);
   // WAL + FULL syncs the WAL on every commit; NORMAL may lose the last commits on power loss.
   raw.pragma(`synchronous = ${options.durable === false ? 'NORMAL' : 'FULL'}`);
+  if (options.attachUsageIndex !== false) attachUsageIndex(raw, file === ':memory:' ? null : file, { readonly: false });
   const lock = new ConnectionLock();
   const kysely = new Kysely<Database>({ dialect: new SharedLockSqliteDialect(raw, lock) });
   return {
@@ -165,10 +173,12 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
  * A read-only connection to a SQLite file already in WAL mode (set persistently by its writer):
  * reads run beside the writer's transactions on snapshots of their own.
  */
-function openReadonlySqlite(file: string): Db {
+function openReadonlySqlite(file: string, withUsageIndex: boolean): Db {
   const raw = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
   raw.pragma('busy_timeout = 5000');
   raw.pragma('cache_size = -65536');
+  // The index file exists once a read-write connection has opened the database (the server's).
+  if (withUsageIndex) attachUsageIndex(raw, file, { readonly: true });
   const lock = new ConnectionLock();
   const kysely = new Kysely<Database>({ dialect: new SharedLockSqliteDialect(raw, lock) });
   return {

@@ -42,7 +42,7 @@ export interface UsageIngest {
    * large; invoicing may call it before reading. Returns how many rows were copied.
    */
   indexCustomerUsage(maxRows?: number): Promise<number>;
-  /** Events stored but not yet in usage_by_customer (readers add them from usage_events). */
+  /** Events stored but not yet in usage_by_customer (readers add them from usage_events); on PostgreSQL an upper bound (seq gaps count), 0 exactly when caught up. */
   unindexedCount(): Promise<number>;
   /** The writer's state, for readiness probes: an in-process writer is always alive. */
   writerHealth(): WriterHealth;

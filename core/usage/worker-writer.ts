@@ -47,6 +47,12 @@ export interface ThreadedWriterOptions {
   restartBackoff?: { initialMs: number; maxMs: number };
   /** Told about every death (the server logs it). */
   onThreadDeath?: (reason: string) => void;
+  /**
+   * `writer` (default): commits groups; its connection does not attach the usage index.
+   * `indexer`: only index requests, on a connection that attaches it (core/db/usage-index-file.ts).
+   * `createThreadedUsageWriterAndIndexer` runs one of each.
+   */
+  role?: 'writer' | 'indexer';
 }
 
 const UNAVAILABLE_CODE = 'ingest_unavailable';
@@ -93,7 +99,7 @@ export function createThreadedUsageEventWriter(options: ThreadedWriterOptions): 
 
   function spawn(): void {
     const worker = new Worker(new URL('./writer-thread-entry.mjs', import.meta.url), {
-      workerData: { dbPath: options.dbPath, durable: options.durable, autoCheckpoint: options.autoCheckpoint ?? true },
+      workerData: { dbPath: options.dbPath, durable: options.durable, autoCheckpoint: options.autoCheckpoint ?? true, role: options.role ?? 'writer' },
     });
     const thread: Thread = { worker, ready: false };
     current = thread;
@@ -116,7 +122,7 @@ export function createThreadedUsageEventWriter(options: ThreadedWriterOptions): 
       }
     });
     worker.on('error', (e) => died(thread, e instanceof Error ? e.message : String(e)));
-    worker.on('exit', (code) => died(thread, `usage writer thread exited (${code})`));
+    worker.on('exit', (code) => died(thread, `usage ${options.role ?? 'writer'} thread exited (${code})`));
   }
 
   /** Called for 'error' and for 'exit' (both may come for one death): acts once per thread. */
@@ -219,6 +225,38 @@ export function createThreadedUsageEventWriter(options: ThreadedWriterOptions): 
         for (const w of readyWaiters) w();
         readyWaiters = [];
       }
+    },
+  };
+}
+
+/**
+ * Ingestion on one thread and the per-customer index on another, each with its own connection
+ * and its own file's write lock (core/db/usage-index-file.ts): commits go to the writer, index
+ * slices and backlog counts to the indexer. Each thread is supervised and restarted on its own;
+ * health and the test hook are the writer's (ingestion is what a 503 is about).
+ */
+export function createThreadedUsageWriterAndIndexer(options: Omit<ThreadedWriterOptions, 'role'>): ThreadedUsageEventWriter {
+  const writer = createThreadedUsageEventWriter({ ...options, role: 'writer' });
+  const indexer = createThreadedUsageEventWriter({
+    ...options,
+    role: 'indexer',
+    // The checkpointer thread serves the database file; the index file's WAL is checkpointed by
+    // the indexer's own commits (on its own thread, so a checkpoint only delays indexing).
+    autoCheckpoint: true,
+    onThreadDeath: (reason) => options.onThreadDeath?.(`usage indexer: ${reason}`),
+  });
+  return {
+    maxInFlightGroups: writer.maxInFlightGroups,
+    commitGroup: (jobs) => writer.commitGroup(jobs),
+    indexCustomerUsage: (maxRows) => indexer.indexCustomerUsage(maxRows),
+    unindexedCount: () => indexer.unindexedCount(),
+    health: () => writer.health(),
+    async ready() {
+      await Promise.all([writer.ready(), indexer.ready()]);
+    },
+    killThreadForTesting: () => writer.killThreadForTesting(),
+    async close() {
+      await Promise.all([writer.close(), indexer.close()]);
     },
   };
 }

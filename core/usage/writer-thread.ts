@@ -3,6 +3,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import type { CoreContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
 import { createUlidSource } from '../ids/index.js';
+import { createSqliteUsageIndexer } from './sqlite-indexer.js';
 import { createSqliteUsageEventWriter } from './sqlite-writer.js';
 import type { IngestJob, JobOutcome } from './writer.js';
 import type { WriterRequest, WriterResponse, WireOutcome } from './worker-writer.js';
@@ -13,8 +14,11 @@ import type { WriterRequest, WriterResponse, WireOutcome } from './worker-writer
  * commits. Time comes from the requester (its clock decides expiry and received-at), ids from
  * a ULID source of this thread.
  */
-const { dbPath, durable, autoCheckpoint } = workerData as { dbPath: string; durable: boolean; autoCheckpoint: boolean };
-const db = openDatabase(dbPath, { durable, autoCheckpoint });
+const { dbPath, durable, autoCheckpoint, role } = workerData as { dbPath: string; durable: boolean; autoCheckpoint: boolean; role: 'writer' | 'indexer' };
+// The writer commits events and never attaches the usage index (its BEGIN IMMEDIATE would lock
+// that file too); the indexer thread attaches it and copies slices under the index file's lock
+// only (core/db/usage-index-file.ts), so the two run at once.
+const db = openDatabase(dbPath, { durable, autoCheckpoint, attachUsageIndex: role === 'indexer' });
 let now = new Date();
 const ctx = {
   db,
@@ -26,6 +30,7 @@ const ctx = {
   randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
 } as unknown as CoreContext;
 const writer = createSqliteUsageEventWriter(ctx);
+const indexer = createSqliteUsageIndexer(db);
 
 function wire(o: JobOutcome): WireOutcome {
   return o.kind === 'failed' ? { kind: 'failed', message: o.error instanceof Error ? o.error.message : String(o.error) } : o;
@@ -45,9 +50,9 @@ function takeDelivered(): void {
 async function other(req: Exclude<WriterRequest, { type: 'commit' }>): Promise<WriterResponse> {
   switch (req.type) {
     case 'index':
-      return { id: req.id, count: await writer.indexCustomerUsage(req.maxRows) };
+      return { id: req.id, count: await indexer.indexCustomerUsage(req.maxRows) };
     case 'unindexed':
-      return { id: req.id, count: await writer.unindexedCount() };
+      return { id: req.id, count: await indexer.unindexedCount() };
     case 'close':
       await db.close();
       return { id: req.id, count: 0 };

@@ -15,7 +15,7 @@ export interface UsageEventWriter {
    * transaction) and advances the cursor; returns how many were copied.
    */
   indexCustomerUsage(maxRows: number): Promise<number>;
-  /** Events stored but not yet copied into usage_by_customer. */
+  /** Events stored but not yet copied into usage_by_customer (PostgreSQL: an upper bound, seq gaps count; 0 exactly when caught up). */
   unindexedCount(): Promise<number>;
   /**
    * How many groups may be handed over before the first one committed (default 1). Only for
