@@ -1,5 +1,7 @@
 /** Keys and configuration for the WeChat Pay tests: generated per run, never checked in. */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { WechatPayConfig } from './config.js';
 
 export interface KeyPairPem {
@@ -55,4 +57,44 @@ let counter = 0;
 export function outTradeNo(prefix = 'BM'): string {
   counter += 1;
   return `${prefix}${Date.now().toString(36)}${counter.toString().padStart(4, '0')}`;
+}
+
+export interface ReceivedNotification {
+  headers: Record<string, string | undefined>;
+  rawBody: Buffer;
+}
+
+/**
+ * A notify_url for the tests: hands each POST to `answer` (the channel's verify + reply, in
+ * the client tests) and keeps what it received.
+ */
+export async function startNotifyReceiver(answer: (received: ReceivedNotification) => { status: number; contentType?: string; body?: string }): Promise<{
+  url: string;
+  received: ReceivedNotification[];
+  close(): Promise<void>;
+}> {
+  const received: ReceivedNotification[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const headers: Record<string, string | undefined> = {};
+      for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      const notification = { headers, rawBody: Buffer.concat(chunks) };
+      received.push(notification);
+      const reply = answer(notification);
+      res.writeHead(reply.status, reply.contentType ? { 'content-type': reply.contentType } : {}).end(reply.body ?? '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/wechat/notify`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
