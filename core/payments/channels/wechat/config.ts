@@ -30,7 +30,11 @@ export const wechatPayConfigSchema = z.object({
    * public key" PEM. Several at once while WeChat Pay rotates them.
    */
   platformPublicKeys: z
-    .record(z.string().regex(/^[0-9A-Za-z_]{1,64}$/), z.string().refine(parsesAs(createPublicKey), 'not a public key or certificate PEM'))
+    .record(
+      z.string().regex(/^[0-9A-Za-z_]{1,64}$/),
+      // createPublicKey also takes a private key (deriving its public half): refuse one here, it does not belong in this file.
+      z.string().refine((pem) => !pem.includes('PRIVATE KEY') && parsesAs(createPublicKey)(pem), 'not a public key or certificate PEM'),
+    )
     .refine((keys) => Object.keys(keys).length > 0, 'at least one platform key is required'),
   baseUrl: z
     .url({ protocol: /^https?$/ })
