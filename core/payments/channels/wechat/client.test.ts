@@ -241,6 +241,21 @@ describe('network', () => {
     }
   });
 
+  it('a redirect is not followed: the unsigned 302 is bad_response and the target never sees our request', async () => {
+    const before = peer.requests.length;
+    const redirector = createServer((_req, res) => res.writeHead(302, { location: `${peer.url}/v3/pay/transactions/native` }).end());
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    const { port } = redirector.address() as AddressInfo;
+    try {
+      const redirected = createWechatPayChannel({ ...fixture.config, baseUrl: `http://127.0.0.1:${port}` }, deps);
+      expect(await channelError(redirected.createOrder(orderInput()))).toMatchObject({ channelCode: 'bad_response', retryable: false });
+      expect(peer.requests.length).toBe(before);
+    } finally {
+      redirector.closeAllConnections();
+      await new Promise<void>((resolve) => redirector.close(() => resolve()));
+    }
+  });
+
   it('an unsigned 502 from a gateway in front of WeChat Pay is bad_response but worth retrying', async () => {
     const gateway = createServer((_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>'));
     await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));

@@ -174,7 +174,14 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayC
     let response: Response;
     let text: string;
     try {
-      response = await doFetch(url, { method, headers, body: payload === undefined ? undefined : body, signal: AbortSignal.timeout(config.requestTimeoutMs) });
+      response = await doFetch(url, {
+        method,
+        headers,
+        body: payload === undefined ? undefined : body,
+        // WeChat Pay never redirects an API call; following one would send our signed request elsewhere.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(config.requestTimeoutMs),
+      });
       text = await response.text();
     } catch (error) {
       throw new ChannelError('wechat', 'network', `WeChat Pay ${method} ${url.pathname} failed: ${error instanceof Error ? error.message : String(error)}`, true);

@@ -94,7 +94,7 @@ export interface WechatPayPeer {
   close(): Promise<void>;
   orders: ReadonlyMap<string, PeerOrder>;
   refunds: ReadonlyMap<string, PeerRefund>;
-  /** Every request received, in order, and whether its Authorization verified. */
+  /** The last 1,000 requests received, in order, and whether their Authorization verified. */
   requests: ReadonlyArray<{ method: string; path: string; authorized: boolean }>;
   /** The payer pays: the order turns SUCCESS and the notification is sent; resolves to the HTTP status the notify_url answered. */
   pay(outTradeNo: string, options?: { transactionId?: string; payerTotalFen?: bigint }): Promise<number>;
@@ -106,6 +106,7 @@ export interface WechatPayPeer {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+const MAX_LOGGED_REQUESTS = 1_000;
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 function randomString(length: number, alphabet = ALPHANUMERIC): string {
@@ -364,6 +365,8 @@ export async function startWechatPayPeer(options: WechatPayPeerOptions): Promise
       const body = Buffer.concat(chunks).toString('utf8');
       const entry = { method: req.method ?? '', path, authorized: false };
       requests.push(entry);
+      // A sandbox peer runs for days: keep the recent requests only.
+      if (requests.length > MAX_LOGGED_REQUESTS) requests.splice(0, requests.length - MAX_LOGGED_REQUESTS);
       (async () => {
         if (size > MAX_BODY_BYTES) fail(413, 'PARAM_ERROR', 'body too large');
         authorize(req, path, body);
@@ -407,6 +410,9 @@ export async function startWechatPayPeer(options: WechatPayPeerOptions): Promise
     const { amount: _unused, ...paid } = orderJson(order);
     const resource = {
       ...paid,
+      // TRANSACTION.SUCCESS always says SUCCESS, even when the order has since turned REFUND.
+      trade_state: 'SUCCESS',
+      trade_state_desc: '支付成功',
       amount: { total: Number(order.totalFen), payer_total: Number(order.payerTotalFen ?? order.totalFen), currency: 'CNY', payer_currency: 'CNY' },
       ...notification.resource,
     };
