@@ -1,10 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Formatter, Rsa } from 'wechatpay-axios-plugin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelError, type PaymentChannel, type VerifiedNotification } from '../types.js';
 import { createWechatPayChannel } from './client.js';
 import { startWechatPayPeer, type WechatPayPeer } from './peer.js';
+import { parseAuthorizationHeader, wechatpaySignatureHeaders } from './signing.js';
 import { APPID, MCHID, MERCHANT_SERIAL, outTradeNo, PLATFORM_SERIAL, rsaKeyPair, startNotifyReceiver, wechatFixture } from './wechat.fixtures.js';
 
 const fixture = wechatFixture();
@@ -73,6 +75,45 @@ describe('Native order: create, query, pay', () => {
     expect(await channel.createOrder(input)).toEqual(created);
   });
 
+  it('sends exactly the documented body, and an Authorization the independent Rsa.verify accepts over Formatter.request', async () => {
+    const sent: Array<{ url: string; init: RequestInit }> = [];
+    const capturing = createWechatPayChannel(
+      { ...fixture.config, baseUrl: peer.url },
+      {
+        ...deps,
+        fetch: (url, init) => {
+          sent.push({ url: String(url), init: init! });
+          return fetch(url, init);
+        },
+      },
+    );
+    const input = { ...orderInput(), expiresAt: '2099-01-01T00:00:00Z', amountFen: 1n };
+    await capturing.createOrder(input);
+    await capturing.queryOrder(input.outTradeNo);
+    const [create, query] = sent;
+    expect(JSON.parse(String(create.init.body))).toEqual({
+      appid: APPID,
+      mchid: MCHID,
+      description: input.description,
+      out_trade_no: input.outTradeNo,
+      time_expire: '2099-01-01T08:00:00+08:00',
+      notify_url: receiver.url,
+      amount: { total: 1, currency: 'CNY' },
+    });
+    expect(query.url).toBe(`${peer.url}/v3/pay/transactions/out-trade-no/${input.outTradeNo}?mchid=${MCHID}`);
+    expect(query.init.body).toBeUndefined();
+    for (const { url, init } of sent) {
+      const headers = init.headers as Record<string, string>;
+      const auth = parseAuthorizationHeader(headers.Authorization)!;
+      expect(auth).toMatchObject({ mchid: MCHID, serialNo: MERCHANT_SERIAL });
+      const { pathname, search } = new URL(url);
+      const message = Formatter.request(String(init.method), pathname + search, auth.timestamp, auth.nonce, init.body === undefined ? '' : String(init.body));
+      expect(Rsa.verify(message, auth.signature, Rsa.from(fixture.merchant.publicKeyPem, Rsa.KEY_TYPE_PUBLIC))).toBe(true);
+      expect(headers.Accept).toBe('application/json');
+      expect(headers['User-Agent']).toBeTruthy();
+    }
+  });
+
   it('reads an unpaid order as open, and after the payer pays: the notification is verified and the order reads paid', async () => {
     const no = outTradeNo();
     await channel.createOrder(orderInput(no, 8_800n));
@@ -112,6 +153,54 @@ describe('Native order: create, query, pay', () => {
     expect(await channelError(channel.createOrder({ ...orderInput(), description: '发'.repeat(43) }))).toMatchObject({ channelCode: 'invalid_input' });
     expect(await channelError(channel.createOrder({ ...orderInput(), expiresAt: 'soon' }))).toMatchObject({ channelCode: 'invalid_input' });
     expect(peer.requests.length).toBe(before);
+  });
+});
+
+describe('trade states the peer does not produce', () => {
+  /** A fetch that answers as WeChat Pay would, signed with the platform key. */
+  function answering(status: number, payload: unknown): typeof fetch {
+    return async () => {
+      const body = JSON.stringify(payload);
+      const headers = wechatpaySignatureHeaders({
+        body,
+        privateKey: createPrivateKey(fixture.platform.privateKeyPem),
+        serial: PLATFORM_SERIAL,
+        timestamp: Math.floor(Date.now() / 1000),
+        nonce: 'stub',
+      });
+      return new Response(body, { status, headers: { ...headers, 'content-type': 'application/json' } });
+    };
+  }
+  const no = 'BM_STUB_000001';
+
+  it.each([
+    ['USERPAYING', { state: 'open' }],
+    ['REVOKED', { state: 'closed' }],
+    ['PAYERROR', { state: 'closed' }],
+  ])('reads %s as %o', async (tradeState, expected) => {
+    const stub = createWechatPayChannel(fixture.config, {
+      ...deps,
+      fetch: answering(200, { appid: APPID, mchid: MCHID, out_trade_no: no, trade_state: tradeState, amount: { total: 1 } }),
+    });
+    expect(await stub.queryOrder(no)).toEqual(expected);
+  });
+
+  it('refuses an unknown trade_state, a SUCCESS without its transaction, an answer about another order, and a fractional amount', async () => {
+    const query = (payload: unknown) => channelError(createWechatPayChannel(fixture.config, { ...deps, fetch: answering(200, payload) }).queryOrder(no));
+    expect(await query({ out_trade_no: no, trade_state: 'WHATEVER' })).toMatchObject({ channelCode: 'bad_response' });
+    expect(await query({ out_trade_no: no, trade_state: 'SUCCESS', amount: { total: 1 } })).toMatchObject({ channelCode: 'bad_response' });
+    expect(await query({ out_trade_no: 'BM_OTHER_0001', trade_state: 'NOTPAY' })).toMatchObject({ channelCode: 'bad_response' });
+    expect(await query({ out_trade_no: no, trade_state: 'SUCCESS', transaction_id: 't', success_time: '2026-12-01T10:00:00+08:00', amount: { total: 1.5 } })).toMatchObject({
+      channelCode: 'bad_response',
+    });
+  });
+
+  it('refuses a refund answer about another order', async () => {
+    const stub = createWechatPayChannel(fixture.config, {
+      ...deps,
+      fetch: answering(200, { refund_id: '50', out_refund_no: `${no}R`, out_trade_no: 'BM_OTHER_0001', status: 'SUCCESS', amount: { refund: 1, total: 1 } }),
+    });
+    expect(await channelError(stub.queryRefund(no, `${no}R`))).toMatchObject({ channelCode: 'bad_response' });
   });
 });
 
