@@ -82,6 +82,18 @@ describe('alipay.trade.precreate', () => {
     expect(order.notifyUrl).toBe(notifyUrl);
     expect(order.subject).toBe('Acme invoice INV-0001');
     expect(order.qrCode).toBe(codeUrl);
+    // On the wire: common parameters beside biz_content, exactly two decimals, Beijing times.
+    const sent = peer.requests.at(-1)!;
+    expect(sent).toMatchObject({
+      method: 'alipay.trade.precreate',
+      app_id: testAppId,
+      sign_type: 'RSA2',
+      charset: 'utf-8',
+      version: '1.0',
+      timestamp: '2026-12-01 17:00:00',
+      notify_url: notifyUrl,
+    });
+    expect(JSON.parse(sent.biz_content)).toEqual({ out_trade_no: outTradeNo, total_amount: '100000000.00', subject: 'Acme invoice INV-0001', time_expire: '2026-12-01 18:00:00' });
   });
 
   it('gives the same code when the same order is asked again', async () => {
@@ -147,6 +159,17 @@ describe('answers that cannot be trusted or were not given', () => {
     peer.scan(outTradeNo);
     peer.failNext('tampered');
     await expectChannelError(channel.queryOrder(outTradeNo), 'bad_response', false);
+  });
+
+  it('rejects a genuine signed answer replayed from another order', async () => {
+    const paid = await openOrder(100n);
+    await peer.pay(paid.outTradeNo);
+    expect(await channel.queryOrder(paid.outTradeNo)).toMatchObject({ state: 'paid' });
+    const other = await openOrder(100n);
+    peer.scan(other.outTradeNo);
+    peer.failNext('replay');
+    await expectChannelError(channel.queryOrder(other.outTradeNo), 'bad_response', false);
+    expect(await channel.queryOrder(other.outTradeNo)).toEqual({ state: 'open' });
   });
 
   it('rejects a body that is not JSON', async () => {

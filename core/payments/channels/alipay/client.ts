@@ -1,4 +1,4 @@
-import { AlipayRequestError, AlipaySdk } from 'alipay-sdk';
+import { AlipaySdk } from 'alipay-sdk';
 import {
   ChannelError,
   type ChannelOrderState,
@@ -13,6 +13,7 @@ import {
   type VerifiedNotification,
 } from '../types.js';
 import { fenToYuan, fromShanghaiTime, toShanghaiTime, yuanToFen } from './amounts.js';
+import { topLevelMembers } from './answer.js';
 import { type AlipayConfigInput, alipayConfigSchema } from './config.js';
 
 export interface AlipayChannelDeps {
@@ -47,26 +48,28 @@ function answerError(method: string, answer: AlipayAnswer): ChannelError {
   return new ChannelError('alipay', subCode ?? code, `${method}: ${detail}`, retryable);
 }
 
-/**
- * The SDK throws AlipayRequestError for transport failures, non-200 answers, unparsable bodies and
- * bad response signatures alike, telling them apart only by message (alipay-sdk 4.x; the tests
- * pin each case against the local peer so an SDK upgrade that rewords them fails loudly).
- */
-function transportError(method: string, error: unknown): ChannelError {
-  if (error instanceof AlipayRequestError) {
-    if (error.message.startsWith('HttpClient Request error')) {
-      return new ChannelError('alipay', 'network', `${method}: ${error.message}`, true);
-    }
-    const status = /status: ([0-9]{3})/.exec(error.message);
-    if (status) {
-      const code = Number.parseInt(status[1], 10);
-      return new ChannelError('alipay', code >= 500 ? 'network' : 'bad_response', `${method}: the gateway answered HTTP ${code}`, code >= 500 || code === 429);
-    }
-    // 验签失败 (bad response signature) or a body that is not the expected JSON: never trust it.
-    return badResponse(`${method}: ${error.message.slice(0, 300)}`);
-  }
-  // createVerify().verify throws a TypeError when the response carries no `sign` at all.
-  return badResponse(`${method}: response rejected (${error instanceof Error ? error.message : String(error)})`);
+/** The common parameters Alipay's gateway reads from the query string (the same list alipay-sdk uses). */
+const queryStringParams = new Set([
+  'app_id',
+  'method',
+  'format',
+  'charset',
+  'sign_type',
+  'sign',
+  'timestamp',
+  'version',
+  'notify_url',
+  'return_url',
+  'auth_token',
+  'app_auth_token',
+  'app_cert_sn',
+  'alipay_root_cert_sn',
+  'ws_service_url',
+]);
+
+/** A signed answer replayed from another order is still Alipay's signature: check it names ours. */
+function mustNameOrder(method: string, answer: AlipayAnswer, outTradeNo: string): void {
+  if (answer.out_trade_no !== undefined && answer.out_trade_no !== outTradeNo) throw badResponse(`${method}: the answer names another order`);
 }
 
 function refundIdOf(tradeNo: string, outRefundNo: string): string {
@@ -90,26 +93,77 @@ export function createAlipayChannel(configInput: AlipayConfigInput, deps: Alipay
     alipayPublicKey: config.alipayPublicKey.trim(),
     signType: 'RSA2',
     gateway: config.gateway,
-    timeout: config.timeoutMs,
-    // Keep Alipay's own snake_case names: they are what the documentation and the notifications use.
-    camelcase: false,
   });
 
+  /**
+   * One gateway call. alipay-sdk signs the request (sdkExecute is its util.sign: RSA2 over the
+   * sorted parameters) and checks the answer's signature (rsaCheck), but the HTTP exchange and the
+   * cutting-out of the signed text are ours: the SDK's exec() takes its data from JSON.parse while
+   * verifying a different text, so a duplicated member forges an answer past it (see answer.ts).
+   */
   async function call(method: string, bizContent: Record<string, unknown>, common: Record<string, string> = {}): Promise<AlipayAnswer> {
-    let answer: unknown;
-    try {
-      answer = await sdk.exec(
+    const signed = new URLSearchParams(
+      sdk.sdkExecute(
         method,
         // The SDK stamps `timestamp` from the host's local zone; Alipay reads it as Beijing time,
         // so it is given explicitly from our clock (a server in UTC would otherwise be 8 h off).
         { bizContent, timestamp: toShanghaiTime(deps.now()), ...common },
-        // Off by default in alipay-sdk 4: without it a forged answer would be believed.
-        { validateSign: true },
-      );
+        // Our biz_content keys are already Alipay's snake_case: send them as written.
+        { bizContentAutoSnakeCase: false },
+      ),
+    );
+    const url = new URL(config.gateway);
+    const body = new URLSearchParams();
+    for (const [key, value] of signed) (queryStringParams.has(key) ? url.searchParams : body).set(key, value);
+
+    let status: number;
+    let raw: string;
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
+        body: body.toString(),
+        signal: AbortSignal.timeout(config.timeoutMs),
+      });
+      status = response.status;
+      raw = await response.text();
     } catch (error) {
-      throw transportError(method, error);
+      throw new ChannelError('alipay', 'network', `${method}: ${error instanceof Error ? error.message : String(error)}`, true);
     }
-    if (typeof answer !== 'object' || answer === null) throw badResponse(`${method}: empty answer`);
+    if (status !== 200) {
+      throw new ChannelError('alipay', status >= 500 ? 'network' : 'bad_response', `${method}: the gateway answered HTTP ${status}`, status >= 500 || status === 429);
+    }
+    return verifiedAnswer(method, raw);
+  }
+
+  function verifiedAnswer(method: string, raw: string): AlipayAnswer {
+    const responseKey = `${method.replaceAll('.', '_')}_response`;
+    let members: Map<string, string>;
+    try {
+      members = topLevelMembers(raw);
+    } catch (error) {
+      throw badResponse(`${method}: the answer is not Alipay's JSON (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const memberText = members.get(responseKey);
+    if (memberText === undefined) {
+      // error_response is what the gateway says when it could not even route the call; unsigned,
+      // it is reported but never believed (a forged refusal must not become a failed refund).
+      throw badResponse(
+        `${method}: no ${responseKey} in the answer${members.has('error_response') ? `; unsigned error_response ${members.get('error_response')?.slice(0, 300)}` : ''}`,
+      );
+    }
+    const signText = members.get('sign');
+    const sign: unknown = signText === undefined ? undefined : JSON.parse(signText);
+    if (typeof sign !== 'string' || sign === '') throw badResponse(`${method}: the answer is not signed`);
+    let valid = false;
+    try {
+      valid = sdk.rsaCheck(memberText, sign, 'RSA2');
+    } catch {
+      valid = false;
+    }
+    if (!valid) throw badResponse(`${method}: the answer's signature does not verify against Alipay's public key`);
+    const answer: unknown = JSON.parse(memberText);
+    if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) throw badResponse(`${method}: the answer member is not an object`);
     return answer as AlipayAnswer;
   }
 
@@ -121,6 +175,7 @@ export function createAlipayChannel(configInput: AlipayConfigInput, deps: Alipay
       if (answer.sub_code === 'ACQ.TRADE_NOT_EXIST') return { state: 'not_found' };
       throw answerError(method, answer);
     }
+    mustNameOrder(method, answer, outTradeNo);
     const status = text(answer.trade_status);
     switch (status) {
       case 'WAIT_BUYER_PAY':
@@ -161,6 +216,8 @@ export function createAlipayChannel(configInput: AlipayConfigInput, deps: Alipay
       if (answer.sub_code === 'ACQ.TRADE_NOT_EXIST') return { state: 'not_found' };
       throw answerError(method, answer);
     }
+    mustNameOrder(method, answer, outTradeNo);
+    if (answer.out_request_no !== undefined && answer.out_request_no !== outRefundNo) throw badResponse(`${method}: the answer names another refund`);
     // Alipay answers 10000 with no refund fields when it never received (or refused) this out_request_no.
     const refundFen = yuanToFen(text(answer.refund_amount) ?? '');
     if (refundFen === null) return { state: 'not_found' };
@@ -194,12 +251,12 @@ export function createAlipayChannel(configInput: AlipayConfigInput, deps: Alipay
           time_expire: toShanghaiTime(expiresAt),
         },
         // notify_url is a common parameter (next to app_id), not part of biz_content.
-        { notifyUrl: input.notifyUrl },
+        { notify_url: input.notifyUrl },
       );
       if (answer.code !== successCode) throw answerError(method, answer);
       const qrCode = text(answer.qr_code);
       if (!qrCode) throw badResponse(`${method}: no qr_code in a successful answer`);
-      if (answer.out_trade_no !== undefined && answer.out_trade_no !== input.outTradeNo) throw badResponse(`${method}: the answer names another order`);
+      mustNameOrder(method, answer, input.outTradeNo);
       return { codeUrl: qrCode };
     },
 
@@ -236,6 +293,7 @@ export function createAlipayChannel(configInput: AlipayConfigInput, deps: Alipay
         if (answer.code === businessFailedCode && !error.retryable) return { state: 'failed', reason: error.message };
         throw error;
       }
+      mustNameOrder(method, answer, input.outTradeNo);
       const tradeNo = text(answer.trade_no);
       if (!tradeNo) throw badResponse(`${method}: no trade_no in a successful answer`);
       if (answer.fund_change === 'Y') {

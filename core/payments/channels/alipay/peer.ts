@@ -50,11 +50,13 @@ export interface AlipayPeerOrder {
 export type AlipayPeerFault =
   | 'unsigned' // a well-formed answer without `sign`
   | 'tampered' // signed, then a value changed
+  | 'duplicate_member' // the signed member, its sign, then a second (forged) member under the same key
   | 'wrong_key' // signed with a key that is not Alipay's
   | 'http_503'
   | 'garbage' // 200 with a body that is not JSON
   | 'system_error' // 40004 ACQ.SYSTEM_ERROR, signed
   | 'service_unavailable' // 20000 Service Currently Unavailable, signed
+  | 'replay' // the last genuine signed answer to this method, whatever order it was about
   | 'hang'; // never answer (the client's timeout fires)
 
 export interface AlipayPeer {
@@ -63,6 +65,8 @@ export interface AlipayPeer {
   orders: Map<string, AlipayPeerOrder>;
   /** Every gateway call's method, in order (a test can see the client asked the refund query). */
   calls: string[];
+  /** Every gateway call's parameters as received (query string and body merged), in order. */
+  requests: Record<string, string>[];
   failNext(fault: AlipayPeerFault): void;
   /** The payer scans the code: the trade now exists at Alipay in WAIT_BUYER_PAY. */
   scan(outTradeNo: string): AlipayPeerOrder;
@@ -103,6 +107,8 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
   const now = options.now ?? (() => new Date());
   const orders = new Map<string, AlipayPeerOrder>();
   const calls: string[] = [];
+  const requests: Record<string, string>[] = [];
+  const lastAnswers = new Map<string, string>();
   const faults: AlipayPeerFault[] = [];
 
   function newTradeNo(): string {
@@ -256,16 +262,19 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
     const signingKey =
       fault === 'wrong_key' ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() : options.alipayPrivateKey;
     const sign = rsa2Sign(memberText, signingKey);
-    let sentText = memberText;
-    if (fault === 'tampered') {
+    if (fault === 'tampered' || fault === 'duplicate_member') {
       // Changed after signing, the way a man in the middle would: a value the client acts on.
       const altered = { ...member };
       if ('qr_code' in altered) altered.qr_code = 'https://qr.alipay.com/attacker';
       else if ('trade_status' in altered) altered.trade_status = altered.trade_status === 'TRADE_SUCCESS' ? 'TRADE_CLOSED' : 'TRADE_SUCCESS';
       else altered.msg = `${String(altered.msg)} `;
-      sentText = JSON.stringify(altered).replaceAll('/', '\\/');
+      const alteredText = JSON.stringify(altered).replaceAll('/', '\\/');
+      // JSON.parse keeps the last of two equal keys; a verifier that finds the signed text by
+      // string search checks the first. The forged member rides behind the genuine signature.
+      if (fault === 'duplicate_member') return `{"${responseKey}":${memberText},"sign":"${sign}","${responseKey}":${alteredText}}`;
+      return `{"${responseKey}":${alteredText},"sign":"${sign}"}`;
     }
-    return `{"${responseKey}":${sentText},"sign":"${sign}"}`;
+    return `{"${responseKey}":${memberText},"sign":"${sign}"}`;
   }
 
   function verifyRequest(params: Record<string, string>): Record<string, unknown> | null {
@@ -303,7 +312,13 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
     for (const [key, value] of new URLSearchParams(await readBody(req))) params[key] = value;
     const method = params.method ?? '';
     calls.push(method);
+    requests.push(params);
     const fault = faults.shift();
+    const replayed = fault === 'replay' ? lastAnswers.get(method) : undefined;
+    if (replayed !== undefined) {
+      res.writeHead(200, { 'content-type': 'text/html;charset=utf-8' }).end(replayed);
+      return;
+    }
     if (fault === 'hang') return; // the socket stays open until close()
     if (fault === 'http_503') {
       res.writeHead(503, { 'content-type': 'text/html' }).end('<html>503 Service Temporarily Unavailable</html>');
@@ -330,7 +345,9 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
       else if (fault === 'service_unavailable') member = { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error', sub_msg: '系统繁忙' };
       else member = handler(biz, params);
     }
-    res.writeHead(200, { 'content-type': 'text/html;charset=utf-8' }).end(signedAnswer(responseKey, member, fault));
+    const answer = signedAnswer(responseKey, member, fault);
+    if (fault === undefined) lastAnswers.set(method, answer);
+    res.writeHead(200, { 'content-type': 'text/html;charset=utf-8' }).end(answer);
   }
 
   const server = createServer((req, res) => {
@@ -400,6 +417,7 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
     url: `http://127.0.0.1:${port}/gateway.do`,
     orders,
     calls,
+    requests,
     failNext(fault) {
       faults.push(fault);
     },
