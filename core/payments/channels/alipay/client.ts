@@ -123,6 +123,8 @@ export function createAlipayChannel(configInput: AlipayConfigInput, deps: Alipay
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
         body: body.toString(),
+        // The gateway never redirects; following one would send a signed request somewhere else.
+        redirect: 'manual',
         signal: AbortSignal.timeout(config.timeoutMs),
       });
       status = response.status;
