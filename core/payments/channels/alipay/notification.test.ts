@@ -86,6 +86,11 @@ describe('a payment notification', () => {
     expect(verify(body.replaceAll('+', '%20'))).toMatchObject({ paid: true });
   });
 
+  it('verifies with an empty parameter in it (signed as sent, empty value included)', () => {
+    paidOrder('ord_empty', 100n);
+    expect(verify(peer.buildPaymentNotification('ord_empty', { passback_params: '' }))).toMatchObject({ paid: true });
+  });
+
   it('says TRADE_FINISHED is paid', () => {
     paidOrder('ord_finished', 100n);
     expect(verify(peer.buildPaymentNotification('ord_finished', { trade_status: 'TRADE_FINISHED' }))).toMatchObject({ paid: true, tradeState: 'TRADE_FINISHED' });

@@ -83,11 +83,12 @@ export interface AlipayPeer {
 
 /**
  * Alipay's signed text: parameters sorted by name, `name=value` joined by `&`, raw (undecoded)
- * values, empty values left out (as Alipay's own AlipaySignature.getSignContent does).
+ * values. Requests are checked with empty values left out (Alipay's getSignContent); notifications
+ * are signed with them kept (its getSignCheckContentV1, which alipay-sdk's checkNotifySign mirrors).
  */
-export function alipaySignContent(params: Record<string, string>, exclude: readonly string[]): string {
+export function alipaySignContent(params: Record<string, string>, exclude: readonly string[], options: { skipEmpty: boolean }): string {
   return Object.keys(params)
-    .filter((key) => !exclude.includes(key) && params[key] !== '')
+    .filter((key) => !exclude.includes(key) && !(options.skipEmpty && params[key] === ''))
     .sort()
     .map((key) => `${key}=${params[key]}`)
     .join('&');
@@ -104,6 +105,7 @@ function digits(count: number): string {
 }
 
 export async function startAlipayPeer(options: AlipayPeerOptions): Promise<AlipayPeer> {
+  // The sandbox runs the peer on real time; tests pass their own clock.
   const now = options.now ?? (() => new Date());
   const orders = new Map<string, AlipayPeerOrder>();
   const calls: string[] = [];
@@ -283,7 +285,7 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
     if (params.charset && params.charset.toLowerCase() !== 'utf-8') return invalidArguments('isv.invalid-charset', '字符集错误');
     if (!params.sign) return invalidArguments('isv.missing-signature', '缺少签名参数');
     if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$/.test(params.timestamp ?? '')) return invalidArguments('isv.invalid-timestamp', '非法的时间戳参数');
-    const content = alipaySignContent(params, ['sign']);
+    const content = alipaySignContent(params, ['sign'], { skipEmpty: true });
     let valid = false;
     try {
       valid = createVerify('RSA-SHA256').update(content, 'utf8').verify(options.appPublicKey, params.sign, 'base64');
@@ -367,7 +369,7 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
 
   function signNotification(params: Record<string, string>): string {
     // Notifications are signed without sign and sign_type; sign_type is then sent beside sign.
-    const sign = rsa2Sign(alipaySignContent(params, ['sign', 'sign_type']), options.alipayPrivateKey);
+    const sign = rsa2Sign(alipaySignContent(params, ['sign', 'sign_type'], { skipEmpty: false }), options.alipayPrivateKey);
     return new URLSearchParams({ ...params, sign, sign_type: 'RSA2' }).toString();
   }
 
