@@ -236,6 +236,12 @@ describe('alipay.trade.query', () => {
     const tradeNo = peer.orders.get(outTradeNo)!.tradeNo!;
     await channel.refund({ outTradeNo, outRefundNo: 'rf_full_1', refundFen: 700n, totalFen: 700n, reason: 'duplicate', notifyUrl });
     expect(await channel.queryOrder(outTradeNo)).toEqual({ state: 'refunded', transactionId: tradeNo, amountFen: 700n });
+    // A retry of the refund that closed the trade still returns that refund.
+    expect(await channel.refund({ outTradeNo, outRefundNo: 'rf_full_1', refundFen: 700n, totalFen: 700n, reason: 'duplicate', notifyUrl })).toMatchObject({
+      state: 'succeeded',
+      refundId: `${tradeNo}:rf_full_1`,
+      refundFen: 700n,
+    });
   });
 });
 

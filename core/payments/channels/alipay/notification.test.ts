@@ -188,6 +188,12 @@ describe('the trade-status notification Alipay sends after a refund', () => {
       channelStatus: 'TRADE_SUCCESS',
     });
     expect(rejection(tamper(peer.buildRefundNotification('ord_refunded', 'rf_2'), 'refund_fee', '10.00')).code).toBe('signature_invalid');
+
+    // Refunded in full, the trade closes: still a refund notification, never a "not paid" payment.
+    order.refunds.set('rf_3', { outRequestNo: 'rf_3', refundFen: 500n, gmtRefundPay: '2026-12-01 17:12:00' });
+    order.refundedFen = 1000n;
+    order.status = 'TRADE_CLOSED';
+    expect(verify(peer.buildRefundNotification('ord_refunded', 'rf_3'))).toMatchObject({ kind: 'refund', outRefundNo: 'rf_3', refundFen: 1000n, channelStatus: 'TRADE_CLOSED' });
   });
 });
 
