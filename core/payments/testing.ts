@@ -40,7 +40,6 @@ export interface InvoiceSpec {
  */
 export async function finalizedInvoices(ctx: CoreContext, clock: ManualClock, specs: InvoiceSpec[]): Promise<string[]> {
   await setFxRate(ctx, FxRateInput.parse({ from: 'USD', to: 'CNY', rate: '7.1234', effectiveAt: '2026-01-01T00:00:00Z', source: 'test' }), null);
-  let n = 0;
   const byContract = new Map<string, number>();
   for (const [i, spec] of specs.entries()) {
     const scope = { merchantId: spec.merchantId, environment: spec.environment ?? ('live' as const) };
@@ -58,7 +57,7 @@ export async function finalizedInvoices(ctx: CoreContext, clock: ManualClock, sp
     await insertUsageRowForTest(ctx.db, {
       ...scope,
       customerId: contract.customerId,
-      idempotencyKey: `pay-test-${++n}`,
+      idempotencyKey: `pay-test-${spec.merchantId}-${spec.customer}`,
       metric: 'agent_run',
       quantity: spec.runs ?? '1000',
       occurredAt: '2026-05-10T00:00:00.000Z',
@@ -147,7 +146,7 @@ export class FakeChannel implements PaymentChannel {
   }
 
   /** The payer pays (at the channel); returns the notification the channel would send. */
-  pay(outTradeNo: string, opts: { amountFen?: bigint; transactionId?: string; at?: string } = {}): VerifiedNotification {
+  pay(outTradeNo: string, opts: { amountFen?: bigint; transactionId?: string; at?: string } = {}): Extract<VerifiedNotification, { kind: 'payment' }> {
     const o = this.orders.get(outTradeNo);
     const amountFen = opts.amountFen ?? o?.input.amountFen ?? 1n;
     const transactionId = opts.transactionId ?? `4200${++this.seq}${outTradeNo.slice(-6)}`;
