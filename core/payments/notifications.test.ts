@@ -96,6 +96,15 @@ describe('payment notifications', () => {
     expect(await applyChannelNotification(ctx, n)).toMatchObject({ outcome: 'duplicate', paymentId: results.find((r) => r.outcome === 'applied')!.paymentId });
   });
 
+  it("a notification verified with the other environment's keys never pays the order", async () => {
+    const [inv] = await finalizedInvoices(ctx, clock, [{ ...scope, customer: 'c1' }]);
+    const order = await openOrder(inv);
+    const n = wechat.pay(order.out_trade_no, { transactionId: 'tx-env' });
+    expect(await applyChannelNotification(ctx, n, { environment: 'sandbox' })).toMatchObject({ outcome: 'exception', exceptionKind: 'unknown_order' });
+    expect((await loadInvoiceView(ctx, scope, inv)).status).toBe('payment_pending');
+    expect(await applyChannelNotification(ctx, n, { environment: 'live' })).toMatchObject({ outcome: 'applied' });
+  });
+
   it('a notification that is not a payment is ignored', async () => {
     const [inv] = await finalizedInvoices(ctx, clock, [{ ...scope, customer: 'c1' }]);
     const order = await openOrder(inv);

@@ -1,4 +1,4 @@
-import type { CoreContext } from '../context/index.js';
+import type { CoreContext, Environment } from '../context/index.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
 import { recordEvent } from '../events/index.js';
@@ -29,6 +29,15 @@ export interface NotificationResult {
   reason?: string;
 }
 
+export interface NotificationOptions {
+  /**
+   * The environment whose channel keys verified the notification (the callback route knows). When
+   * given, an order or refund of the other environment is unknown to it: a sandbox notification
+   * never pays a live order.
+   */
+  environment?: Environment;
+}
+
 /**
  * Applies a verified channel notification — a payment or a refund — at most once.
  *
@@ -41,12 +50,12 @@ export interface NotificationResult {
  * The channel's order query is as authoritative as its notification: reconciliation feeds what
  * `queryOrder` says through this same function.
  */
-export async function applyChannelNotification(ctx: CoreContext, notification: VerifiedNotification): Promise<NotificationResult> {
-  if (notification.kind === 'refund') return applyRefundNotification(ctx, notification);
+export async function applyChannelNotification(ctx: CoreContext, notification: VerifiedNotification, options: NotificationOptions = {}): Promise<NotificationResult> {
+  if (notification.kind === 'refund') return applyRefundNotification(ctx, notification, options);
   const n = notification;
   if (!n.paid) return { outcome: 'ignored', reason: `trade state ${n.tradeState} is not a payment` };
   try {
-    return await inTransaction(ctx, (tx) => applyPayment(tx, n));
+    return await inTransaction(ctx, (tx) => applyPayment(tx, n, options));
   } catch (e) {
     // Only if two appliers slipped past the check (they cannot under the write lock): the loser is a duplicate.
     if (!isUniqueViolation(e)) throw e;
@@ -61,7 +70,7 @@ export async function applyChannelNotification(ctx: CoreContext, notification: V
   }
 }
 
-async function applyPayment(tx: CoreContext, n: PaymentNotification): Promise<NotificationResult> {
+async function applyPayment(tx: CoreContext, n: PaymentNotification, options: NotificationOptions): Promise<NotificationResult> {
   const k = tx.db.kysely;
   const prior = await k.selectFrom('payments').select(['id', 'invoice_id']).where('channel', '=', n.channel).where('transaction_id', '=', n.transactionId).executeTakeFirst();
   if (prior) return { outcome: 'duplicate', paymentId: prior.id, invoiceId: prior.invoice_id };
@@ -83,7 +92,9 @@ async function applyPayment(tx: CoreContext, n: PaymentNotification): Promise<No
     });
     return { outcome: 'exception', exceptionId: r.exceptionId, exceptionKind: kind, alreadyRecorded: r.alreadyRecorded, invoiceId: order?.invoice_id };
   };
-  if (!order || order.channel !== n.channel) return exception('unknown_order', `No ${n.channel} payment order ${n.outTradeNo}`);
+  if (!order || order.channel !== n.channel || (options.environment && order.environment !== options.environment)) {
+    return exception('unknown_order', `No ${n.channel} payment order ${n.outTradeNo}${options.environment ? ` in ${options.environment}` : ''}`);
+  }
   if (BigInt(order.amount_minor) !== n.amountFen || order.currency !== COLLECTION_CURRENCY) {
     return exception('amount_mismatch', `Paid ${n.amountFen} fen on order ${order.id} of ${order.amount_minor} fen`);
   }

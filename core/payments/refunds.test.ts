@@ -126,6 +126,17 @@ describe('refunds', () => {
     expect(wechat.refunds.size).toBe(0);
   });
 
+  it('a refund the channel refuses is failed, posts nothing, and frees its amount', async () => {
+    const { inv } = await paidInvoice();
+    wechat.refundMode = 'failed';
+    const refused = await refund(inv, '71234');
+    expect(refused).toMatchObject({ status: 'failed', failureReason: 'NOT_ENOUGH (fake)', ledgerTxId: null });
+    expect((await loadInvoiceView(ctx, scope, inv)).status).toBe('paid');
+    wechat.refundMode = 'succeeded';
+    expect(await refund(inv, '71234')).toMatchObject({ status: 'succeeded' });
+    expect((await loadInvoiceView(ctx, scope, inv)).status).toBe('refunded');
+  });
+
   it('a retry asks the channel again with the same out-refund number, and the channel refunds once', async () => {
     const { inv, outTradeNo } = await paidInvoice();
     // The channel refunds, but its answer is lost.

@@ -5,7 +5,7 @@ import { recordEvent } from '../events/index.js';
 import { loadInvoiceView } from '../invoices/view.js';
 import type { ChannelName, ChannelRefundResult, VerifiedNotification } from './channels/types.js';
 import { recordPaymentException } from './exceptions.js';
-import type { NotificationResult } from './notifications.js';
+import type { NotificationOptions, NotificationResult } from './notifications.js';
 import { postRefundSucceeded } from './postings.js';
 import { type ChannelRegistry, COLLECTION_CURRENCY, channelUnavailable, parsePositiveMinor } from './shared.js';
 import type { RefundStatus, RefundsTable } from './tables.js';
@@ -269,14 +269,18 @@ export async function applyRefundResult(
 }
 
 /** A verified refund notification, applied to the refund its out-refund number names (once). */
-export async function applyRefundNotification(ctx: CoreContext, n: Extract<VerifiedNotification, { kind: 'refund' }>): Promise<NotificationResult> {
+export async function applyRefundNotification(
+  ctx: CoreContext,
+  n: Extract<VerifiedNotification, { kind: 'refund' }>,
+  options: NotificationOptions = {},
+): Promise<NotificationResult> {
   return inTransaction(ctx, async (tx) => {
     const refund = await tx.db.kysely
       .selectFrom('refunds')
       .select(['id', 'invoice_id', 'channel', 'merchant_id', 'environment'])
       .where('out_refund_no', '=', n.outRefundNo)
       .executeTakeFirst();
-    if (!refund || refund.channel !== n.channel) {
+    if (!refund || refund.channel !== n.channel || (options.environment && refund.environment !== options.environment)) {
       const r = await recordPaymentException(tx, {
         channel: n.channel,
         transactionId: n.refundId,

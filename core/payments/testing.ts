@@ -91,8 +91,8 @@ export class FakeChannel implements PaymentChannel {
   readonly orders = new Map<string, FakeOrder>();
   readonly refunds = new Map<string, { outTradeNo: string; refundId: string; refundFen: bigint; state: 'succeeded' | 'pending' }>();
   readonly calls: Array<{ method: FakeMethod; key: string }> = [];
-  /** How refunds answer: at once, or pending until `settleRefund`. */
-  refundMode: 'succeeded' | 'pending' = 'succeeded';
+  /** How refunds answer: at once, pending until `settleRefund`, or refused. */
+  refundMode: 'succeeded' | 'pending' | 'failed' = 'succeeded';
   private failures: Array<{ method: FakeMethod; when: 'before' | 'after'; retryable: boolean }> = [];
   private seq = 0;
 
@@ -157,12 +157,13 @@ export class FakeChannel implements PaymentChannel {
 
   refund(input: ChannelRefundInput): Promise<ChannelRefundResult> {
     return this.step('refund', input.outRefundNo, (): ChannelRefundResult => {
+      if (this.refundMode === 'failed') return { state: 'failed', reason: 'NOT_ENOUGH (fake)' };
       const prior = this.refunds.get(input.outRefundNo);
       if (prior)
         return prior.state === 'succeeded'
           ? { state: 'succeeded', refundId: prior.refundId, refundFen: prior.refundFen }
           : { state: 'pending', refundId: prior.refundId, refundFen: prior.refundFen };
-      const r = { outTradeNo: input.outTradeNo, refundId: `5030${++this.seq}`, refundFen: input.refundFen, state: this.refundMode };
+      const r = { outTradeNo: input.outTradeNo, refundId: `5030${++this.seq}`, refundFen: input.refundFen, state: this.refundMode as 'succeeded' | 'pending' };
       this.refunds.set(input.outRefundNo, r);
       return r.state === 'succeeded' ? { state: 'succeeded', refundId: r.refundId, refundFen: r.refundFen } : { state: 'pending', refundId: r.refundId, refundFen: r.refundFen };
     });
