@@ -120,6 +120,7 @@ describe('checkout', () => {
       code: 'invoice_not_found',
     });
     await expect(checkout('inv_01unknown')).rejects.toMatchObject({ code: 'invoice_not_found' });
+    await expect(checkout(paid, 'paypal' as never)).rejects.toMatchObject({ code: 'channel_invalid', kind: 'invalid_input' });
     expect(await ctx.db.kysely.selectFrom('payment_orders').select('id').where('invoice_id', 'in', [voided, refunded, other]).execute()).toEqual([]);
   });
 

@@ -2,7 +2,7 @@ import QRCode from 'qrcode';
 import type { CoreContext, Environment, MerchantScope } from '../context/index.js';
 import { HOUR } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
-import { DomainError, notFound } from '../errors/index.js';
+import { DomainError, invalidInput, notFound } from '../errors/index.js';
 import { ChannelError, type ChannelName, type CreatedChannelOrder } from './channels/types.js';
 import { endStaleOrder, markOrder } from './orders.js';
 import { type ChannelRegistry, CHANNEL_NAMES, COLLECTION_CURRENCY, assertInvoicePayable, channelUnavailable, randomToken } from './shared.js';
@@ -58,7 +58,7 @@ type Plan = { kind: 'reuse'; order: PaymentOrdersTable } | { kind: 'create'; ord
  * out-trade number.
  */
 export async function createCheckout(ctx: CoreContext, channels: ChannelRegistry, input: CreateCheckoutInput): Promise<CheckoutView> {
-  if (!(CHANNEL_NAMES as readonly string[]).includes(input.channel)) throw notFound('channel_not_found', `No channel ${String(input.channel)}`);
+  if (!(CHANNEL_NAMES as readonly string[]).includes(input.channel)) throw invalidInput('channel_invalid', `channel must be one of ${CHANNEL_NAMES.join(', ')}`);
   const ttlMs = input.ttlMs ?? DEFAULT_ORDER_TTL_MS;
   // Each pass makes progress (an expired order ended, an order opened); three are plenty.
   for (let pass = 0; pass < 3; pass++) {
