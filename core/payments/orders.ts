@@ -51,11 +51,17 @@ export async function endStaleOrder(
       tradeState: 'QUERY_PAID',
       paidAt: state.paidAt,
     });
-    const did = result.outcome === 'applied' ? 'payment_applied' : result.outcome === 'exception' ? 'payment_exception' : 'payment_duplicate';
-    return { channelState: 'paid', did, result };
+    if (result.outcome === 'exception') {
+      // Paid there but not applicable here: the exception keeps the money for finance, and the
+      // order is no longer one we wait on (asking again would only find the same exception).
+      await markOrder(ctx, order.id, finalStatus);
+      return { channelState: 'paid', did: 'payment_exception', result };
+    }
+    return { channelState: 'paid', did: result.outcome === 'applied' ? 'payment_applied' : 'payment_duplicate', result };
   }
-  // Paid and refunded at the channel without us: nothing of it is in our books; ended here, reported for finance.
   if (state.state === 'open') await channel.closeOrder(order.out_trade_no);
+  // closed / not_found: nothing to close there. refunded (paid and refunded at the channel without
+  // us): nothing of it is in our books; ended here, and the report shows it for finance.
   const moved = await markOrder(ctx, order.id, finalStatus);
   return { channelState: state.state, did: moved ? finalStatus : 'nothing' };
 }

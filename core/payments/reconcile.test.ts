@@ -131,6 +131,20 @@ describe('reconciliation', () => {
     expect((await verifyLedger(ctx)).ok).toBe(true);
   });
 
+  it('a paid order whose payment cannot be applied becomes an exception once, and is not asked about again', async () => {
+    const [inv] = await finalizedInvoices(ctx, clock, [{ ...scope, customer: 'c1' }]);
+    const o = await openOrder(inv);
+    wechat.pay(o.out_trade_no, { amountFen: 1n, transactionId: 'tx-odd' });
+    clock.advance(3 * HOUR);
+    const report = await reconcilePayments(ctx, channels);
+    expect(report.differences).toEqual([expect.objectContaining({ id: o.id, channelState: 'paid', did: 'payment_exception', exceptionId: expect.stringMatching(/^pex_/) })]);
+    expect(await status(o.id)).toBe('expired');
+    expect((await loadInvoiceView(ctx, scope, inv)).status).toBe('payment_pending');
+    expect((await reconcilePayments(ctx, channels)).differences).toEqual([]);
+    // The next checkout starts a new order.
+    expect((await openOrder(inv)).id).not.toBe(o.id);
+  });
+
   it('a channel failure on one order is reported and the run goes on', async () => {
     const [a, b] = await finalizedInvoices(ctx, clock, [
       { ...scope, customer: 'c1' },

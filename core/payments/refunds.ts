@@ -195,10 +195,17 @@ export async function applyRefundResult(
     const open = refund.status === 'requested' || refund.status === 'pending';
     const exception = async (detail: string): Promise<RefundResultOutcome> => {
       const channelId = 'refundId' in result ? result.refundId : null;
+      const order = await k
+        .selectFrom('payments')
+        .innerJoin('payment_orders', 'payment_orders.id', 'payments.order_id')
+        .select(['payment_orders.id', 'payment_orders.out_trade_no'])
+        .where('payments.id', '=', refund.payment_id)
+        .executeTakeFirstOrThrow();
       const r = await recordPaymentException(tx, {
         channel: refund.channel,
         transactionId: source.transactionId ?? channelId ?? refund.out_refund_no,
-        outTradeNo: refund.out_refund_no,
+        outTradeNo: order.out_trade_no,
+        orderId: order.id,
         kind: 'refund_mismatch',
         amountMinor: 'refundFen' in result ? result.refundFen : BigInt(refund.amount_minor),
         detail,

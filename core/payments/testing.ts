@@ -80,6 +80,7 @@ interface FakeOrder {
   codeUrl: string;
   state: 'open' | 'paid' | 'closed';
   transactionId?: string;
+  paidFen?: bigint;
   paidAt?: string;
 }
 
@@ -132,7 +133,7 @@ export class FakeChannel implements PaymentChannel {
     return this.step('queryOrder', outTradeNo, (): ChannelOrderState => {
       const o = this.orders.get(outTradeNo);
       if (!o) return { state: 'not_found' };
-      if (o.state === 'paid') return { state: 'paid', transactionId: o.transactionId!, amountFen: o.input.amountFen, paidAt: o.paidAt! };
+      if (o.state === 'paid') return { state: 'paid', transactionId: o.transactionId!, amountFen: o.paidFen!, paidAt: o.paidAt! };
       return { state: o.state };
     });
   }
@@ -151,7 +152,7 @@ export class FakeChannel implements PaymentChannel {
     const amountFen = opts.amountFen ?? o?.input.amountFen ?? 1n;
     const transactionId = opts.transactionId ?? `4200${++this.seq}${outTradeNo.slice(-6)}`;
     const paidAt = opts.at ?? '2026-06-02T00:05:00.000Z';
-    if (o) Object.assign(o, { state: 'paid', transactionId, paidAt });
+    if (o) Object.assign(o, { state: 'paid', transactionId, paidAt, paidFen: amountFen });
     return { kind: 'payment', channel: this.name, outTradeNo, transactionId, amountFen, paid: true, tradeState: 'SUCCESS', paidAt };
   }
 
