@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HOUR, type CoreContext, type ManualClock } from '../context/index.js';
 import { loadInvoiceView, voidInvoice } from '../invoices/index.js';
 import { type TestContext, insertTestMerchant, openTestContext } from '../testing/index.js';
-import { createCheckout } from './index.js';
+import { createCheckout, findCheckoutByToken, loadPaymentOrder } from './index.js';
 import { type FakeChannel, fakeChannels, finalizedInvoices } from './testing.js';
 import { applyChannelNotification } from './notifications.js';
 import type { ChannelRegistry } from './shared.js';
@@ -62,6 +62,14 @@ describe('checkout', () => {
     const again = await checkout(inv);
     expect(again).toEqual(first);
     expect(wechat.callsOf('createOrder')).toHaveLength(1);
+
+    // The hosted page finds it by its token; the API by id, for its own merchant only.
+    expect(await findCheckoutByToken(ctx, order.checkout_token, urls.hostedUrl)).toEqual({ ...first, invoiceNumber: 'BM-2026-000001', merchantName: 'mer_pay' });
+    expect(await findCheckoutByToken(ctx, 'nope', urls.hostedUrl)).toBeNull();
+    expect(await loadPaymentOrder(ctx, scope, first.paymentOrderId, urls.hostedUrl)).toEqual(first);
+    await expect(loadPaymentOrder(ctx, { merchantId: 'mer_other', environment: 'live' }, first.paymentOrderId, urls.hostedUrl)).rejects.toMatchObject({
+      code: 'payment_order_not_found',
+    });
 
     // The other channel gets its own order.
     const ali = await checkout(inv, 'alipay');
