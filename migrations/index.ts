@@ -12,6 +12,7 @@ import * as m0010 from './0010_fx_rates.js';
 import * as m0011 from './0011_invoices.js';
 import * as m0012 from './0012_rate_limits.js';
 import * as m0015 from './0015_timestamptz.js';
+import * as m0016 from './0016_payments.js';
 import * as m0017 from './0017_usage_index_file.js';
 
 /**
@@ -32,5 +33,6 @@ export const migrations: Record<string, Migration> = {
   '0011_invoices': m0011,
   '0012_rate_limits': m0012,
   '0015_timestamptz': m0015,
+  '0016_payments': m0016,
   '0017_usage_index_file': m0017,
 };

@@ -13,6 +13,7 @@ import type { RateLimitTables } from '../rate-limits/tables.js';
 import type { InvoiceTables } from '../invoices/tables.js';
 import type { LedgerTables } from '../ledger/tables.js';
 import type { MerchantTables } from '../merchants/tables.js';
+import type { PaymentTables } from '../payments/tables.js';
 import type { StaffTables } from '../staff/tables.js';
 import type { UsageTables } from '../usage/tables.js';
 
@@ -28,4 +29,5 @@ export interface Database
     EventTables,
     FxTables,
     InvoiceTables,
-    RateLimitTables {}
+    RateLimitTables,
+    PaymentTables {}

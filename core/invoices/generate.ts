@@ -374,6 +374,8 @@ async function invoicePeriod(ctx: CoreContext, cache: RunCache, contract: Candid
     finalized_at: now,
     voided_at: null,
     void_reason: null,
+    paid_at: null,
+    refunded_at: null,
     created_at: now,
     updated_at: now,
   };

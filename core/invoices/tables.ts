@@ -27,6 +27,9 @@ export interface InvoicesTable {
   ledger_tx_id: string | null;
   finalized_at: string;
   voided_at: string | null;
+  /** Set by collection (core/payments) when the invoice is paid, and when it is fully refunded. */
+  paid_at: string | null;
+  refunded_at: string | null;
   void_reason: string | null;
   created_at: string;
   updated_at: string;

@@ -1,0 +1,11 @@
+export type * from './channels/types.js';
+export { ChannelError, NotificationRejected } from './channels/types.js';
+export * from './checkout.js';
+export * from './exceptions.js';
+export * from './notifications.js';
+export * from './orders.js';
+export * from './postings.js';
+export * from './reconcile.js';
+export * from './refunds.js';
+export { type ChannelRegistry, CHANNEL_NAMES, PAYABLE_INVOICE_STATUSES } from './shared.js';
+export type * from './tables.js';
