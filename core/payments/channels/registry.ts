@@ -1,0 +1,29 @@
+import type { CoreContext } from '../../context/index.js';
+import { DomainError } from '../../errors/index.js';
+import type { ChannelRegistry } from '../shared.js';
+
+/**
+ * The channel clients a context uses, installed once by whoever hosts the core (the server, the
+ * desktop shell, the CLI, tests) — never built from `process.env` inside core. Live environments
+ * get the real WeChat Pay / Alipay clients from configuration; the sandbox environment gets the
+ * same real clients pointed at the local peers (channels/wechat/peer.ts, channels/alipay/peer.ts)
+ * with sandbox keys, so sandbox traffic exercises exactly the live code paths.
+ *
+ * The registry itself may throw a DomainError (e.g. `channel_not_configured` when live WeChat Pay
+ * has no merchant configuration): the caller's request fails with that code, nothing is written.
+ */
+const installed = new WeakMap<CoreContext, ChannelRegistry>();
+
+export function installPaymentChannels(ctx: CoreContext, registry: ChannelRegistry): void {
+  installed.set(ctx, registry);
+}
+
+/** The installed registry; one that always refuses when the host installed none. */
+export function paymentChannelsFor(ctx: CoreContext): ChannelRegistry {
+  return (
+    installed.get(ctx) ??
+    ((name) => {
+      throw new DomainError('unavailable', 'channel_not_configured', `No ${name} channel is configured in this process`);
+    })
+  );
+}
