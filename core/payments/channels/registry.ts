@@ -12,16 +12,18 @@ import type { ChannelRegistry } from '../shared.js';
  * The registry itself may throw a DomainError (e.g. `channel_not_configured` when live WeChat Pay
  * has no merchant configuration): the caller's request fails with that code, nothing is written.
  */
-const installed = new WeakMap<CoreContext, ChannelRegistry>();
+// Keyed by the context's secrets object: a transaction's context is a spread copy of its parent
+// (core/db/transaction.ts) sharing that object, so code inside `inTransaction` finds the registry too.
+const installed = new WeakMap<object, ChannelRegistry>();
 
 export function installPaymentChannels(ctx: CoreContext, registry: ChannelRegistry): void {
-  installed.set(ctx, registry);
+  installed.set(ctx.secrets, registry);
 }
 
 /** The installed registry; one that always refuses when the host installed none. */
 export function paymentChannelsFor(ctx: CoreContext): ChannelRegistry {
   return (
-    installed.get(ctx) ??
+    installed.get(ctx.secrets) ??
     ((name) => {
       throw new DomainError('unavailable', 'channel_not_configured', `No ${name} channel is configured in this process`);
     })
