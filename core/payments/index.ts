@@ -8,5 +8,5 @@ export * from './postings.js';
 export * from './reconcile.js';
 export * from './refunds.js';
 export { type ChannelRegistry, CHANNEL_NAMES, PAYABLE_INVOICE_STATUSES } from './shared.js';
-export { installPaymentChannels, paymentChannelsFor } from './channels/registry.js';
+export { type SandboxPayer, installPaymentChannels, installSandboxPayer, paymentChannelsFor, sandboxPayerFor } from './channels/registry.js';
 export type * from './tables.js';

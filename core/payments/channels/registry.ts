@@ -29,3 +29,26 @@ export function paymentChannelsFor(ctx: CoreContext): ChannelRegistry {
     })
   );
 }
+
+/**
+ * Sandbox only: makes the sandbox channel pay one of its orders, as a payer scanning the QR would
+ * — the channel's peer then sends our callback endpoint a notification signed exactly as the real
+ * channel signs it. Installed by the host that runs the sandbox peers (the server); used by
+ * `POST /api/v1/sandbox/payment-orders/{id}/pay` and the staff command `sandbox:pay`.
+ */
+export type SandboxPayer = (order: { channel: 'wechat' | 'alipay'; outTradeNo: string }) => Promise<{ callbackStatus: number }>;
+
+const payers = new WeakMap<object, SandboxPayer>();
+
+export function installSandboxPayer(ctx: CoreContext, payer: SandboxPayer): void {
+  payers.set(ctx.secrets, payer);
+}
+
+export function sandboxPayerFor(ctx: CoreContext): SandboxPayer {
+  return (
+    payers.get(ctx.secrets) ??
+    (() => {
+      throw new DomainError('unavailable', 'sandbox_channels_unavailable', 'The sandbox channels run in the server process; start the server (npm start) and try again');
+    })
+  );
+}
