@@ -44,7 +44,7 @@ export function startUsageIndexer(ingest: UsageIngest, options: UsageIndexerOpti
   // ingestion stays idle. Larger slices index a little faster but stall the first batches
   // after a lull by hundreds of milliseconds.
   const batchRows = options.batchRows ?? 5_000;
-  const maxBacklog = options.maxBacklogRows ?? Number(process.env.TMP_BACKLOG ?? 2_000_000);
+  const maxBacklog = options.maxBacklogRows ?? 2_000_000;
   // Under load a slice delays the batches queued behind it, but it also sets the sustained rate:
   // per row, a 10,000-row statement costs the writer less than 2,000-row ones (fixed cost per
   // slice: every customer's last index page is rewritten once per slice).
