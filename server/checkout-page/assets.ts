@@ -135,9 +135,9 @@ h1 { margin: 0; font-size: 20px; font-weight: 650; overflow-wrap: anywhere; }
 .qr-frame { display: inline-block; padding: 12px; border-radius: 14px; border: 2px solid var(--accent); background: #fff; }
 .qr img { display: block; width: 232px; height: 232px; image-rendering: pixelated; }
 .qr figcaption { margin-top: 12px; font-size: 15px; font-weight: 600; }
-.countdown { margin: 12px 0 0; color: var(--muted); font-size: 14px; }
+.panel .countdown { margin: 12px 0 0; color: var(--muted); font-size: 14px; }
 .countdown span { color: var(--ink); font-weight: 700; font-variant-numeric: tabular-nums; }
-.hint { margin: 16px 0 0; color: var(--muted); font-size: 13px; }
+.panel .hint { margin: 16px auto 0; max-width: 320px; color: var(--muted); font-size: 13px; }
 .open-app { display: inline-block; margin-top: 12px; color: var(--alipay); font-weight: 600; }
 .state-icon { width: 56px; height: 56px; margin: 8px auto 12px; border-radius: 50%; display: flex; align-items: center; justify-content: center; font-size: 30px; font-weight: 700; color: #fff; }
 .state-icon.good { background: var(--good); }
@@ -145,7 +145,7 @@ h1 { margin: 0; font-size: 20px; font-weight: 650; overflow-wrap: anywhere; }
 h2 { margin: 0 0 8px; font-size: 20px; }
 .panel p { margin: 0; }
 .panel .body { color: var(--muted); font-size: 15px; }
-.panel .paid-at { margin-top: 8px; font-size: 14px; }
+.panel .paid-at { margin-top: 12px; font-size: 14px; }
 .button { margin-top: 20px; width: 100%; min-height: 44px; border: 0; border-radius: 10px; background: var(--accent); color: #fff; font: inherit; font-size: 16px; font-weight: 650; cursor: pointer; }
 .button:focus-visible { outline: 2px solid var(--ink); outline-offset: 2px; }
 .foot { margin: 0; padding: 14px 24px 18px; border-top: 1px solid var(--line); color: var(--muted); font-size: 12px; text-align: center; }

@@ -64,7 +64,7 @@ const zh: Messages<typeof en> = {
     busy: '尝试次数过多，请稍后再试。',
   },
   sandbox: '测试模式：不会产生真实扣款。',
-  footer: '由 BuffMoney 为{merchant}提供安全收款服务。',
+  footer: '由 BuffMoney 为 {merchant} 提供安全收款服务。',
   notFound: { title: '未找到付款链接', heading: '此付款链接无效', body: '请核对您收到的链接，或联系商户获取新链接。' },
   rateLimited: { title: '请求过多', heading: '请求过多', body: '请稍候再刷新页面。' },
   failed: { title: '出错了', heading: '出错了', body: '暂时无法加载此付款，请稍后刷新页面。' },

@@ -1,4 +1,4 @@
-import type { ChannelName } from '../../core/payments/index.js';
+import { CHANNEL_NAMES, type ChannelName } from '../../core/payments/index.js';
 import { ASSETS } from './assets.js';
 import { escapeHtml as e, formatCountdown, formatFen, formatInstant, formatPeriod } from './format.js';
 import type { HostedCheckout, PayerState } from './lookup.js';
@@ -23,7 +23,6 @@ export interface CheckoutPageInput {
   notice?: { kind: Notice; channel?: ChannelName };
 }
 
-const OTHER: Record<ChannelName, ChannelName> = { wechat: 'alipay', alipay: 'wechat' };
 const MARK: Record<ChannelName, string> = { wechat: '微', alipay: '支' };
 const PANELS: PayerState[] = ['open', 'paid', 'expired', 'void', 'refunded'];
 
@@ -50,12 +49,15 @@ function channelMark(channel: ChannelName): string {
 
 function openPanel(input: CheckoutPageInput, m: PageMessages, action: string): string {
   const { checkout: c, now } = input;
-  const other = OTHER[c.channel];
+  // Always in the same order (WeChat Pay, Alipay): the current one marked, the other a button.
+  const method = (channel: ChannelName) =>
+    channel === c.channel
+      ? `<span class="method" aria-current="true" data-channel="${channel}">${channelMark(channel)}${e(m.channels[channel])}</span>`
+      : `<button class="method" type="submit" name="channel" value="${channel}" data-channel="${channel}" title="${e(fill(m.switchTo, { channel: m.channels[channel] }))}">${channelMark(channel)}${e(m.channels[channel])}</button>`;
   const methods = `<form class="switch" method="post" action="${e(action)}">
 <fieldset class="methods">
 <legend>${e(m.switchLabel)}</legend>
-<span class="method" aria-current="true" data-channel="${c.channel}">${channelMark(c.channel)}${e(m.channels[c.channel])}</span>
-<button class="method" type="submit" name="channel" value="${other}" data-channel="${other}" title="${e(fill(m.switchTo, { channel: m.channels[other] }))}">${channelMark(other)}${e(m.channels[other])}</button>
+${CHANNEL_NAMES.map(method).join('\n')}
 </fieldset>
 </form>`;
   const alipayLink =
