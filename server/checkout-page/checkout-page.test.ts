@@ -193,6 +193,22 @@ describe('the page', () => {
     expect(html).toContain('data-title-paid="Paid — &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Co&#39;"');
     expect(html.match(/<script/g)).toHaveLength(1);
   });
+  it('says when it is a test (sandbox) payment', async () => {
+    const [invoiceId] = await finalizedInvoices(ctx, clock, [{ merchantId: MERCHANT, environment: 'sandbox', customer: 'sandbox-payer' }]);
+    const view = await createCheckout(ctx, (name) => (name === 'wechat' ? wechat : alipay), {
+      merchantId: MERCHANT,
+      environment: 'sandbox',
+      invoiceId,
+      channel: 'alipay',
+      notifyUrl: (c) => `https://pay.example/api/webhooks/${c}`,
+      hostedUrl: (token) => token,
+    });
+    const html = await (await get(`/pay/${view.checkout.url}`, { 'accept-language': 'zh-CN,zh;q=0.9' })).text();
+    expect(html).toContain('<p class="sandbox">测试模式：不会产生真实扣款。</p>');
+    expect(html).toContain('打开支付宝，扫描二维码付款');
+    const live = await openOrder();
+    expect(await (await get(`/pay/${live.token}`)).text()).not.toContain('class="sandbox"');
+  });
 });
 
 describe('status', () => {
