@@ -10,3 +10,4 @@ export * from './refunds.js';
 export { type ChannelRegistry, CHANNEL_NAMES, PAYABLE_INVOICE_STATUSES } from './shared.js';
 export { type SandboxPayer, installPaymentChannels, installSandboxPayer, paymentChannelsFor, sandboxPayerFor } from './channels/registry.js';
 export type * from './tables.js';
+export * from './hosted-checkout.js';

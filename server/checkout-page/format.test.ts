@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, formatCountdown, formatFen, formatPeriod } from './format.js';
-import { payerState } from './lookup.js';
+import { payerState } from '../../core/payments/hosted-checkout.js';
 import { MESSAGES, negotiateLanguage } from './messages.js';
 
 describe('escapeHtml', () => {

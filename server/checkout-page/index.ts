@@ -5,4 +5,4 @@
 export { CHECKOUT_PAGE_CSP, type CheckoutPageDeps, createCheckoutPageRouter } from './router.js';
 export { escapeHtml, formatFen, formatPeriod } from './format.js';
 export { type Language, negotiateLanguage } from './messages.js';
-export { type PayerState, payerState } from './lookup.js';
+export { type PayerState, payerState } from '../../core/payments/hosted-checkout.js';

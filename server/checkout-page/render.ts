@@ -1,7 +1,7 @@
 import { CHANNEL_NAMES, type ChannelName } from '../../core/payments/index.js';
 import { ASSETS } from './assets.js';
 import { escapeHtml as e, formatCountdown, formatFen, formatInstant, formatPeriod } from './format.js';
-import type { HostedCheckout, PayerState } from './lookup.js';
+import type { HostedCheckout, PayerState } from '../../core/payments/hosted-checkout.js';
 import { type Language, MESSAGES, type PageMessages, fill } from './messages.js';
 
 /**

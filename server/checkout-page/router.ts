@@ -5,7 +5,7 @@ import { CHANNEL_NAMES, type ChannelName, createCheckout, paymentChannelsFor } f
 import { countAttempt, createMemoryRateLimitStore, rateLimitStoreFor } from '../../core/rate-limits/index.js';
 import { logInternalError } from '../http/errors.js';
 import { ASSETS } from './assets.js';
-import { loadHostedCheckout, loadStateFacts, payerState } from './lookup.js';
+import { loadHostedCheckout, loadStateFacts, payerState } from '../../core/payments/hosted-checkout.js';
 import { type Language, negotiateLanguage } from './messages.js';
 import { type MessagePage, type Notice, renderCheckoutPage, renderMessagePage } from './render.js';
 

@@ -1,12 +1,14 @@
-import type { CoreContext } from '../../core/context/index.js';
-import type { InvoiceStatus } from '../../core/invoices/index.js';
-import { type ChannelName, type PaymentOrderStatus, type PaymentOrdersTable, checkoutView } from '../../core/payments/index.js';
+import type { CoreContext } from '../context/index.js';
+import type { InvoiceStatus } from '../invoices/index.js';
+import type { ChannelName } from './channels/types.js';
+import { checkoutView } from './checkout.js';
+import type { PaymentOrderStatus, PaymentOrdersTable } from './tables.js';
 
 /**
- * The reads behind the hosted checkout page, by the order's unguessable checkout token (a unique
- * column: one indexed lookup, the same work for every wrong token). They belong beside
- * core/payments' `findCheckoutByToken`, which lacks the billing period and the invoice's status
- * the page needs; kept here, read-only, until that module grows them.
+ * The reads behind the hosted checkout page (server/checkout-page), by the order's unguessable
+ * checkout token (a unique column: one indexed lookup, the same work for every wrong token):
+ * what the payer needs and nothing more — the billing period and the invoice's status beside
+ * the order.
  */
 
 /** A checkout token as core/payments makes them (32 random bytes, base64url); anything else is not looked up. */
