@@ -41,4 +41,12 @@ export const COMMAND_COVERAGE: Record<BackOfficeCommandName, Coverage> = {
   'invoices:void': { screen: 'Invoices' },
   'invoices:unbilled': { screen: 'Invoices' },
   'reports:overview': { screen: 'Home' },
+  'payments:list': { notYet: 'the Payments screen' },
+  'payments:exceptions': { notYet: 'the Payments screen' },
+  'payments:resolve-exception': { notYet: 'the Payments screen' },
+  'refunds:list': { notYet: 'the Payments screen' },
+  'refunds:create': { notYet: 'the Payments screen' },
+  'refunds:retry': { notYet: 'the Payments screen' },
+  'payments:reconcile': { notYet: 'the Payments screen' },
+  'sandbox:pay': { notYet: 'the Payments screen' },
 };
