@@ -4,7 +4,14 @@ import { HOUR } from '../../context/index.js';
 import { type ChannelRegistry, applyChannelNotification, createCheckout, installPaymentChannels, installRefundNotifyUrl, installSandboxPayer } from '../../payments/index.js';
 import { type FakeChannel, fakeChannels, finalizedInvoices } from '../../payments/testing.js';
 import { insertTestMerchant } from '../../testing/index.js';
+import type { CommandResult } from '../registry.js';
 import { type Harness, openHarness } from '../testing/harness.js';
+
+/** The answer's data (the test fails with the error otherwise). */
+const data = (r: CommandResult<any>) => {
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  return r.data;
+};
 
 const urls = { notifyUrl: (c: string) => `https://pay.example/api/webhooks/${c}`, hostedUrl: (token: string) => `https://pay.example/checkout/${token}` };
 
@@ -116,7 +123,7 @@ describe('payment and refund commands', () => {
     wechat.failNext('refund', 'after');
     const failed = await h.run(admin, 'refunds:create', { invoice: ids[0], amount: '1000', reason: 'duplicate charge' }, admin.nextOtp());
     expect(failed).toMatchObject({ ok: false, error: { code: 'channel_unavailable' } });
-    const [requested] = (await h.run(admin, 'refunds:list', { status: 'requested' })).data.items;
+    const [requested] = data(await h.run(admin, 'refunds:list', { status: 'requested' })).items;
     expect(requested).toMatchObject({ amountMinor: '1000', status: 'requested' });
     const retried = await h.run(admin, 'refunds:retry', { refund: requested.id });
     expect(retried).toMatchObject({ ok: true, data: { refund: { id: requested.id, status: 'succeeded' }, invoice: { refundedMinor: '1000' } } });
@@ -146,14 +153,14 @@ describe('payment and refund commands', () => {
       },
     });
     const first = await h.run(support, 'payments:list', { limit: 1 });
-    expect(first.data.items.map((o: { id: string }) => o.id)).toEqual([orders[1]]);
-    const second = await h.run(support, 'payments:list', { limit: 1, cursor: first.data.nextCursor });
-    expect(second.data).toMatchObject({ items: [{ id: orders[0] }], nextCursor: null });
-    expect((await h.run(support, 'payments:list', { status: 'paid' })).data.items).toHaveLength(1);
+    expect(data(first).items.map((o: { id: string }) => o.id)).toEqual([orders[1]]);
+    const second = await h.run(support, 'payments:list', { limit: 1, cursor: data(first).nextCursor });
+    expect(data(second)).toMatchObject({ items: [{ id: orders[0] }], nextCursor: null });
+    expect(data(await h.run(support, 'payments:list', { status: 'paid' })).items).toHaveLength(1);
 
     const open = await h.run(support, 'payments:exceptions', { status: 'open' });
     expect(open).toMatchObject({ ok: true, data: { items: [{ kind: 'unknown_order', amountMinor: '500', status: 'open' }] } });
-    const pex = open.data.items[0].id;
+    const pex = data(open).items[0].id;
 
     expect(await h.run(support, 'payments:resolve-exception', { exception: pex, resolution: 'refunded at the channel' })).toMatchObject({
       ok: false,
@@ -165,8 +172,8 @@ describe('payment and refund commands', () => {
       ok: false,
       error: { code: 'payment_exception_already_resolved', kind: 'conflict' },
     });
-    expect((await h.run(finance, 'payments:exceptions', { status: 'open' })).data.items).toEqual([]);
-    expect((await h.run(finance, 'payments:exceptions', { status: 'resolved' })).data.items).toHaveLength(1);
+    expect(data(await h.run(finance, 'payments:exceptions', { status: 'open' })).items).toEqual([]);
+    expect(data(await h.run(finance, 'payments:exceptions', { status: 'resolved' })).items).toHaveLength(1);
     const audit = await listAudit(h.ctx, { command: 'payments:resolve-exception', limit: 10 });
     expect(audit.map((e) => [e.outcome, e.errorCode])).toEqual([
       ['error', 'payment_exception_already_resolved'],
@@ -186,7 +193,7 @@ describe('payment and refund commands', () => {
       ok: true,
       data: { checked: 1, differences: [{ subject: 'order', id: orders[0], found: 'expired_open', channelState: 'open', did: 'expired' }], errors: [] },
     });
-    expect((await h.run(finance, 'payments:reconcile')).data).toMatchObject({ checked: 0, differences: [] });
+    expect(data(await h.run(finance, 'payments:reconcile'))).toMatchObject({ checked: 0, differences: [] });
   });
 
   it('sandbox:pay pays an open sandbox order and refuses a live one', async () => {
