@@ -27,7 +27,7 @@ test('Payments: refund part of a paid invoice with step-up, resolve an exception
   await expect(page.getByRole('heading', { name: 'Payments' })).toBeVisible();
   await page.getByLabel('Merchant').selectOption({ label: PAYMENTS_MERCHANT });
   const orders = page.getByRole('table', { name: 'Payment orders' });
-  await expect(orders.getByRole('row')).toHaveCount(3); // header + live paid + sandbox open
+  await expect(orders.getByRole('row')).toHaveCount(4); // header + live paid + two sandbox orders, open
   const paid = orders.getByRole('row').filter({ hasText: 'live' });
   await expect(paid).toContainText('Paid');
   await expect(paid).toContainText('WeChat Pay');
@@ -84,19 +84,23 @@ test('Payments: refund part of a paid invoice with step-up, resolve an exception
   await page.getByLabel('Status').selectOption({ label: 'Resolved' });
   await expect(exceptions.getByRole('row').filter({ hasText: 'BM20260000UNKNOWN' })).toContainText('Refunded to the payer at WeChat Pay');
 
-  // Reconciliation on demand: nothing is waiting on the channel, so no differences.
+  // Reconciliation on demand: the sandbox order left open past its expiry is closed and expired.
   await page.getByRole('link', { name: 'Reconciliation', exact: true }).click();
   await page.getByRole('button', { name: 'Run reconciliation' }).click();
   await expect(page.getByTestId('notice')).toContainText('Reconciled at');
-  await expect(page.getByRole('table', { name: 'Reconciliation differences' })).toBeVisible();
+  const differences = page.getByRole('table', { name: 'Reconciliation differences' });
+  await expect(differences.getByRole('row').filter({ hasText: 'Open past expiry' })).toContainText('expired');
   await shot(page, '07-reconcile');
 
   // A sandbox order paid as a payer would.
   await page.getByRole('link', { name: 'Orders & payments', exact: true }).click();
   await page.getByLabel('Merchant').selectOption({ label: PAYMENTS_MERCHANT });
   const sandbox = orders.getByRole('row').filter({ hasText: 'sandbox' });
+  await expect(sandbox.filter({ hasText: 'Expired' })).toHaveCount(1);
+  await expect(sandbox.getByRole('button', { name: 'Pay (sandbox)' })).toHaveCount(1); // the expired one cannot be paid
   await sandbox.getByRole('button', { name: 'Pay (sandbox)' }).click();
-  await expect(page.getByTestId('notice')).toContainText('paid: the order is Paid, the invoice paid');
-  await expect(orders.getByRole('row').filter({ hasText: 'sandbox' })).toContainText('Paid');
+  await expect(page.getByTestId('notice')).toContainText('paid — order: Paid, invoice: paid');
+  await expect(sandbox.filter({ hasText: 'Paid' })).toHaveCount(1);
+  await expect(sandbox.getByRole('button', { name: 'Pay (sandbox)' })).toHaveCount(0);
   await shot(page, '08-sandbox-paid');
 });

@@ -70,8 +70,11 @@ export function PaymentsScreen({ tab }: { tab: string | undefined }) {
   );
 }
 
+type InvoiceStatus = 'draft' | 'finalized' | 'payment_pending' | 'paid' | 'void' | 'refunded';
+
 function Orders() {
   const { t } = useTranslation('payments');
+  const { t: ti } = useTranslation('invoices');
   const { run, can } = useSession();
   const [filters, setFilters] = useState<OrderFilters>({});
   const list = useAllPages('payments:list', filters, PAGES);
@@ -88,10 +91,10 @@ function Orders() {
       setDone(undefined);
       const r = await run('sandbox:pay', { order: o.id });
       if (!r.ok) return setError(r.error);
-      setDone(t('orders.sandboxPaid', { order: o.id, status: t(`orderStatuses.${r.data.status}`), invoiceStatus: r.data.invoiceStatus }));
+      setDone(t('orders.sandboxPaid', { order: o.id, status: t(`orderStatuses.${r.data.status}`), invoiceStatus: ti(`statuses.${r.data.invoiceStatus as InvoiceStatus}`) }));
       reload();
     },
-    [run, t, reload],
+    [run, t, ti, reload],
   );
 
   const columns = useMemo(() => {
@@ -311,7 +314,14 @@ function Exceptions() {
         sortingFn: (a, b) => compareMinor(a.original.amountMinor, b.original.amountMinor),
         cell: (c) => formatMinor(c.getValue(), 'CNY'),
       }),
-      col.accessor('outTradeNo', { header: t('exceptions.columns.outTradeNo'), cell: (c) => <code className="id">{c.getValue()}</code> }),
+      col.accessor('outTradeNo', {
+        header: t('exceptions.columns.outTradeNo'),
+        cell: (c) => (
+          <code className="id clip narrow" title={c.getValue()}>
+            {c.getValue()}
+          </code>
+        ),
+      }),
       col.accessor('detail', {
         header: t('exceptions.columns.detail'),
         cell: (c) => (
@@ -341,6 +351,8 @@ function Exceptions() {
       }),
     ];
   }, [t, can]);
+  // The open queue has no resolutions to show: its column would only push the action off screen.
+  const shown = useMemo(() => (status === 'open' ? columns.filter((c) => c.id !== 'resolution') : columns), [columns, status]);
   return (
     <>
       <p className="muted lede">{t('exceptions.explain')}</p>
@@ -358,7 +370,7 @@ function Exceptions() {
       <ErrorNote error={list.error} />
       {list.data ? (
         <div className="payments-table">
-          <DataTable label={t('exceptions.table')} data={list.data.items} loadingMore={list.loading} columns={columns} rowId={(e) => e.id} empty={t('exceptions.empty')} />
+          <DataTable label={t('exceptions.table')} data={list.data.items} loadingMore={list.loading} columns={shown} rowId={(e) => e.id} empty={t('exceptions.empty')} />
         </div>
       ) : (
         <Loading what={t('loading.exceptions')} />
@@ -444,7 +456,14 @@ function Refunds() {
         sortingFn: (a, b) => compareMinor(a.original.amountMinor, b.original.amountMinor),
         cell: (c) => formatMinor(c.getValue(), c.row.original.currency),
       }),
-      col.accessor('reason', { header: t('refunds.columns.reason') }),
+      col.accessor('reason', {
+        header: t('refunds.columns.reason'),
+        cell: (c) => (
+          <span className="clip" title={c.getValue()}>
+            {c.getValue()}
+          </span>
+        ),
+      }),
       col.accessor('status', {
         header: t('refunds.columns.status'),
         cell: (c) => (
@@ -453,7 +472,14 @@ function Refunds() {
           </span>
         ),
       }),
-      col.accessor('outRefundNo', { header: t('refunds.columns.outRefundNo'), cell: (c) => <code className="id">{c.getValue()}</code> }),
+      col.accessor('outRefundNo', {
+        header: t('refunds.columns.outRefundNo'),
+        cell: (c) => (
+          <code className="id clip narrow" title={c.getValue()}>
+            {c.getValue()}
+          </code>
+        ),
+      }),
       col.display({
         id: 'actions',
         header: t('refunds.columns.actions'),

@@ -38,7 +38,7 @@ export default {
     },
     refund: 'Refund…',
     sandboxPay: 'Pay (sandbox)',
-    sandboxPaid: 'Sandbox order {{order}} paid: the order is {{status}}, the invoice {{invoiceStatus}}.',
+    sandboxPaid: 'Sandbox order {{order}} paid — order: {{status}}, invoice: {{invoiceStatus}}.',
   },
   exceptions: {
     table: 'Payment exceptions',
@@ -117,7 +117,7 @@ export default {
       'Asks WeChat Pay and Alipay about everything still waiting on them: orders past their expiry, orders stuck while being created, open orders of invoices no longer payable, and refunds not yet settled. What it settles is listed below; the scheduler runs the same job on its own.',
     run: 'Run reconciliation',
     running: 'Reconciling…',
-    summary: 'Reconciled at {{at}}: {{checked}} checked, {{differences}} differences, {{errors}} errors.',
+    summary: 'Reconciled at {{at}} — checked: {{checked}}, differences: {{differences}}, errors: {{errors}}.',
     table: 'Reconciliation differences',
     empty: 'No differences: everything the channels hold matches the books.',
     errorsTitle: 'Could not be checked',

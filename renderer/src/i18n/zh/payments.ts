@@ -41,7 +41,7 @@ export default {
     },
     refund: '退款…',
     sandboxPay: '支付（沙箱）',
-    sandboxPaid: '沙箱订单 {{order}} 已支付：订单状态 {{status}}，账单状态 {{invoiceStatus}}。',
+    sandboxPaid: '沙箱订单 {{order}} 已支付 — 订单：{{status}}，账单：{{invoiceStatus}}。',
   },
   exceptions: {
     table: '支付异常',
@@ -118,7 +118,7 @@ export default {
       '向微信支付和支付宝查询仍在等待的所有事项：已过期的订单、创建中卡住的订单、账单已不可支付的待支付订单，以及未完成的退款。处理结果列在下方；调度器也会自动运行同一任务。',
     run: '运行对账',
     running: '对账中…',
-    summary: '{{at}} 对账：检查 {{checked}} 项，差异 {{differences}} 项，错误 {{errors}} 项。',
+    summary: '{{at}} 对账 — 检查：{{checked}}，差异：{{differences}}，错误：{{errors}}。',
     table: '对账差异',
     empty: '没有差异：渠道数据与账簿一致。',
     errorsTitle: '无法检查',
