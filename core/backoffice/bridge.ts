@@ -140,7 +140,7 @@ export const BRIDGE_COMMANDS: Readonly<Record<BackOfficeCommandName, CommandPoli
   'refunds:create': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
   'refunds:retry': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'payments:reconcile': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
-  'sandbox:pay': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: true },
+  'sandbox:pay': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
 };
 
 export const BRIDGE_COMMAND_NAMES = Object.keys(BRIDGE_COMMANDS) as BackOfficeCommandName[];

@@ -201,12 +201,14 @@ describe('payment and refund commands', () => {
       { environment: 'live', pay: false },
       { environment: 'sandbox', pay: false },
     ]);
+    const finance = await h.staff('finance');
     const support = await h.staff('support');
-    expect(await h.run(support, 'sandbox:pay', { order: orders[0] })).toMatchObject({ ok: false, error: { code: 'payment_order_not_sandbox' } });
-    expect(await h.run(support, 'sandbox:pay', { order: orders[1] })).toMatchObject({
+    expect(await h.run(support, 'sandbox:pay', { order: orders[1] })).toMatchObject({ ok: false, error: { code: 'role_forbidden' } });
+    expect(await h.run(finance, 'sandbox:pay', { order: orders[0] })).toMatchObject({ ok: false, error: { code: 'payment_order_not_sandbox' } });
+    expect(await h.run(finance, 'sandbox:pay', { order: orders[1] })).toMatchObject({
       ok: true,
       data: { order: orders[1], callbackStatus: 204, status: 'paid', invoiceStatus: 'paid' },
     });
-    expect(await h.run(support, 'sandbox:pay', { order: orders[1] })).toMatchObject({ ok: false, error: { code: 'payment_order_not_open' } });
+    expect(await h.run(finance, 'sandbox:pay', { order: orders[1] })).toMatchObject({ ok: false, error: { code: 'payment_order_not_open' } });
   });
 });

@@ -30,7 +30,8 @@ import { Limit, MerchantRef, ReviewerText } from './shared.js';
  *  - `payments:resolve-exception`: admin, finance — it records what finance did (at the channel or
  *    by hand); it moves no money itself, so no step-up; audited like every mutation.
  *  - `payments:reconcile`: admin, finance — the scheduler's job on demand.
- *  - `sandbox:pay`: all staff — sandbox money is not real; only a sandbox order is accepted.
+ *  - `sandbox:pay`: admin, finance, no step-up — sandbox money is not real and only a sandbox order
+ *    is accepted, but it still changes records, and support never changes anything.
  *
  * Channel calls never sit inside a database transaction (core/payments/README.md), so the
  * commands that talk to a channel run with `ownTransactions`: the core functions commit before
@@ -426,7 +427,7 @@ export const sandboxPay = defineCommand({
       .meta({ description: 'Payment order id (po_…)' }),
   }),
   output: z.object({ order: z.string(), callbackStatus: z.number(), status: OrderRow.shape.status, invoiceStatus: z.string() }),
-  roles: ['admin', 'finance', 'support'],
+  roles: ['admin', 'finance'],
   stepUp: false,
   mutates: true,
   ownTransactions: true,
