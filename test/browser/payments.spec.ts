@@ -58,6 +58,20 @@ test('Payments: refund part of a paid invoice with step-up, resolve an exception
   await expect(page.getByTestId('notice')).toContainText(`${cny(paidMinor - 20_000n)} remains refundable`);
   await shot(page, '03-refund-done');
 
+  // The paid invoice's own page offers the same refund, with the refund just made counted.
+  await paid.getByRole('link', { name: /^BM-/ }).click();
+  await expect(page.getByRole('heading', { name: /^Invoice BM-/ })).toBeVisible();
+  await page.getByRole('button', { name: 'Refund…' }).click();
+  const again = page.getByRole('dialog');
+  await expect(again.getByRole('definition').nth(2)).toHaveText('200.00 CNY');
+  await expect(again.getByTestId('refund-remains')).toHaveText(cny(paidMinor - 20_000n));
+  await page.getByLabel('Language').selectOption('zh');
+  await expect(again.getByRole('heading', { name: /^账单 BM-.* 退款$/ })).toBeVisible();
+  await shot(page, '03b-invoice-refund-dialog-zh');
+  await page.getByLabel('语言').selectOption('en');
+  await again.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('link', { name: 'Payments', exact: true }).click();
+
   await page.getByRole('link', { name: 'Refunds', exact: true }).click();
   const refunds = page.getByRole('table', { name: 'Refunds' });
   const refundRow = refunds.getByRole('row').filter({ hasText: '200.00 CNY' });
