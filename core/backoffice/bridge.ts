@@ -133,6 +133,14 @@ export const BRIDGE_COMMANDS: Readonly<Record<BackOfficeCommandName, CommandPoli
   'invoices:void': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
   'invoices:unbilled': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'reports:overview': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'payments:list': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'payments:exceptions': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'payments:resolve-exception': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'refunds:list': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'refunds:create': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
+  'refunds:retry': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'payments:reconcile': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'sandbox:pay': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
 };
 
 export const BRIDGE_COMMAND_NAMES = Object.keys(BRIDGE_COMMANDS) as BackOfficeCommandName[];

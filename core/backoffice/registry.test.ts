@@ -10,6 +10,9 @@ import { FxRateInput, setFxRate } from '../fx/index.js';
 import { generateInvoices } from '../invoices/index.js';
 import { postLedgerTransaction } from '../ledger/index.js';
 import { signup } from '../merchants/accounts.js';
+import { applyChannelNotification, createCheckout, installPaymentChannels, installRefundNotifyUrl, installSandboxPayer } from '../payments/index.js';
+import { fakeChannels } from '../payments/testing.js';
+import { insertUsageRowForTest } from '../usage/testing.js';
 import { submitKyb } from '../merchants/kyb.js';
 import type { StaffRole } from '../staff/tables.js';
 import { backOffice, backOfficeCommands } from './index.js';
@@ -55,6 +58,15 @@ const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boo
   'invoices:unbilled': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   // Every role: support gets the attention counts only (no money series), see commands/reports.ts.
   'reports:overview': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  // Payments (commands/payments.ts): support reads; refunding sends money back out, so step-up.
+  'payments:list': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'payments:exceptions': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'payments:resolve-exception': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'refunds:list': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'refunds:create': { roles: ['admin', 'finance'], stepUp: true, mutates: true },
+  'refunds:retry': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'payments:reconcile': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'sandbox:pay': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
 };
 const ROLES: StaffRole[] = ['admin', 'finance', 'support'];
 
@@ -80,6 +92,61 @@ async function invoiceAndPosting(h: Harness, merchantId: string) {
     ],
   });
   return { invoiceId: report.created[0].invoiceId, ledgerTxId: transaction.id };
+}
+
+/**
+ * What the payment commands act on: a fake channel installed, an April invoice paid through it
+ * (live), an open sandbox order, and a payment exception. Call after `invoiceAndPosting` (its rate).
+ */
+async function paymentsWorld(h: Harness, merchantId: string) {
+  const fake = fakeChannels();
+  installPaymentChannels(h.ctx, fake.registry);
+  installRefundNotifyUrl(h.ctx, (c) => `https://pay.example/api/webhooks/${c}/refunds`);
+  installSandboxPayer(h.ctx, async (order) => {
+    await applyChannelNotification(h.ctx, fake.wechat.pay(order.outTradeNo), { environment: 'sandbox' });
+    return { callbackStatus: 204 };
+  });
+  const invoices: Record<string, string> = {};
+  for (const environment of ['live', 'sandbox'] as const) {
+    const scope = { merchantId, environment };
+    const product = await createProduct(h.ctx, scope, { key: 'pay', name: 'Pay' } as never);
+    const card = await createRateCard(h.ctx, scope, product.id, { currency: 'USD', prices: [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '5' }] } as never);
+    await publishRateCard(h.ctx, scope, card.id);
+    await createCustomer(h.ctx, scope, { externalId: 'payer', name: 'Payer' } as never);
+    const contract = await createContract(h.ctx, scope, {
+      customerExternalId: 'payer',
+      rateCardId: card.id,
+      billingCycle: 'monthly_calendar',
+      startsAt: '2026-04-01T00:00:00Z',
+      endsAt: '2026-05-01T00:00:00Z',
+    } as never);
+    await insertUsageRowForTest(h.db, {
+      ...scope,
+      customerId: contract.customerId,
+      idempotencyKey: `pay-${environment}`,
+      metric: 'agent_run',
+      quantity: '100',
+      occurredAt: '2026-04-10T00:00:00.000Z',
+      dimensions: '{}',
+    });
+  }
+  const report = await generateInvoices(h.ctx, { merchantId });
+  const urls = { notifyUrl: (c: string) => `https://pay.example/api/webhooks/${c}`, hostedUrl: (t: string) => `https://pay.example/checkout/${t}` };
+  let sandboxOrder = '';
+  for (const c of report.created) {
+    const { environment } = await h.db.kysely.selectFrom('invoices').select('environment').where('id', '=', c.invoiceId).executeTakeFirstOrThrow();
+    invoices[environment] = c.invoiceId;
+    const order = await createCheckout(h.ctx, fake.registry, { merchantId, environment, invoiceId: c.invoiceId, channel: 'wechat', ...urls });
+    if (environment === 'sandbox') sandboxOrder = order.paymentOrderId;
+    else {
+      const row = await h.db.kysely.selectFrom('payment_orders').select('out_trade_no').where('id', '=', order.paymentOrderId).executeTakeFirstOrThrow();
+      await applyChannelNotification(h.ctx, fake.wechat.pay(row.out_trade_no));
+    }
+  }
+  const exception = await applyChannelNotification(h.ctx, fake.wechat.pay('nobody-ordered-this', { amountFen: 500n }));
+  // Refunds stay pending at the channel, so the one created can be asked about again.
+  fake.wechat.refundMode = 'pending';
+  return { paidInvoice: invoices.live, sandboxOrder, exceptionId: exception.exceptionId! };
 }
 
 async function merchantWithKyb(h: Harness, n: number, submit = true) {
@@ -113,10 +180,21 @@ describe('back-office command registry', () => {
     const expected = Object.fromEntries(Object.entries(POLICY).map(([k, v]) => [k, { ...v, roles: [...v.roles].sort() }]));
     expect(declared).toEqual(expected);
     // sensitive commands named by the issue need step-up
-    for (const name of ['kyb:approve', 'kyb:reject', 'merchants:set-fee', 'staff:disable']) expect(backOffice.get(name)?.stepUp).toBe(true);
+    for (const name of ['kyb:approve', 'kyb:reject', 'merchants:set-fee', 'staff:disable', 'refunds:create']) expect(backOffice.get(name)?.stepUp).toBe(true);
     // Every mutating command is admin-only, except finance's own desk (FX rates, invoice runs and
-    // voids), which finance runs too; support never changes anything.
-    const financeDesk = new Set(['fx:set', 'fx:import', 'invoices:generate', 'invoices:void']);
+    // voids, refunds, payment exceptions, reconciliation, sandbox payments), which finance runs
+    // too; support never changes anything.
+    const financeDesk = new Set([
+      'fx:set',
+      'fx:import',
+      'invoices:generate',
+      'invoices:void',
+      'payments:resolve-exception',
+      'refunds:create',
+      'refunds:retry',
+      'payments:reconcile',
+      'sandbox:pay',
+    ]);
     for (const c of backOffice.list().filter((c) => c.mutates)) expect([...c.roles].sort()).toEqual(financeDesk.has(c.name) ? ['admin', 'finance'] : ['admin']);
   });
 
@@ -185,6 +263,7 @@ describe('back-office command registry', () => {
   it('writes one audit entry per mutation and per look at KYB data, none for other reads, and the chain verifies', async () => {
     const [m1, m2, m3] = [await merchantWithKyb(h, 1), await merchantWithKyb(h, 2), await merchantWithKyb(h, 3)];
     const money = await invoiceAndPosting(h, m1);
+    const pay = await paymentsWorld(h, m3);
     const before = (await auditRows(h)).length;
 
     // every plain read command, successfully: nothing audited
@@ -207,6 +286,9 @@ describe('back-office command registry', () => {
       ['invoices:unbilled', { merchant: m1, period: '2026-04', environment: 'sandbox' }],
       ['ledger:transactions', { cause: money.invoiceId }],
       ['reports:overview', { environment: 'sandbox' }],
+      ['payments:list', { merchant: m1 }],
+      ['payments:exceptions', { status: 'open' }],
+      ['refunds:list', { invoice: money.invoiceId }],
     ];
     expect(reads.map(([n]) => n).sort()).toEqual(
       Object.keys(POLICY)
@@ -263,6 +345,11 @@ describe('back-office command registry', () => {
       ['fx:import', { csv: 'from,to,rate\nJPY,CNY,0.048\n' }, []],
       ['invoices:generate', {}, []],
       ['invoices:void', { invoice: money.invoiceId, reason: 'issued in error' }, [money.invoiceId, m1]],
+      ['payments:resolve-exception', { exception: pay.exceptionId, resolution: 'refunded at the channel' }, [pay.exceptionId]],
+      ['refunds:create', { invoice: pay.paidInvoice, amount: '100', reason: 'customer asked' }, [pay.paidInvoice]],
+      ['refunds:retry', { refund: '' }, [pay.paidInvoice]],
+      ['payments:reconcile', {}, []],
+      ['sandbox:pay', { order: pay.sandboxOrder }, [pay.sandboxOrder, m3]],
     ];
     expect(mutations.map(([n]) => n).sort()).toEqual(
       Object.keys(POLICY)
@@ -270,6 +357,8 @@ describe('back-office command registry', () => {
         .sort(),
     );
     for (const [name, input, touched] of mutations) {
+      // the refund to ask about again is the one refunds:create just made
+      if (name === 'refunds:retry') input.refund = (await h.db.kysely.selectFrom('refunds').select('id').executeTakeFirstOrThrow()).id;
       const r = await h.run(a, name, input, POLICY[name].stepUp ? a.nextOtp() : undefined);
       expect(r, name).toMatchObject({ ok: true });
       const rows = await auditRows(h);

@@ -9,5 +9,6 @@ export * from './reconcile.js';
 export * from './refunds.js';
 export { type ChannelRegistry, CHANNEL_NAMES, PAYABLE_INVOICE_STATUSES } from './shared.js';
 export { type SandboxPayer, installPaymentChannels, installSandboxPayer, paymentChannelsFor, sandboxPayerFor } from './channels/registry.js';
+export { installRefundNotifyUrl, refundNotifyUrlFor } from './channels/refund-notify-url.js';
 export type * from './tables.js';
 export * from './hosted-checkout.js';

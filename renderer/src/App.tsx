@@ -11,11 +11,12 @@ import { InvoiceDetail, InvoicesScreen } from './screens/Invoices';
 import { KybDetail, KybScreen } from './screens/Kyb';
 import { LedgerScreen } from './screens/Ledger';
 import { MerchantDetail, MerchantsScreen } from './screens/Merchants';
+import { PaymentsScreen } from './screens/Payments';
 import { SettingsScreen } from './screens/Settings';
 import { SignInScreen } from './screens/SignIn';
 import { StaffScreen } from './screens/Staff';
 
-type RoutePath = 'home' | 'kyb' | 'merchants' | 'invoices' | 'fx' | 'ledger' | 'staff' | 'audit' | 'settings';
+type RoutePath = 'home' | 'kyb' | 'merchants' | 'invoices' | 'payments' | 'fx' | 'ledger' | 'staff' | 'audit' | 'settings';
 
 interface Route {
   path: RoutePath;
@@ -30,6 +31,7 @@ const ROUTES: Route[] = [
   { path: 'kyb', needs: 'kyb:list', render: (rest) => (rest[0] ? <KybDetail merchantId={rest[0]} /> : <KybScreen />) },
   { path: 'merchants', needs: 'merchants:list', render: (rest) => (rest[0] ? <MerchantDetail merchantId={rest[0]} /> : <MerchantsScreen />) },
   { path: 'invoices', needs: 'invoices:list', render: (rest) => (rest[0] ? <InvoiceDetail id={rest[0]} /> : <InvoicesScreen />) },
+  { path: 'payments', needs: 'payments:list', render: (rest) => <PaymentsScreen key={rest[0] ?? ''} tab={rest[0]} /> },
   { path: 'fx', needs: 'fx:list', render: () => <FxScreen /> },
   { path: 'ledger', needs: 'ledger:balances', render: () => <LedgerScreen /> },
   { path: 'staff', needs: 'staff:list', render: () => <StaffScreen /> },

@@ -41,4 +41,12 @@ export const COMMAND_COVERAGE: Record<BackOfficeCommandName, Coverage> = {
   'invoices:void': { screen: 'Invoices' },
   'invoices:unbilled': { screen: 'Invoices' },
   'reports:overview': { screen: 'Home' },
+  'payments:list': { screen: 'Payments' },
+  'payments:exceptions': { screen: 'Payments' },
+  'payments:resolve-exception': { screen: 'Payments' },
+  'refunds:list': { screen: 'Payments' },
+  'refunds:create': { screen: 'Payments' },
+  'refunds:retry': { screen: 'Payments' },
+  'payments:reconcile': { screen: 'Payments' },
+  'sandbox:pay': { screen: 'Payments' },
 };

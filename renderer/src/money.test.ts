@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInstant, formatMinor, formatPeriod } from './money.js';
+import { formatInstant, formatMinor, formatPeriod, parseMajor } from './money.js';
 
 describe('amounts in the back office', () => {
   it('formats minor units by the currency’s exponent, from the digits', () => {
@@ -39,5 +39,18 @@ describe('quantities', () => {
     expect(formatQuantity('123456789012345678901234')).toBe('123,456,789,012,345,678,901,234');
     expect(formatBps(80)).toBe('0.80 %');
     expect(formatBps(1250)).toBe('12.50 %');
+  });
+});
+
+describe('parseMajor', () => {
+  it('reads typed amounts as minor units without floating point', () => {
+    expect(parseMajor('200', 'CNY')).toBe('20000');
+    expect(parseMajor('1,234.5', 'CNY')).toBe('123450');
+    expect(parseMajor('0.01', 'CNY')).toBe('1');
+    expect(parseMajor('712.34', 'CNY')).toBe('71234');
+    expect(parseMajor('0', 'CNY')).toBeUndefined();
+    expect(parseMajor('1.234', 'CNY')).toBeUndefined();
+    expect(parseMajor('-1', 'CNY')).toBeUndefined();
+    expect(parseMajor('abc', 'CNY')).toBeUndefined();
   });
 });

@@ -44,3 +44,16 @@ export function formatBps(bps: number): string {
 export function formatQuantity(quantity: string): string {
   return /^-?\d+$/.test(quantity) ? quantity.replace(/\B(?=(\d{3})+(?!\d))/g, ',') : quantity;
 }
+
+/**
+ * What staff type as an amount ("200", "1,234.5", "0.01") in minor units of the currency, by string
+ * arithmetic: "1,234.5" CNY → "123450". Undefined when it is not a positive amount with at most the
+ * currency's decimals.
+ */
+export function parseMajor(text: string, currency: string): string | undefined {
+  const exponent = CURRENCY_EXPONENTS[currency];
+  const m = /^(\d{1,15})(?:\.(\d*))?$/.exec(text.trim().replace(/,/g, ''));
+  if (!m || exponent === undefined || (m[2] ?? '').length > exponent) return undefined;
+  const minor = `${m[1]}${(m[2] ?? '').padEnd(exponent, '0')}`.replace(/^0+(?=\d)/, '');
+  return /[1-9]/.test(minor) ? minor : undefined;
+}

@@ -61,6 +61,8 @@ describe('buffmoney CLI', { timeout: 90_000 }, () => {
     expect(one.stdout).toContain('step-up: yes');
     expect(one.stdout).toContain('roles: admin');
     expect(cli(['merchants:set-fee', '--help']).stdout).toContain('--bps <integer>');
+    const refund = cli(['refunds:create', '--help']).stdout;
+    for (const part of ['--invoice <string>', '--amount <string>', '--reason <string>', '--otp <code>', 'step-up: yes', 'roles: admin, finance']) expect(refund).toContain(part);
 
     const unknown = cli(['kyb:nope', '--json']);
     expect(unknown.code).toBe(2);

@@ -5,6 +5,7 @@ import { invoicesGenerate, invoicesList, invoicesShow, invoicesUnbilled, invoice
 import { ledgerAccounts, ledgerBalancesCommand, ledgerShow, ledgerVerify } from './ledger.js';
 import { ledgerTransactions } from './ledger-transactions.js';
 import { kybApprove, kybExportDocument, kybList, kybReject, kybRequestInfo, kybShow } from './kyb.js';
+import { paymentsExceptions, paymentsList, paymentsReconcile, paymentsResolveException, refundsCreate, refundsList, refundsRetry, sandboxPay } from './payments.js';
 import { reportsOverview } from './reports.js';
 import { merchantsDestinationHistory, merchantsList, merchantsReactivate, merchantsSetFee, merchantsShow, merchantsSuspend } from './merchants.js';
 import { staffAdd, staffDisable, staffList, staffMe } from './staff.js';
@@ -46,6 +47,14 @@ export const backOfficeCommandList = [
   invoicesVoid,
   invoicesUnbilled,
   reportsOverview,
+  paymentsList,
+  paymentsExceptions,
+  paymentsResolveException,
+  refundsList,
+  refundsCreate,
+  refundsRetry,
+  paymentsReconcile,
+  sandboxPay,
 ] as const;
 
 /** Each command's definition by name, with its schemas' types: the contract the bridge is typed from. */

@@ -12,6 +12,7 @@ import en_invoices from './en/invoices';
 import en_ledger from './en/ledger';
 import en_settings from './en/settings';
 import en_ui from './en/ui';
+import en_payments from './en/payments';
 import zh_common from './zh/common';
 import zh_signin from './zh/signin';
 import zh_home from './zh/home';
@@ -24,6 +25,7 @@ import zh_invoices from './zh/invoices';
 import zh_ledger from './zh/ledger';
 import zh_settings from './zh/settings';
 import zh_ui from './zh/ui';
+import zh_payments from './zh/payments';
 
 /**
  * The back office speaks English and Simplified Chinese, switchable at any time (the choice is kept
@@ -45,6 +47,7 @@ export const resources = {
     ledger: en_ledger,
     settings: en_settings,
     ui: en_ui,
+    payments: en_payments,
   },
   zh: {
     common: zh_common,
@@ -59,6 +62,7 @@ export const resources = {
     ledger: zh_ledger,
     settings: zh_settings,
     ui: zh_ui,
+    payments: zh_payments,
   },
 } as const;
 

@@ -13,6 +13,7 @@ import { ErrorNote, Loading, Notice } from '../ui/Feedback';
 import { EnvironmentField, SelectField } from '../ui/fields';
 import { useAllPages } from '../ui/useAllPages';
 import { RunProgress, TabLinks, formatMinorDecimal, previousMonth } from './finance-parts';
+import { RefundDialog } from './Payments';
 import './finance.css';
 
 type Summary = CommandOutput<'invoices:list'>['items'][number];
@@ -286,6 +287,7 @@ function InvoiceView({ id }: { id: string }) {
   const shown = useCommand('invoices:show', { invoice: id });
   const inv = shown.data;
   const [voiding, setVoiding] = useState(false);
+  const [refunding, setRefunding] = useState(false);
   const [reason, setReason] = useState('');
   const [done, setDone] = useState<string>();
 
@@ -346,6 +348,11 @@ function InvoiceView({ id }: { id: string }) {
                 {t('void.open')}
               </button>
             )}
+            {can('refunds:create') && inv.status === 'paid' && (
+              <button type="button" onClick={() => setRefunding(true)}>
+                {t('refund.open')}
+              </button>
+            )}
           </header>
           {done && <Notice>{done}</Notice>}
           <div className="fact-columns">
@@ -395,6 +402,17 @@ function InvoiceView({ id }: { id: string }) {
           <h2>{t('fx.title')}</h2>
           <DataTable label={t('fx.table')} data={inv.fxSnapshot} columns={fxColumns} rowId={(f) => `${f.use}:${f.id}`} empty={t('fx.empty')} />
           {can('ledger:transactions') && <InvoicePostings key={inv.status} invoiceId={inv.id} />}
+          {refunding && (
+            <RefundDialog
+              invoiceId={inv.id}
+              onDone={(message) => {
+                setDone(message);
+                setRefunding(false);
+                shown.reload();
+              }}
+              onCancel={() => setRefunding(false)}
+            />
+          )}
           {voiding && (
             <ConfirmDialog
               title={t('void.title', { number: inv.invoiceNumber })}

@@ -100,6 +100,7 @@ export default {
     entries: 'Entries',
     amount: 'Debits = credits',
   },
+  refund: { open: 'Refund…' },
   void: {
     open: 'Void invoice…',
     title: 'Void invoice {{number}}',

@@ -103,6 +103,7 @@ export default {
     entries: '分录数',
     amount: '借方 = 贷方',
   },
+  refund: { open: '退款…' },
   void: {
     open: '作废账单…',
     title: '作废账单 {{number}}',
