@@ -53,7 +53,9 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
       durable: false,
       // Tests run invoice generation themselves, at the instants they choose.
       invoiceScheduler: false,
-      ...(options.realRateLimits ? {} : { limits: { loginPerMinute: 10_000, signupPerMinute: 10_000 } }),
+      // …and reconcile payments themselves (core/payments reconcilePayments).
+      paymentsReconcile: false,
+      ...(options.realRateLimits ? {} : { limits: { loginPerMinute: 10_000, signupPerMinute: 10_000, channelCallbacksPerMinute: 10_000 } }),
       ...options.config,
     },
   });
