@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, CoreContext } from '../../core/context/index.js';
 import { DomainError, conflict, notFound } from '../../core/errors/index.js';
-import type { SandboxPayer } from '../../core/payments/index.js';
+import { ChannelError, type SandboxPayer } from '../../core/payments/index.js';
 import { type AlipayPeerHandler, createAlipayPeer } from '../../core/payments/channels/alipay/index.js';
 import { createWechatPayPeer, type WechatPayPeerHandler } from '../../core/payments/channels/wechat/index.js';
 import { type PaymentChannelSetup, SANDBOX_ALIPAY_PATH, SANDBOX_CHANNELS_PATH, SANDBOX_WECHAT_PATH } from './registry.js';
@@ -116,13 +116,21 @@ export function createSandboxPayer(ctx: CoreContext, peers: SandboxChannelPeers,
         .where('environment', '=', 'sandbox')
         .executeTakeFirst();
       if (!order) throw notFound('payment_order_not_found', `No sandbox ${channel} order ${outTradeNo}`);
-      await setup.channels(channel, 'sandbox').createOrder({
-        outTradeNo,
-        amountFen: BigInt(order.amount_minor),
-        description: `Sandbox order ${order.id}`,
-        expiresAt: order.expires_at,
-        notifyUrl: setup.notifyUrl(channel),
-      });
+      try {
+        await setup.channels(channel, 'sandbox').createOrder({
+          outTradeNo,
+          amountFen: BigInt(order.amount_minor),
+          description: `Sandbox order ${order.id}`,
+          expiresAt: order.expires_at,
+          notifyUrl: setup.notifyUrl(channel),
+        });
+      } catch (e) {
+        if (!(e instanceof ChannelError)) throw e;
+        throw new DomainError('unavailable', 'channel_unavailable', `The sandbox ${channel} did not take the order again: ${e.message}`, {
+          details: { channel, channelCode: e.channelCode, retryable: e.retryable },
+          retryAfterSeconds: e.retryable ? 5 : undefined,
+        });
+      }
     }
     try {
       if (channel === 'wechat') return { callbackStatus: await peers.wechat.pay(outTradeNo) };

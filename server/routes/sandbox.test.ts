@@ -74,6 +74,18 @@ describe.each(['wechat', 'alipay'] as const)('the sandbox story through %s', (ch
     return 'still pending';
   }
 
+  it('pays an order the sandbox channel forgot (a restart): it is registered with it again', async () => {
+    const [fresh] = await finalizedInvoices(server.ctx, clock, [{ merchantId: merchant.id, environment: 'sandbox', customer: `forgot_${channel}` }]);
+    const checkout = await api('POST', `/invoices/${fresh}/checkout`, { channel });
+    expect(checkout.status, checkout.text).toBe(200);
+    const peer = channel === 'wechat' ? server.sandboxPeers!.wechat : server.sandboxPeers!.alipay;
+    (peer.orders as Map<string, unknown>).clear();
+    const paid = await api('POST', `/sandbox/payment-orders/${checkout.body.paymentOrderId}/pay`);
+    expect(paid.status, paid.text).toBe(200);
+    expect(paid.body.status).toBe('paid');
+    expect((await api('GET', `/invoices/${fresh}`)).body.status).toBe('paid');
+  });
+
   it('is sandbox only, for the merchant’s own open orders', async () => {
     const other = await signupMerchant(server);
     const [otherInvoice] = await finalizedInvoices(server.ctx, clock, [{ merchantId: other.id, environment: 'sandbox', customer: `other_${channel}` }]);
@@ -87,5 +99,22 @@ describe.each(['wechat', 'alipay'] as const)('the sandbox story through %s', (ch
     const readOnly = await keyWithScopes(server, other.token, ['invoice:read']);
     expect((await withKey(server, readOnly)('POST', `/sandbox/payment-orders/${order.body.paymentOrderId}/pay`)).body).toMatchObject({ error: 'scope_missing' });
     expect((await api('POST', '/sandbox/payment-orders/po_nope/pay')).status).toBe(404);
+  });
+});
+
+describe('BUFFMONEY_SANDBOX_CHANNELS=0', () => {
+  const clock = new ManualClock('2026-06-01T12:00:00.000Z');
+  let server: TestServer;
+  afterAll(async () => server?.stop());
+
+  it('mounts no peers, and sandbox checkouts answer 503 channel_not_configured', async () => {
+    server = await startTestServer({ clock, config: { sandboxChannels: false } });
+    expect(server.sandboxPeers).toBeUndefined();
+    const merchant = await signupMerchant(server);
+    const [invoiceId] = await finalizedInvoices(server.ctx, clock, [{ merchantId: merchant.id, environment: 'sandbox', customer: 'off' }]);
+    const checkout = await withKey(server, merchant.sandboxKey)('POST', `/invoices/${invoiceId}/checkout`, { channel: 'wechat' });
+    expect(checkout.status).toBe(503);
+    expect(checkout.body.error).toBe('channel_not_configured');
+    expect((await server.call('POST', '/sandbox/channels/alipay/gateway.do', { rawBody: 'x' })).status).toBe(404);
   });
 });
