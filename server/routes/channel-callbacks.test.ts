@@ -155,3 +155,23 @@ describe('POST /api/webhooks/alipay', () => {
     expect(await paymentsOf(invoiceId)).toHaveLength(0);
   });
 });
+
+describe('callback limits', () => {
+  let limited: TestServer;
+  beforeAll(async () => {
+    limited = await startTestServer({ config: { limits: { channelCallbacksPerMinute: 3 } } });
+  });
+  afterAll(async () => limited?.stop());
+
+  it('refuses bodies over 64 KB and more than the per-IP rate', async () => {
+    const big = await fetch(`${limited.url}/api/webhooks/alipay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a='.padEnd(70_000, 'x'),
+    });
+    expect(big.status).toBe(413);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await fetch(`${limited.url}/api/webhooks/wechat`, { method: 'POST', body: '{}' })).status);
+    expect(statuses).toEqual([401, 401, 429]);
+  });
+});
