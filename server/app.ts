@@ -7,6 +7,8 @@ import { healthRouter } from './http/health.js';
 import { type RouteSpec, buildRouter, leanDispatcher, methodNotAllowed, rejectMalformedPath } from './http/route.js';
 import type { ServerDeps } from './deps.js';
 import { allRoutes } from './routes/index.js';
+import { channelCallbackRouter } from './routes/channel-callbacks.js';
+import { CHANNEL_CALLBACK_PATHS } from './payments/index.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -18,7 +20,10 @@ export function createRequestListener(deps: ServerDeps): RequestListener {
   const routes = allRoutes(deps);
   const app = createApp(deps, routes);
   const lean = leanDispatcher(deps.ctx, routes, '/api/v1', responseHeaders({ hsts: deps.config.hsts }));
+  const peers = deps.sandboxPeers;
   return (req, res) => {
+    // The sandbox channel peers (WeChat Pay's API, Alipay's gateway) answer in their own formats, before the app.
+    if (peers?.handle(req, res)) return;
     if (!lean(req, res)) app(req, res);
   };
 }
@@ -45,10 +50,14 @@ export function createApp(deps: ServerDeps, routes: RouteSpec[]): Express {
   app.get('/api/health', (_req, res) => {
     res.json({ ok: true });
   });
+  // Channel callbacks: raw bodies, the channels' own reply formats (routes/channel-callbacks.ts).
+  app.use(channelCallbackRouter(deps));
   app.use(
     methodNotAllowed([
       { method: 'get', path: '/api/openapi' },
       { method: 'get', path: '/api/health' },
+      { method: 'post', path: CHANNEL_CALLBACK_PATHS.wechat },
+      { method: 'post', path: CHANNEL_CALLBACK_PATHS.alipay },
     ]),
   );
   app.use('/api/v1', buildRouter(deps.ctx, routes));

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { z } from 'zod';
 import type { CoreSecrets } from '../core/context/index.js';
 import { loadSecretsFile } from '../core/context/secrets-file.js';
 import { parseDatabaseUrl, poolSizeFromEnv } from '../core/db/index.js';
@@ -16,7 +17,8 @@ export interface ServerConfig {
   allowPrivateWebhooks: boolean;
   /** Express "trust proxy": set when behind a load balancer, so rate limits see client IPs. */
   trustProxy: boolean | number | string;
-  limits: { loginPerMinute: number; signupPerMinute: number };
+  /** Per client IP and minute; `channelCallbacksPerMinute` guards /api/webhooks/wechat|alipay (BUFFMONEY_CALLBACK_RATE_LIMIT). */
+  limits: { loginPerMinute: number; signupPerMinute: number; channelCallbacksPerMinute: number };
   bcryptCost: number;
   /** fsync every commit (default on: a 200 means stored even through a power cut). */
   durable: boolean;
@@ -34,6 +36,46 @@ export interface ServerConfig {
   invoiceScheduler: boolean;
   /** How long after a period ends late events are still awaited before invoicing it (BUFFMONEY_INVOICE_GRACE_MINUTES, default 60). */
   invoiceGraceMinutes: number;
+  /**
+   * The base URL WeChat Pay, Alipay and payers reach this server at (BUFFMONEY_PUBLIC_URL): notify
+   * URLs and hosted checkout pages are built on it. Undefined: `http://127.0.0.1:<port>`.
+   */
+  publicUrl?: string;
+  /** Serve the sandbox channel peers under /sandbox/channels (BUFFMONEY_SANDBOX_CHANNELS=0 turns the sandbox channels off). */
+  sandboxChannels: boolean;
+  /** Take part in payment reconciliation (BUFFMONEY_PAYMENTS_RECONCILE=0 turns it off); the leader of `payments-reconcile` runs it. */
+  paymentsReconcile: boolean;
+  /** Seconds between reconciliation runs (BUFFMONEY_PAYMENTS_RECONCILE_SECONDS, default 60). */
+  paymentsReconcileSeconds: number;
+}
+
+/** BUFFMONEY_PUBLIC_URL: an absolute http(s) URL without query or fragment; a trailing slash is dropped. */
+export const PublicUrlSchema = z
+  .url({ protocol: /^https?$/, message: 'BUFFMONEY_PUBLIC_URL must be an absolute http:// or https:// URL' })
+  .refine((url) => {
+    const parsed = new URL(url);
+    return parsed.search === '' && parsed.hash === '' && parsed.username === '' && parsed.password === '';
+  }, 'BUFFMONEY_PUBLIC_URL must not carry a query, a fragment or credentials')
+  .transform((url) => url.replace(/\/+$/, ''));
+
+function parsePublicUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const parsed = PublicUrlSchema.safeParse(value.trim());
+  if (!parsed.success) throw new Error(`${parsed.error.issues[0].message}, got ${JSON.stringify(value)}`);
+  return parsed.data;
+}
+
+/** A whole number within bounds from the environment; refuses anything else at start. */
+function wholeNumber(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = z.coerce
+    .number()
+    .int()
+    .min(min)
+    .max(max)
+    .safeParse(/^\d+$/.test(value) ? value : Number.NaN);
+  if (!parsed.success) throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return parsed.data;
 }
 
 /** A whole number of minutes from the environment; refuses anything else at start rather than guessing. */
@@ -62,13 +104,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     // The developer escape hatch is ignored in production, whatever it says.
     allowPrivateWebhooks: !production && env.BUFFMONEY_ALLOW_PRIVATE_WEBHOOKS === '1',
     trustProxy: trust === undefined ? false : /^\d+$/.test(trust) ? Number(trust) : trust === 'true' ? true : trust,
-    limits: { loginPerMinute: 10, signupPerMinute: 5 },
+    limits: {
+      loginPerMinute: 10,
+      signupPerMinute: 5,
+      channelCallbacksPerMinute: wholeNumber('BUFFMONEY_CALLBACK_RATE_LIMIT', env.BUFFMONEY_CALLBACK_RATE_LIMIT, 1200, 1, 1_000_000),
+    },
     bcryptCost: 12,
     durable: env.BUFFMONEY_DURABLE !== '0',
     ingestThread: env.BUFFMONEY_INGEST_THREAD !== '0',
     hsts: env.BUFFMONEY_HSTS === '1',
     invoiceScheduler: env.BUFFMONEY_INVOICE_SCHEDULER !== '0',
     invoiceGraceMinutes: wholeMinutes(env.BUFFMONEY_INVOICE_GRACE_MINUTES, 60),
+    publicUrl: parsePublicUrl(env.BUFFMONEY_PUBLIC_URL),
+    sandboxChannels: env.BUFFMONEY_SANDBOX_CHANNELS !== '0',
+    paymentsReconcile: env.BUFFMONEY_PAYMENTS_RECONCILE !== '0',
+    paymentsReconcileSeconds: wholeNumber('BUFFMONEY_PAYMENTS_RECONCILE_SECONDS', env.BUFFMONEY_PAYMENTS_RECONCILE_SECONDS, 60, 5, 86_400),
   };
 }
 

@@ -12,6 +12,9 @@ import { type RunningInvoiceScheduler, startInvoiceScheduler } from './workers/i
 import { startLeaderElection } from '../core/db/leader.js';
 import { startUsageIndexer } from './workers/usage-indexer.js';
 import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
+import { installPaymentChannels, installSandboxPayer } from '../core/payments/index.js';
+import { type PaymentChannelSetup, type SandboxChannelPeers, createPaymentChannelRegistry, createSandboxChannelPeers, createSandboxPayer } from './payments/index.js';
+import { type RunningPaymentsReconcile, describeReconcileReport, startPaymentsReconcile } from './workers/payments-reconcile.js';
 
 export interface RunningServer {
   url: string;
@@ -19,14 +22,22 @@ export interface RunningServer {
   ctx: CoreContext;
   db: Db;
   config: ServerConfig;
+  /** The payment channels this server installed (notify and hosted-page URLs, the sandbox keys). */
+  payments: PaymentChannelSetup;
+  /** The sandbox channel peers served on this listener (absent with BUFFMONEY_SANDBOX_CHANNELS=0). */
+  sandboxPeers?: SandboxChannelPeers;
   /** The usage writer thread, when the server runs one (tests kill it to prove recovery). */
   usageWriter?: ThreadedUsageEventWriter;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
-  config?: Partial<ServerConfig>;
+  config?: Partial<Omit<ServerConfig, 'limits'>> & { limits?: Partial<ServerConfig['limits']> };
   clock?: Clock;
+  /** Where the payment channels' variables are read (BUFFMONEY_WECHAT_*, BUFFMONEY_ALIPAY_*); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The WeChat Pay clients' fetch (tests). */
+  channelFetch?: typeof fetch;
   resolveHost?: (hostname: string) => Promise<string[]>;
   /** Wraps the request listener (tests observe every response with it). */
   wrapListener?: (listener: RequestListener) => RequestListener;
@@ -79,7 +90,36 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (usageReader) installUsageReader(ctx, usageReader);
   const checkpointer =
     embeddedFile !== null ? startCheckpointer({ file: embeddedFile, durable: config.durable, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) }) : undefined;
-  const listener = createRequestListener({ ctx, config });
+  // Payment channels: live from the environment, the sandbox peers on this listener. The public
+  // URL (and with PORT=0 the port) is known once listening; everything reads it lazily.
+  let publicUrl = config.publicUrl;
+  let localUrl: string | undefined;
+  const urlNotYet = () => {
+    throw new Error('the server is not listening yet');
+  };
+  let payments: PaymentChannelSetup;
+  try {
+    payments = await createPaymentChannelRegistry({
+      env: options.env ?? process.env,
+      dataDir: config.dataDir,
+      publicUrl: () => publicUrl ?? urlNotYet(),
+      // The server's own clients reach its peers directly, not through a proxy in front.
+      sandboxPeerUrl: () => localUrl ?? urlNotYet(),
+      sandbox: config.sandboxChannels,
+      clock: ctx.clock,
+      fetch: options.channelFetch,
+    });
+  } catch (error) {
+    await usageWriter?.close().catch(() => {});
+    await usageReader?.close().catch(() => {});
+    await checkpointer?.stop().catch(() => {});
+    await db.close().catch(() => {});
+    throw error;
+  }
+  installPaymentChannels(ctx, payments.channels);
+  const sandboxPeers = payments.sandboxKeys ? createSandboxChannelPeers(payments.sandboxKeys, { clock: ctx.clock }) : undefined;
+  if (sandboxPeers) installSandboxPayer(ctx, createSandboxPayer(ctx, sandboxPeers, payments));
+  const listener = createRequestListener({ ctx, config, payments, sandboxPeers });
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
     onError: (e) => console.error('[buffmoney] usage indexer failed:', e),
   });
@@ -115,6 +155,35 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         onError: (e) => console.error('[buffmoney] invoice run failed:', e),
       })
     : undefined;
+  // Payment reconciliation: one run at a time across replicas, like invoices.
+  let paymentsReconcile: RunningPaymentsReconcile | undefined;
+  let lastReconcileElectionError = '';
+  const reconcileLeadership = config.paymentsReconcile
+    ? startLeaderElection(db, {
+        name: 'payments-reconcile',
+        applicationName: `buffmoney:server:${process.pid}`,
+        onChange: (leader) => {
+          lastReconcileElectionError = '';
+          console.log(`[buffmoney] payments-reconcile: this process (pid ${process.pid}) is ${leader ? 'now the leader' : 'no longer the leader'}`);
+        },
+        onError: (e) => {
+          const message = e instanceof Error ? e.message : String(e);
+          if (message !== lastReconcileElectionError) console.error('[buffmoney] payments-reconcile leader election:', message);
+          lastReconcileElectionError = message;
+        },
+      })
+    : undefined;
+  paymentsReconcile = reconcileLeadership
+    ? startPaymentsReconcile(ctx, {
+        leadership: reconcileLeadership,
+        intervalMs: config.paymentsReconcileSeconds * 1000,
+        refundNotifyUrl: (channel) => payments.notifyUrl(channel),
+        onReport: (report) => {
+          for (const line of describeReconcileReport(report)) console.log(`[buffmoney] payments reconcile: ${line}`);
+        },
+        onError: (e) => console.error('[buffmoney] payments reconcile failed:', e),
+      })
+    : undefined;
   const server = http.createServer(options.wrapListener ? options.wrapListener(listener) : listener);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -123,18 +192,26 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // A wildcard listener is reached on loopback.
+  localUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host}:${port}`;
+  publicUrl ??= localUrl;
   return {
     url: `http://${host}:${port}`,
     port,
     ctx,
     db,
-    config,
+    config: { ...config, publicUrl },
+    payments,
+    sandboxPeers,
     usageWriter,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      sandboxPeers?.close();
+      await paymentsReconcile?.stop();
+      await reconcileLeadership?.stop();
       await invoiceScheduler?.stop();
       await invoiceLeadership?.stop();
       await usageIndexer.stop();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { totpCode } from '../core/auth/totp.js';
 import type { Clock } from '../core/context/index.js';
 import { createTestDatabase } from '../core/testing/database.js';
+import { SANDBOX_KEYS_FILE, loadSandboxChannelKeys } from '../server/payments/index.js';
 import { type RunningServer, type StartOptions, startServer } from '../server/server.js';
 import { conformanceObserver } from './openapi-conformance.js';
 
@@ -39,6 +40,8 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
   const database = await createTestDatabase();
   const { dir } = database;
   const dbFile = database.url;
+  // The sandbox channel keys (four RSA pairs) are generated once per test process, not per server.
+  fs.writeFileSync(path.join(dir, SANDBOX_KEYS_FILE), JSON.stringify(await testSandboxKeys()), { mode: 0o600 });
   const conformance = conformanceObserver();
   const running = await startServer({
     ...options,
@@ -53,7 +56,9 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
       durable: false,
       // Tests run invoice generation themselves, at the instants they choose.
       invoiceScheduler: false,
-      ...(options.realRateLimits ? {} : { limits: { loginPerMinute: 10_000, signupPerMinute: 10_000 } }),
+      // …and reconcile payments themselves (core/payments reconcilePayments).
+      paymentsReconcile: false,
+      ...(options.realRateLimits ? {} : { limits: { loginPerMinute: 10_000, signupPerMinute: 10_000, channelCallbacksPerMinute: 10_000 } }),
       ...options.config,
     },
   });
@@ -86,6 +91,15 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
       await database.cleanup();
     },
   };
+}
+
+let sandboxKeys: ReturnType<typeof loadSandboxChannelKeys> | undefined;
+function testSandboxKeys(): ReturnType<typeof loadSandboxChannelKeys> {
+  if (!sandboxKeys) {
+    const { dir, cleanup } = tempDir('buffmoney-sandbox-keys-');
+    sandboxKeys = loadSandboxChannelKeys(dir).finally(cleanup);
+  }
+  return sandboxKeys;
 }
 
 let counter = 0;

@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { API_KEY_SCOPES, SCOPE_DESCRIPTIONS } from '../../core/auth/api-keys.js';
 import { type HttpMethod, type RouteSpec, refusesNonJsonBody } from './route.js';
 
+/**
+ * Paths the server answers that are not part of the merchant API and so not in this document:
+ * the payment channels' callbacks (answered in WeChat Pay's and Alipay's own formats) and the
+ * sandbox channel peers (WeChat Pay's v3 API and Alipay's gateway, as those channels speak them).
+ * The README documents them ("Payment channels").
+ */
+export const CHANNEL_FACING_PATH_PREFIXES: readonly string[] = ['/api/webhooks/', '/sandbox/channels/'];
+
 /** The error object every failure answers with; errors that carry more fields have their own schema below. */
 export const ErrorSchema = z
   .object({
@@ -87,6 +95,34 @@ export const ERROR_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
       contractId: z.string(),
     },
   ),
+  channel_unavailable: errorWith(
+    'ChannelUnavailableError',
+    'channel_unavailable',
+    'The payment channel did not complete the request; `channelCode` is its own code (or `network` / `bad_response`), `retryable` whether the same request may succeed later (see Retry-After).',
+    {
+      channel: z.enum(['wechat', 'alipay']),
+      channelCode: z.string(),
+      retryable: z.boolean(),
+    },
+  ),
+  ...Object.fromEntries(
+    (
+      [
+        ['invoice_already_paid', 'InvoiceAlreadyPaidError', 'The invoice is already paid.'],
+        ['invoice_void', 'InvoiceVoidError', 'The invoice was voided.'],
+        ['invoice_refunded', 'InvoiceRefundedError', 'The invoice was refunded.'],
+        ['invoice_not_payable', 'InvoiceNotPayableError', 'The invoice cannot be collected: a draft, or nothing to collect in CNY.'],
+      ] as const
+    ).map(([code, id, description]) => [
+      code,
+      errorWith(id, code, `${description} \`status\` is the invoice's status.`, {
+        status: z.enum(['draft', 'finalized', 'payment_pending', 'paid', 'void', 'refunded']),
+      }),
+    ]),
+  ),
+  payment_order_not_open: errorWith('PaymentOrderNotOpenError', 'payment_order_not_open', 'Only an open payment order takes payment; `status` is its status.', {
+    status: z.enum(['creating', 'paid', 'closed', 'expired', 'failed']),
+  }),
   not_ready: errorWith('NotReadyError', 'not_ready', 'A readiness check failed; `failing` names which.', {
     failing: z.array(z.enum(['database', 'migrations', 'ingestWriter'])).min(1),
   }),

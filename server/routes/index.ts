@@ -1,10 +1,12 @@
 import type { ServerDeps } from '../deps.js';
 import type { RouteSpec } from '../http/route.js';
 import { catalogRoutes } from './catalog.js';
+import { checkoutRoutes } from './checkout.js';
 import { contractRoutes } from './contracts.js';
 import { customerRoutes } from './customers.js';
 import { invoiceRoutes } from './invoices.js';
 import { merchantRoutes } from './merchants.js';
+import { sandboxRoutes } from './sandbox.js';
 import { usageEventRoutes } from './usage-events.js';
 import { usageSummaryRoutes } from './usage-summary.js';
 
@@ -17,6 +19,8 @@ export function allRoutes(deps: ServerDeps): RouteSpec[] {
     ...contractRoutes(deps),
     ...usageSummaryRoutes(deps),
     ...invoiceRoutes(deps),
+    ...checkoutRoutes(deps),
+    ...sandboxRoutes(deps),
     ...usageEventRoutes(deps),
   ];
 }

@@ -104,7 +104,36 @@ function digits(count: number): string {
   return out;
 }
 
+/**
+ * The peer as a request handler, for mounting on another server's listener (the product's
+ * sandbox serves it at `/sandbox/channels/alipay/gateway.do`): `basePath` is the mount point.
+ */
+export interface AlipayPeerHandler extends Omit<AlipayPeer, 'url' | 'close'> {
+  /** Serves one request: POST <basePath>/gateway.do; anything else 404. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Ends requests left hanging by the `hang` fault. */
+  dropHangingRequests(): void;
+}
+
+/** A running peer on its own 127.0.0.1 port (tests). */
 export async function startAlipayPeer(options: AlipayPeerOptions): Promise<AlipayPeer> {
+  const peer = createAlipayPeer(options);
+  const server = createServer((req, res) => peer.handle(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const { handle: _handle, dropHangingRequests: _drop, ...rest } = peer;
+  return {
+    ...rest,
+    url: `http://127.0.0.1:${port}/gateway.do`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+export function createAlipayPeer(options: AlipayPeerOptions & { basePath?: string }): AlipayPeerHandler {
+  const gatewayPath = `${(options.basePath ?? '').replace(/\/+$/, '')}/gateway.do`;
   // The sandbox runs the peer on real time; tests pass their own clock.
   const now = options.now ?? (() => new Date());
   const orders = new Map<string, AlipayPeerOrder>();
@@ -305,7 +334,7 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== '/gateway.do' || req.method !== 'POST') {
+    if (url.pathname !== gatewayPath || req.method !== 'POST') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
@@ -321,7 +350,10 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
       res.writeHead(200, { 'content-type': 'text/html;charset=utf-8' }).end(replayed);
       return;
     }
-    if (fault === 'hang') return; // the socket stays open until close()
+    if (fault === 'hang') {
+      hanging.add(res); // the socket stays open until close()
+      return;
+    }
     if (fault === 'http_503') {
       res.writeHead(503, { 'content-type': 'text/html' }).end('<html>503 Service Temporarily Unavailable</html>');
       return;
@@ -352,14 +384,13 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
     res.writeHead(200, { 'content-type': 'text/html;charset=utf-8' }).end(answer);
   }
 
-  const server = createServer((req, res) => {
+  const hanging = new Set<ServerResponse>();
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(String(error));
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  }
 
   function mustFind(outTradeNo: string): AlipayPeerOrder {
     const order = orders.get(outTradeNo);
@@ -416,7 +447,11 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
   }
 
   return {
-    url: `http://127.0.0.1:${port}/gateway.do`,
+    handle: handleRequest,
+    dropHangingRequests() {
+      for (const res of hanging) res.destroy();
+      hanging.clear();
+    },
     orders,
     calls,
     requests,
@@ -456,9 +491,5 @@ export async function startAlipayPeer(options: AlipayPeerOptions): Promise<Alipa
       );
     },
     signNotification,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-    },
   };
 }

@@ -7,7 +7,9 @@ export {
   type PeerFault,
   type PeerOrder,
   type PeerRefund,
+  createWechatPayPeer,
   startWechatPayPeer,
+  type WechatPayPeerHandler,
   type WechatPayPeer,
   type WechatPayPeerOptions,
 } from './peer.js';

@@ -150,7 +150,36 @@ function fenField(body: Record<string, unknown>, field: string): bigint {
   return BigInt(value as number);
 }
 
+/**
+ * The peer as a request handler, for mounting on another server's listener (the product's
+ * sandbox serves it under `/sandbox/channels/wechat`). `basePath` is the mount point: requests
+ * are routed by the path below it, and their signatures checked over the full path, as the
+ * client signed it (a client whose base URL is `<server>/sandbox/channels/wechat`).
+ */
+export interface WechatPayPeerHandler extends Omit<WechatPayPeer, 'url' | 'close'> {
+  /** Serves one request (any path: an unknown one is answered 404 NOT_FOUND, signed). */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** A running peer on its own 127.0.0.1 port (tests). */
 export async function startWechatPayPeer(options: WechatPayPeerOptions): Promise<WechatPayPeer> {
+  const peer = createWechatPayPeer(options);
+  const server = createServer((req, res) => peer.handle(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...peer,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export function createWechatPayPeer(options: WechatPayPeerOptions & { basePath?: string }): WechatPayPeerHandler {
+  const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   const now = options.now ?? (() => new Date());
   const merchantKeys = loadPublicKeys(options.merchantPublicKeys);
   const platformKey = loadPrivateKey(options.platformPrivateKey);
@@ -353,7 +382,7 @@ export async function startWechatPayPeer(options: WechatPayPeerOptions): Promise
     return fail(404, 'NOT_FOUND', `No such API: ${req.method} ${url.pathname}`);
   }
 
-  const server = createServer((req, res) => {
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -361,7 +390,9 @@ export async function startWechatPayPeer(options: WechatPayPeerOptions): Promise
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
     req.on('end', () => {
-      const path = req.url ?? '/';
+      // Signed over the full path; routed by the part below the mount point.
+      const signedPath = req.url ?? '/';
+      const path = basePath && signedPath.startsWith(basePath) ? signedPath.slice(basePath.length) || '/' : signedPath;
       const body = Buffer.concat(chunks).toString('utf8');
       const entry = { method: req.method ?? '', path, authorized: false };
       requests.push(entry);
@@ -369,7 +400,7 @@ export async function startWechatPayPeer(options: WechatPayPeerOptions): Promise
       if (requests.length > MAX_LOGGED_REQUESTS) requests.splice(0, requests.length - MAX_LOGGED_REQUESTS);
       (async () => {
         if (size > MAX_BODY_BYTES) fail(413, 'PARAM_ERROR', 'body too large');
-        authorize(req, path, body);
+        authorize(req, signedPath, body);
         entry.authorized = true;
         return route(req, path, body);
       })().then(
@@ -380,9 +411,7 @@ export async function startWechatPayPeer(options: WechatPayPeerOptions): Promise
         },
       );
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  }
 
   function buildNotification(eventType: string, summary: string, originalType: 'transaction' | 'refund', resource: Record<string, unknown>, signedAt?: Date): BuiltNotification {
     const nonce = randomString(12);
@@ -450,15 +479,10 @@ export async function startWechatPayPeer(options: WechatPayPeerOptions): Promise
   }
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    handle,
     orders,
     refunds,
     requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
     async pay(outTradeNo, payment = {}) {
       const order = orders.get(outTradeNo);
       if (!order) throw new Error(`No order ${outTradeNo}`);
