@@ -4,6 +4,7 @@ import { buildOpenApiDocument } from './http/openapi.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { responseHeaders } from './http/headers.js';
 import { healthRouter } from './http/health.js';
+import { createCheckoutPageRouter } from './checkout-page/index.js';
 import { type RouteSpec, buildRouter, leanDispatcher, methodNotAllowed, rejectMalformedPath } from './http/route.js';
 import type { ServerDeps } from './deps.js';
 import { allRoutes } from './routes/index.js';
@@ -52,6 +53,9 @@ export function createApp(deps: ServerDeps, routes: RouteSpec[]): Express {
   });
   // Channel callbacks: raw bodies, the channels' own reply formats (routes/channel-callbacks.ts).
   app.use(channelCallbackRouter(deps));
+  // The hosted checkout page: public HTML per payment order, its own CSP (server/checkout-page).
+  const payments = deps.payments;
+  app.use('/pay', createCheckoutPageRouter({ ctx: deps.ctx, notifyUrl: payments ? (c) => payments.notifyUrl(c) : undefined }));
   app.use(
     methodNotAllowed([
       { method: 'get', path: '/api/openapi' },

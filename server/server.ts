@@ -12,7 +12,7 @@ import { type RunningInvoiceScheduler, startInvoiceScheduler } from './workers/i
 import { startLeaderElection } from '../core/db/leader.js';
 import { startUsageIndexer } from './workers/usage-indexer.js';
 import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
-import { installPaymentChannels, installSandboxPayer } from '../core/payments/index.js';
+import { installPaymentChannels, installRefundNotifyUrl, installSandboxPayer } from '../core/payments/index.js';
 import { type PaymentChannelSetup, type SandboxChannelPeers, createPaymentChannelRegistry, createSandboxChannelPeers, createSandboxPayer } from './payments/index.js';
 import { type RunningPaymentsReconcile, describeReconcileReport, startPaymentsReconcile } from './workers/payments-reconcile.js';
 
@@ -117,6 +117,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     throw error;
   }
   installPaymentChannels(ctx, payments.channels);
+  installRefundNotifyUrl(ctx, (channel) => payments.notifyUrl(channel));
   const sandboxPeers = payments.sandboxKeys ? createSandboxChannelPeers(payments.sandboxKeys, { clock: ctx.clock }) : undefined;
   if (sandboxPeers) installSandboxPayer(ctx, createSandboxPayer(ctx, sandboxPeers, payments));
   const listener = createRequestListener({ ctx, config, payments, sandboxPeers });

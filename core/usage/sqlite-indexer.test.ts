@@ -80,7 +80,7 @@ describe('sqlite: the usage index in its own file', () => {
     await writer.exclusive!((raw) => {
       raw.pragma('busy_timeout = 0'); // would fail at once, not wait, if the lock were shared
       raw.exec('BEGIN IMMEDIATE');
-      raw.exec("INSERT INTO usage_dimension_sets (canonical) VALUES ('{\"k\":\"held\"}')");
+      raw.exec('INSERT INTO usage_dimension_sets (canonical) VALUES (\'{"k":"held"}\')');
       raw.exec('COMMIT');
     });
     expect(performance.now() - started).toBeLessThan(1_000);

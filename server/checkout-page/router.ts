@@ -18,6 +18,12 @@ export interface CheckoutPageDeps {
    * production so a forged Host header cannot choose where the channel calls back).
    */
   publicUrl?: string;
+  /**
+   * The callback address for a channel, from the server's payment setup (server/payments:
+   * `BUFFMONEY_PUBLIC_URL`); preferred over `publicUrl` when given, so the page and the checkout
+   * API give the channels the same address.
+   */
+  notifyUrl?: (channel: ChannelName) => string;
   /** Requests per minute per client IP: pages and status polls, and channel switches (defaults 300 and 20). */
   limits?: { viewsPerMinute?: number; switchesPerMinute?: number };
 }
@@ -139,7 +145,7 @@ export function createCheckoutPageRouter(deps: CheckoutPageDeps): Router {
           environment: checkout.environment,
           invoiceId: checkout.invoiceId,
           channel,
-          notifyUrl: (c) => `${origin}/api/webhooks/${c}`,
+          notifyUrl: deps.notifyUrl ?? ((c) => `${origin}/api/webhooks/${c}`),
           hostedUrl: (t) => `${req.baseUrl}/${encodeURIComponent(t)}`,
         });
         commonHeaders(res);

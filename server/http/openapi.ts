@@ -5,10 +5,11 @@ import { type HttpMethod, type RouteSpec, refusesNonJsonBody } from './route.js'
 /**
  * Paths the server answers that are not part of the merchant API and so not in this document:
  * the payment channels' callbacks (answered in WeChat Pay's and Alipay's own formats) and the
- * sandbox channel peers (WeChat Pay's v3 API and Alipay's gateway, as those channels speak them).
+ * sandbox channel peers (WeChat Pay's v3 API and Alipay's gateway, as those channels speak them) and the
+ * hosted checkout page (HTML for payers, server/checkout-page).
  * The README documents them ("Payment channels").
  */
-export const CHANNEL_FACING_PATH_PREFIXES: readonly string[] = ['/api/webhooks/', '/sandbox/channels/'];
+export const CHANNEL_FACING_PATH_PREFIXES: readonly string[] = ['/api/webhooks/', '/sandbox/channels/', '/pay/'];
 
 /** The error object every failure answers with; errors that carry more fields have their own schema below. */
 export const ErrorSchema = z
