@@ -8,6 +8,7 @@ import { createBridgeHost } from '../core/backoffice/host.js';
 import { throttleProgress } from '../core/backoffice/progress.js';
 import { toCommandFailure } from '../core/backoffice/registry.js';
 import { createContext } from '../core/context/index.js';
+import { installHostPaymentChannels } from '../core/payments/setup/install.js';
 import { loadSecretsFile } from '../core/context/secrets-file.js';
 import { type MigrationBackup, migrateWithBackup } from '../core/db/backup.js';
 import { type Db, openDatabase } from '../core/db/index.js';
@@ -111,6 +112,14 @@ let requireAdmin: () => Promise<BridgeResult<never> | null> = async () => refuse
 /** The bridge's channels; the session token lives here in the main process, never in the page. */
 function registerBridge(db: Db, secretsDir: string): void {
   const ctx = createContext({ db, secrets: loadSecretsFile(secretsDir, process.env) });
+  // Refunds and reconciliation from the desktop: the same channel clients as the server; the
+  // sandbox ones reach the peers the bundled server mounts (its URL once it runs).
+  void installHostPaymentChannels(ctx, {
+    env: process.env,
+    dataDir: secretsDir,
+    publicUrl: () => process.env.BUFFMONEY_PUBLIC_URL ?? run.server?.state.url ?? `http://127.0.0.1:${run.loaded.settings.server.port}`,
+    sandbox: process.env.BUFFMONEY_SANDBOX_CHANNELS !== '0',
+  });
   const host = createBridgeHost(ctx, { onUnexpectedError: (e) => console.error('[buffmoney] back office error:', e) });
   requireAdmin = async () => {
     const me = await host.session(sessionToken);

@@ -18,7 +18,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   if (isPostgres(db)) return;
-  await sql`CREATE TABLE main.usage_by_customer (customer integer NOT NULL, occurred_at integer NOT NULL, seq integer NOT NULL, metric integer NOT NULL, quantity text NOT NULL, dimensions integer NOT NULL, CONSTRAINT usage_by_customer_pk PRIMARY KEY (customer, occurred_at, seq)) WITHOUT ROWID`.execute(db);
+  await sql`CREATE TABLE main.usage_by_customer (customer integer NOT NULL, occurred_at integer NOT NULL, seq integer NOT NULL, metric integer NOT NULL, quantity text NOT NULL, dimensions integer NOT NULL, CONSTRAINT usage_by_customer_pk PRIMARY KEY (customer, occurred_at, seq)) WITHOUT ROWID`.execute(
+    db,
+  );
   await sql`CREATE TABLE main.usage_index_state (name text PRIMARY KEY, last_seq integer NOT NULL)`.execute(db);
   await sql`INSERT INTO main.usage_index_state (name, last_seq) VALUES ('usage_by_customer', 0)`.execute(db);
 }

@@ -122,6 +122,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (sandboxPeers) installSandboxPayer(ctx, createSandboxPayer(ctx, sandboxPeers, payments));
   const listener = createRequestListener({ ctx, config, payments, sandboxPeers });
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
+    // With the indexer thread (SQLite: the index in its own file) a slice no longer holds the
+    // writer, so slices are large — cheaper per row: each customer's last page is rewritten once
+    // per slice whatever the slice's size (core/usage/README.md, "Sustained ingestion").
+    ...(usageWriter ? { batchRows: 25_000, loadSliceRows: 50_000 } : {}),
     onError: (e) => console.error('[buffmoney] usage indexer failed:', e),
   });
   // One invoice run at a time across replicas: only the leader of `invoice-scheduler` runs them

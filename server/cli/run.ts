@@ -6,6 +6,7 @@ import { type CoreContext, createContext } from '../../core/context/index.js';
 import { openDatabase, poolSizeFromEnv } from '../../core/db/index.js';
 import { migrateToLatest } from '../../core/db/migrate.js';
 import { isDomainError } from '../../core/errors/index.js';
+import { installHostPaymentChannels } from '../../core/payments/setup/install.js';
 import { bootstrapStaff, loginStaff, logoutStaff } from '../../core/staff/index.js';
 import { loadSecrets } from '../config.js';
 import { type ParsedArgs, UsageError, parseArgs, positionalInput, single } from './args.js';
@@ -168,7 +169,16 @@ async function withContext(env: NodeJS.ProcessEnv, fn: (ctx: CoreContext) => Pro
     // Same folder, same secrets.json as the server: TOTP seeds sealed by one open in the other.
     const file = db.capabilities.embeddedFile;
     const secrets = loadSecrets(file !== null ? path.dirname(file) : path.resolve(env.BUFFMONEY_DATA_DIR ?? './data'), env);
-    return await fn(createContext({ db, secrets }));
+    const ctx = createContext({ db, secrets });
+    // Refunds and reconciliation reach the channels from here too: live from the environment,
+    // sandbox through the peers the server mounts at its public URL (README: Payment channels).
+    await installHostPaymentChannels(ctx, {
+      env,
+      dataDir: file !== null ? path.dirname(file) : path.resolve(env.BUFFMONEY_DATA_DIR ?? './data'),
+      publicUrl: env.BUFFMONEY_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT ?? 8787}`,
+      sandbox: env.BUFFMONEY_SANDBOX_CHANNELS !== '0',
+    });
+    return await fn(ctx);
   } finally {
     await db.close();
   }

@@ -10,6 +10,6 @@ export {
   SANDBOX_WECHAT_PATH,
   sandboxAlipayConfig,
   sandboxWechatConfig,
-} from './registry.js';
+} from '../../core/payments/setup/registry.js';
 export { createSandboxChannelPeers, createSandboxPayer, type SandboxChannelPeers } from './sandbox-peers.js';
-export { loadSandboxChannelKeys, SANDBOX_KEYS_FILE, type SandboxChannelKeys } from './sandbox-keys.js';
+export { loadSandboxChannelKeys, SANDBOX_KEYS_FILE, type SandboxChannelKeys } from '../../core/payments/setup/sandbox-keys.js';

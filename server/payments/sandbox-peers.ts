@@ -4,8 +4,8 @@ import { DomainError, conflict, notFound } from '../../core/errors/index.js';
 import { ChannelError, type SandboxPayer } from '../../core/payments/index.js';
 import { type AlipayPeerHandler, createAlipayPeer } from '../../core/payments/channels/alipay/index.js';
 import { createWechatPayPeer, type WechatPayPeerHandler } from '../../core/payments/channels/wechat/index.js';
-import { type PaymentChannelSetup, SANDBOX_ALIPAY_PATH, SANDBOX_CHANNELS_PATH, SANDBOX_WECHAT_PATH } from './registry.js';
-import type { SandboxChannelKeys } from './sandbox-keys.js';
+import { type PaymentChannelSetup, SANDBOX_ALIPAY_PATH, SANDBOX_CHANNELS_PATH, SANDBOX_WECHAT_PATH } from '../../core/payments/setup/registry.js';
+import type { SandboxChannelKeys } from '../../core/payments/setup/sandbox-keys.js';
 
 /**
  * The sandbox's WeChat Pay and Alipay: the local peers (core/payments/channels/*\/peer.ts) with

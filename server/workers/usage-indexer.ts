@@ -24,6 +24,12 @@ import type { UsageIngest } from '../../core/usage/ingest.js';
  * (10,000-row slices: cheaper per row than 2,000, ~30–50 ms each), and the backlog stops growing:
  * that shared rate is what `bench:ingest`'s sustained run measures (core/usage/README.md,
  * "Sustained ingestion", for the design choice and its figures).
+ *
+ * On an embedded SQLite file the index has a file and a thread of its own (core/db/usage-index-file.ts):
+ * a slice no longer holds the usage writer, only the index file, so the server passes larger
+ * slices (25,000 idle, 50,000 under load; cheaper per row) and the threshold keeps its other
+ * purpose: leaving both cores to ingestion during a burst. On PostgreSQL a slice still runs under
+ * the write lock every transaction takes, so the defaults below stay as they were.
  */
 export interface UsageIndexerOptions {
   intervalMs?: number;

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { type Clock, type Environment, systemClock } from '../../core/context/index.js';
-import { DomainError } from '../../core/errors/index.js';
-import type { ChannelName, ChannelRegistry, PaymentChannel } from '../../core/payments/index.js';
-import { type AlipayConfig, alipayConfigFromEnv, alipayConfigSchema, createAlipayChannel } from '../../core/payments/channels/alipay/index.js';
-import { createWechatPayChannel, type WechatPayConfig, wechatPayConfigFromEnv, wechatPayConfigSchema } from '../../core/payments/channels/wechat/index.js';
+import { type Clock, type Environment, systemClock } from '../../context/index.js';
+import { DomainError } from '../../errors/index.js';
+import type { ChannelName, ChannelRegistry, PaymentChannel } from '../index.js';
+import { type AlipayConfig, alipayConfigFromEnv, alipayConfigSchema, createAlipayChannel } from '../channels/alipay/index.js';
+import { createWechatPayChannel, type WechatPayConfig, wechatPayConfigFromEnv, wechatPayConfigSchema } from '../channels/wechat/index.js';
 import { type SandboxChannelKeys, loadSandboxChannelKeys } from './sandbox-keys.js';
 
 /** Where the sandbox peers are mounted on the server's listener. */

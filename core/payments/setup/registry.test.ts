@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DomainError } from '../../core/errors/index.js';
-import { tempDir } from '../../test/helpers.js';
+import { DomainError } from '../../errors/index.js';
+import { tempDir } from '../../../test/helpers.js';
 import { createPaymentChannelRegistry } from './registry.js';
 import { SANDBOX_KEYS_FILE, loadSandboxChannelKeys } from './sandbox-keys.js';
-import { rsaKeyPair, randomApiV3Key } from '../../core/payments/channels/wechat/wechat.fixtures.js';
+import { rsaKeyPair, randomApiV3Key } from '../channels/wechat/wechat.fixtures.js';
 
 const dirs: Array<() => void> = [];
 afterAll(() => {
