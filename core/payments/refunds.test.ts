@@ -176,6 +176,32 @@ describe('refunds', () => {
     expect((await verifyLedger(ctx)).ok).toBe(true);
   });
 
+  it('a notification stating the trade’s running refunded total (Alipay’s refund_fee) settles the refund it names, not an exception', async () => {
+    const { inv, outTradeNo } = await paidInvoice();
+    wechat.refundMode = 'pending';
+    const first = await refund(inv, '300');
+    const second = await refund(inv, '200');
+    const runningTotal = (r: typeof first, fen: bigint) =>
+      applyChannelNotification(ctx, {
+        kind: 'refund',
+        channel: 'wechat',
+        outTradeNo,
+        outRefundNo: r.outRefundNo,
+        refundId: r.channelRefundId!,
+        refundFen: fen,
+        refundFenIsTradeTotal: true,
+        state: 'succeeded',
+        channelStatus: 'TRADE_SUCCESS',
+      });
+    expect(await runningTotal(first, 300n)).toMatchObject({ outcome: 'applied', refundId: first.id });
+    expect(await runningTotal(second, 500n)).toMatchObject({ outcome: 'applied', refundId: second.id });
+    expect((await listRefunds(ctx, inv)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    // A total that does not add up is still a mismatch for finance.
+    const third = await refund(inv, '100');
+    expect(await runningTotal(third, 650n)).toMatchObject({ outcome: 'exception', exceptionKind: 'refund_mismatch' });
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
   it('a refund notification for an unknown refund, or contradicting a settled one, becomes an exception', async () => {
     const { inv, outTradeNo } = await paidInvoice();
     const unknown = await applyChannelNotification(ctx, {

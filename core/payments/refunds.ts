@@ -284,7 +284,7 @@ export async function applyRefundNotification(
   return inTransaction(ctx, async (tx) => {
     const refund = await tx.db.kysely
       .selectFrom('refunds')
-      .select(['id', 'invoice_id', 'channel', 'merchant_id', 'environment'])
+      .select(['id', 'invoice_id', 'payment_id', 'channel', 'merchant_id', 'environment'])
       .where('out_refund_no', '=', n.outRefundNo)
       .executeTakeFirst();
     if (!refund || refund.channel !== n.channel || (options.environment && refund.environment !== options.environment)) {
@@ -299,8 +299,21 @@ export async function applyRefundNotification(
       });
       return { outcome: 'exception', exceptionId: r.exceptionId, exceptionKind: 'unknown_refund', alreadyRecorded: r.alreadyRecorded };
     }
+    // Alipay's notification carries the trade's running refunded total: this refund's amount is
+    // that total less the payment's other refunds that already succeeded.
+    let refundFen = n.refundFen;
+    if (n.refundFenIsTradeTotal) {
+      const others = await tx.db.kysely
+        .selectFrom('refunds')
+        .select('amount_minor')
+        .where('payment_id', '=', refund.payment_id)
+        .where('status', '=', 'succeeded')
+        .where('id', '!=', refund.id)
+        .execute();
+      refundFen -= others.reduce((sum, r) => sum + BigInt(r.amount_minor), 0n);
+    }
     const result: ChannelRefundResult =
-      n.state === 'succeeded' ? { state: 'succeeded', refundId: n.refundId, refundFen: n.refundFen } : { state: 'failed', reason: `${n.channel} refund status ${n.channelStatus}` };
+      n.state === 'succeeded' ? { state: 'succeeded', refundId: n.refundId, refundFen } : { state: 'failed', reason: `${n.channel} refund status ${n.channelStatus}` };
     const applied = await applyRefundResult(tx, refund.id, result, { payload: n, transactionId: n.refundId });
     const base = { refundId: refund.id, invoiceId: refund.invoice_id };
     if (applied.outcome === 'exception') return { ...base, outcome: 'exception', exceptionId: applied.exceptionId, exceptionKind: 'refund_mismatch' };

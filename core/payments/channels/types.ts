@@ -74,7 +74,13 @@ export type VerifiedNotification =
       outTradeNo: string;
       outRefundNo: string;
       refundId: string;
+      /** This refund's amount — or, when `refundFenIsTradeTotal`, everything refunded on the trade so far. */
       refundFen: bigint;
+      /**
+       * Alipay states only the trade's running refunded total (`refund_fee`), not this refund's
+       * amount: the payments core subtracts the trade's other succeeded refunds.
+       */
+      refundFenIsTradeTotal?: true;
       /** SUCCESS → succeeded; CLOSED / ABNORMAL → failed. */
       state: 'succeeded' | 'failed';
       channelStatus: string;

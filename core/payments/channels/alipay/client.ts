@@ -348,6 +348,7 @@ export function createAlipayChannel(configInput: AlipayConfigInput, deps: Alipay
           outRefundNo: outBizNo,
           refundId: refundIdOf(tradeNo, outBizNo),
           refundFen,
+          refundFenIsTradeTotal: true,
           state: 'succeeded',
           channelStatus: tradeStatus,
         };

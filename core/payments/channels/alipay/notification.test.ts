@@ -184,6 +184,7 @@ describe('the trade-status notification Alipay sends after a refund', () => {
       outRefundNo: 'rf_2',
       refundId: `${order.tradeNo}:rf_2`,
       refundFen: 500n,
+      refundFenIsTradeTotal: true,
       state: 'succeeded',
       channelStatus: 'TRADE_SUCCESS',
     });
