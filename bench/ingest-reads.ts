@@ -59,6 +59,8 @@ export interface BenchTarget {
   url: string;
   /** Events stored and events indexed, in seq units: on SQLite the highest seq and the indexer's cursor (seqs are dense there). */
   progress(): Promise<{ maxSeq: number; cursor: number }>;
+  /** SQLite: the database's write-ahead log right now (how far checkpoints keep up), for the progress lines. */
+  walBytes?(): number;
   cleanup(): Promise<void>;
 }
 
@@ -78,6 +80,13 @@ export async function openTarget(label: 'sqlite' | 'postgres', run: string): Pro
         const maxSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM usage_events').pluck().get() as number;
         const cursor = db.prepare("SELECT last_seq FROM usage_index_state WHERE name = 'usage_by_customer'").pluck().get() as number;
         return { maxSeq, cursor };
+      },
+      walBytes() {
+        try {
+          return fs.statSync(`${file}-wal`).size;
+        } catch {
+          return 0;
+        }
       },
       async cleanup() {
         db?.close();
@@ -216,18 +225,49 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
  * first three characters of each idempotency key are overwritten with the round number, so keys
  * stay unique (duplicates within a round stay duplicates) and time-ordered.
  */
+/**
+ * The sustained run's request bodies, replayed round after round with fresh idempotency keys
+ * (a round tag over the keys' leading characters) and — since the issue's merchant "streams for
+ * an hour" — event time that moves on: round r's events occur r × the pool's time span later
+ * than round 1's. (Replaying the same two seconds of `occurredAt` 150 times, as this run first
+ * did, put every new event in the middle of its customer's history in the per-customer index
+ * (keyed by customer, occurredAt, seq): a workload no merchant sends, and one that turns the
+ * index's appends into random inserts over the whole table.) Event time stays behind the wall
+ * clock: the shift is capped by the time since the run began.
+ */
 class RoundPool {
   private readonly requests: Buffer[];
   private readonly keyOffsets: number[][];
+  /** Per body: each distinct occurredAt (ms) and where it is written. */
+  private readonly times: Array<Array<{ ms: number; offsets: number[] }>>;
+  private readonly spanMs: number;
+  private readonly startedAt = Date.now();
   private next = 0;
   constructor(host: string, apiKey: string, bodies: Buffer[]) {
     this.requests = bodies.map((b) => rawRequest(host, apiKey, b));
-    const marker = Buffer.from('"idempotencyKey":"');
-    this.keyOffsets = this.requests.map((r) => {
+    const offsetsOf = (r: Buffer, marker: Buffer) => {
       const out: number[] = [];
       for (let at = r.indexOf(marker); at >= 0; at = r.indexOf(marker, at + 1)) out.push(at + marker.length);
       return out;
+    };
+    const keyMarker = Buffer.from('"idempotencyKey":"');
+    const timeMarker = Buffer.from('"occurredAt":"');
+    this.keyOffsets = this.requests.map((r) => offsetsOf(r, keyMarker));
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    this.times = this.requests.map((r) => {
+      const byMs = new Map<number, number[]>();
+      for (const at of offsetsOf(r, timeMarker)) {
+        const ms = Date.parse(r.toString('latin1', at, at + 24));
+        min = Math.min(min, ms);
+        max = Math.max(max, ms);
+        const list = byMs.get(ms) ?? [];
+        list.push(at);
+        byMs.set(ms, list);
+      }
+      return [...byMs].map(([ms, offsets]) => ({ ms, offsets }));
     });
+    this.spanMs = max - min + 1;
   }
   take(): Buffer {
     const i = this.next % this.requests.length;
@@ -236,6 +276,12 @@ class RoundPool {
     const tag = CROCKFORD[(round >> 10) & 31] + CROCKFORD[(round >> 5) & 31] + CROCKFORD[round & 31];
     const r = this.requests[i];
     for (const at of this.keyOffsets[i]) r.write(tag, at, 'latin1');
+    // Capped by the wall clock, so a server faster than the pool's span never sees events from the future.
+    const shift = Math.min((round - 1) * this.spanMs, Date.now() - this.startedAt);
+    for (const { ms, offsets } of this.times[i]) {
+      const iso = new Date(ms + shift).toISOString(); // always 24 characters: the body's length never changes
+      for (const at of offsets) r.write(iso, at, 'latin1');
+    }
     return r;
   }
 }
@@ -276,7 +322,8 @@ export async function runSustained(label: 'sqlite' | 'postgres') {
             const cur = samples[samples.length - 1];
             console.log(
               `[${label} sustained] ${cur.at.toFixed(0).padStart(4)} s: last 30 s stored ${fmt((cur.accepted - prev.accepted) / (cur.at - prev.at))} events/s, ` +
-                `indexed ${fmt((cur.cursor - prev.cursor) / (cur.at - prev.at))} events/s; backlog ${fmt(cur.maxSeq - cur.cursor)}; load ${load()}`,
+                `indexed ${fmt((cur.cursor - prev.cursor) / (cur.at - prev.at))} events/s; backlog ${fmt(cur.maxSeq - cur.cursor)}; ` +
+                `${target.walBytes ? `WAL ${fmt(target.walBytes() / 1048576)} MB; ` : ''}load ${load()}`,
             );
           }
         }

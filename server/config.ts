@@ -25,6 +25,12 @@ export interface ServerConfig {
   /** Commit usage events on a writer thread of their own (default on; BUFFMONEY_INGEST_THREAD=0 keeps them inline). */
   ingestThread: boolean;
   /**
+   * The Linux nice value of the background threads of an embedded database — the usage reader,
+   * the WAL checkpointer (BUFFMONEY_BACKGROUND_NICE, 0–19, default 10; 0 leaves them alone).
+   * See core/db/thread-priority.ts.
+   */
+  backgroundNice: number;
+  /**
    * Send Strict-Transport-Security (BUFFMONEY_HSTS=1): only when clients reach the server over
    * https (a TLS proxy in front). Not inferred from BUFFMONEY_TRUST_PROXY: a proxy may speak http.
    */
@@ -112,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     bcryptCost: 12,
     durable: env.BUFFMONEY_DURABLE !== '0',
     ingestThread: env.BUFFMONEY_INGEST_THREAD !== '0',
+    backgroundNice: wholeNumber('BUFFMONEY_BACKGROUND_NICE', env.BUFFMONEY_BACKGROUND_NICE, 10, 0, 19),
     hsts: env.BUFFMONEY_HSTS === '1',
     invoiceScheduler: env.BUFFMONEY_INVOICE_SCHEDULER !== '0',
     invoiceGraceMinutes: wholeMinutes(env.BUFFMONEY_INVOICE_GRACE_MINUTES, 60),

@@ -85,11 +85,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // PostgreSQL the in-process reader already reads on a pooled connection without blocking.
   const usageReader =
     embeddedFile !== null
-      ? createThreadedUsageReader({ file: embeddedFile, onThreadDeath: (reason) => console.error('[buffmoney] usage reader thread died:', reason) })
+      ? createThreadedUsageReader({
+          file: embeddedFile,
+          nice: config.backgroundNice,
+          onThreadDeath: (reason) => console.error('[buffmoney] usage reader thread died:', reason),
+        })
       : undefined;
   if (usageReader) installUsageReader(ctx, usageReader);
   const checkpointer =
-    embeddedFile !== null ? startCheckpointer({ file: embeddedFile, durable: config.durable, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) }) : undefined;
+    embeddedFile !== null
+      ? startCheckpointer({ file: embeddedFile, durable: config.durable, nice: config.backgroundNice, onError: (m) => console.error('[buffmoney] WAL checkpoint failed:', m) })
+      : undefined;
   // Payment channels: live from the environment, the sandbox peers on this listener. The public
   // URL (and with PORT=0 the port) is known once listening; everything reads it lazily.
   let publicUrl = config.publicUrl;

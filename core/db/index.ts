@@ -138,6 +138,9 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Db
   // every ~40 MB of WAL instead of ~4 MB spare the writer most checkpoint pauses.
   raw.pragma('cache_size = -65536');
   raw.pragma(`wal_autocheckpoint = ${options.autoCheckpoint === false ? 262_144 : 10_000}`);
+  // When a writer starts the WAL over (after a checkpoint thread's RESTART), it trims the file to
+  // 64 MB: the log of a long ingest does not keep its high-water mark on disk.
+  raw.pragma('journal_size_limit = 67108864');
   // WAL + FULL syncs the WAL on every commit; NORMAL may lose the last commits on power loss.
   raw.pragma(`synchronous = ${options.durable === false ? 'NORMAL' : 'FULL'}`);
   if (options.attachUsageIndex !== false) attachUsageIndex(raw, file === ':memory:' ? null : file, { readonly: false });

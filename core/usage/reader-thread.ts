@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CoreContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
+import { lowerThreadPriority } from '../db/thread-priority.js';
 import { DomainError } from '../errors/index.js';
 import { aggregateUsage } from './aggregate.js';
 import type { ReaderRequest, ReaderResponse } from './reader.js';
@@ -13,7 +14,8 @@ import { createTailCache } from './tail-cache.js';
  * a deferred read transaction (readSnapshot): one WAL snapshot, never the write lock. Reads
  * run one at a time on this thread's connection; ingestion on the other threads goes on.
  */
-const { file } = workerData as { file: string };
+const { file, nice } = workerData as { file: string; nice: number };
+lowerThreadPriority(nice);
 const db = openDatabase(file, { readonly: true });
 const ctx = { db } as unknown as CoreContext;
 // Every usage read of the process comes here: the unindexed tail is kept in memory between them.

@@ -58,6 +58,8 @@ export interface ThreadedUsageReaderOptions {
   /** Reader threads (default 1): reads queue on the least busy one. */
   threads?: number;
   onThreadDeath?: (reason: string) => void;
+  /** The reader threads' nice value on Linux (core/db/thread-priority.ts); default 0: unchanged. */
+  nice?: number;
 }
 
 interface ReaderThread {
@@ -76,7 +78,7 @@ export function createThreadedUsageReader(options: ThreadedUsageReaderOptions): 
   let closed = false;
 
   function start(t: ReaderThread): Worker {
-    const worker = new Worker(new URL('./reader-thread-entry.mjs', import.meta.url), { workerData: { file: options.file } });
+    const worker = new Worker(new URL('./reader-thread-entry.mjs', import.meta.url), { workerData: { file: options.file, nice: options.nice ?? 0 } });
     worker.unref(); // never the reason the process stays up
     t.worker = worker;
     worker.on('message', (res: ReaderResponse) => {
