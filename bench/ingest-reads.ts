@@ -23,6 +23,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { attachUsageIndex } from '../core/db/usage-index-file.js';
 import { startCluster } from '../test/pg/cluster.js';
+import { BENCH_PG_SETTINGS } from './ingest-postgres.js';
 import {
   BATCH,
   CLIENTS,
@@ -96,7 +97,8 @@ export async function openTarget(label: 'sqlite' | 'postgres', run: string): Pro
   }
   let cluster: Awaited<ReturnType<typeof startCluster>>;
   try {
-    cluster = await startCluster();
+    // The burst's durable settings (fsync, synchronous_commit, full-page writes on): a 200 means stored here too.
+    cluster = await startCluster(BENCH_PG_SETTINGS);
   } catch (e) {
     console.log(`[postgres ${run}] skipped: no PostgreSQL cluster could be started (${e instanceof Error ? e.message.split('\n')[0] : e})`);
     return undefined;
