@@ -142,6 +142,7 @@ const endpointDisabled = (id: string) => conflict('webhook_endpoint_disabled', `
  */
 export async function restartDelivery(ctx: CoreContext, deliveryId: string, scope?: MerchantScope & { endpointId: string }): Promise<DeliveryView> {
   return inTransaction(ctx, async (tx) => {
+    if (scope) await loadEndpointRow(tx, scope, scope.endpointId);
     const row = scope
       ? await loadDeliveryRow(tx, scope.endpointId, deliveryId)
       : await tx.db.kysely.selectFrom('webhook_deliveries').selectAll().where('id', '=', deliveryId).executeTakeFirst();

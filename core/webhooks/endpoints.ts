@@ -177,10 +177,12 @@ export async function updateWebhookEndpoint(
   endpointId: string,
   patch: z.infer<typeof UpdateWebhookEndpointInput>,
 ): Promise<EndpointView> {
+  // Refused before the URL is even resolved: the profile endpoint's URL is not this API's.
+  if ((await loadEndpointRow(ctx, scope, endpointId)).source === 'profile' && (patch.url !== undefined || patch.eventTypes !== undefined)) throw profileManaged();
   const url = patch.url === undefined ? undefined : await checkedUrl(ctx, patch.url);
   return inTransaction(ctx, async (tx) => {
     const row = await loadEndpointRow(tx, scope, endpointId);
-    if (row.source === 'profile' && ((url !== undefined && url !== row.url) || patch.eventTypes !== undefined)) throw profileManaged();
+    if (row.source === 'profile' && (url !== undefined || patch.eventTypes !== undefined)) throw profileManaged();
     const now = tx.clock.now().toISOString();
     const set: Partial<WebhookEndpointsTable> = { updated_at: now };
     if (url !== undefined) set.url = url;
