@@ -126,8 +126,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     await sql`CREATE TRIGGER webhook_attempts_no_update BEFORE UPDATE ON webhook_attempts FOR EACH ROW EXECUTE FUNCTION webhook_attempts_append_only()`.execute(db);
     await sql`CREATE TRIGGER webhook_attempts_no_delete BEFORE DELETE ON webhook_attempts FOR EACH ROW EXECUTE FUNCTION webhook_attempts_append_only()`.execute(db);
   } else {
-    await sql`CREATE TRIGGER webhook_attempts_no_update BEFORE UPDATE ON webhook_attempts BEGIN SELECT RAISE(ABORT, 'the webhook attempt log is append-only (webhook_attempts)'); END`.execute(db);
-    await sql`CREATE TRIGGER webhook_attempts_no_delete BEFORE DELETE ON webhook_attempts BEGIN SELECT RAISE(ABORT, 'the webhook attempt log is append-only (webhook_attempts)'); END`.execute(db);
+    await sql`CREATE TRIGGER webhook_attempts_no_update BEFORE UPDATE ON webhook_attempts BEGIN SELECT RAISE(ABORT, 'the webhook attempt log is append-only (webhook_attempts)'); END`.execute(
+      db,
+    );
+    await sql`CREATE TRIGGER webhook_attempts_no_delete BEFORE DELETE ON webhook_attempts BEGIN SELECT RAISE(ABORT, 'the webhook attempt log is append-only (webhook_attempts)'); END`.execute(
+      db,
+    );
   }
 
   const keys = await db.selectFrom('merchant_api_keys').select(['id', 'scopes']).execute();
@@ -135,7 +139,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     const scopes = JSON.parse(key.scopes) as string[];
     if (!SCOPES_BEFORE.every((s) => scopes.includes(s))) continue;
     const widened = [...new Set([...scopes, 'webhooks:read', 'webhooks:write'])].sort();
-    await db.updateTable('merchant_api_keys').set({ scopes: JSON.stringify(widened) }).where('id', '=', key.id).execute();
+    await db
+      .updateTable('merchant_api_keys')
+      .set({ scopes: JSON.stringify(widened) })
+      .where('id', '=', key.id)
+      .execute();
   }
 }
 

@@ -5,7 +5,18 @@ import { randomBase62, sha256Hex } from './encoding.js';
  * Scopes an API key may carry. The first three are the integration guide's; the rest cover the
  * catalogue API and webhooks. A key created without `scopes` gets all of them.
  */
-export const API_KEY_SCOPES = ['usage:write', 'usage:read', 'invoice:read', 'checkout:write', 'catalog:read', 'catalog:write', 'customers:read', 'customers:write', 'webhooks:read', 'webhooks:write'] as const;
+export const API_KEY_SCOPES = [
+  'usage:write',
+  'usage:read',
+  'invoice:read',
+  'checkout:write',
+  'catalog:read',
+  'catalog:write',
+  'customers:read',
+  'customers:write',
+  'webhooks:read',
+  'webhooks:write',
+] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 export const SCOPE_DESCRIPTIONS: Record<ApiKeyScope, string> = {

@@ -145,7 +145,14 @@ async function attempt(ctx: CoreContext, row: WebhookDeliveriesTable, endpoint: 
       'user-agent': USER_AGENT,
       ...webhookHeaders(signingSecrets(ctx, endpoint, startedAt), row.message_id, timestamp, row.payload),
     };
-    result = await sendWebhook({ url: endpoint.url, headers, body: row.payload, policy: ctx.policy, resolve: ctx.resolveHost, timeoutMs: options.timeoutMs ?? DELIVERY_TIMEOUT_MS });
+    result = await sendWebhook({
+      url: endpoint.url,
+      headers,
+      body: row.payload,
+      policy: ctx.policy,
+      resolve: ctx.resolveHost,
+      timeoutMs: options.timeoutMs ?? DELIVERY_TIMEOUT_MS,
+    });
   } catch (e) {
     result = { kind: 'error', address: null, error: e instanceof Error ? e.message : String(e), latencyMs: 0 };
   }
@@ -187,9 +194,22 @@ async function attempt(ctx: CoreContext, row: WebhookDeliveriesTable, endpoint: 
 
     const attempts = row.attempts + 1;
     const runAttempts = row.run_attempts + 1;
-    const common = { attempts, run_attempts: runAttempts, last_attempt_at: startedAt.toISOString(), last_status_code: statusCode, last_error: bounded(error), leased_until: null, leased_by: null, updated_at: nowIso };
+    const common = {
+      attempts,
+      run_attempts: runAttempts,
+      last_attempt_at: startedAt.toISOString(),
+      last_status_code: statusCode,
+      last_error: bounded(error),
+      leased_until: null,
+      leased_by: null,
+      updated_at: nowIso,
+    };
     if (ok) {
-      await k.updateTable('webhook_deliveries').set({ ...common, status: 'succeeded', succeeded_at: nowIso, due_at: PARKED_DUE_AT }).where('id', '=', row.id).execute();
+      await k
+        .updateTable('webhook_deliveries')
+        .set({ ...common, status: 'succeeded', succeeded_at: nowIso, due_at: PARKED_DUE_AT })
+        .where('id', '=', row.id)
+        .execute();
       await k.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', endpoint.id).where('failing_since', 'is not', null).execute();
       return true;
     }

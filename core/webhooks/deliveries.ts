@@ -148,7 +148,8 @@ export async function restartDelivery(ctx: CoreContext, deliveryId: string, scop
       : await tx.db.kysely.selectFrom('webhook_deliveries').selectAll().where('id', '=', deliveryId).executeTakeFirst();
     if (!row) throw notFound('webhook_delivery_not_found', `No delivery ${deliveryId}`);
     const endpoint = await tx.db.kysely.selectFrom('webhook_endpoints').selectAll().where('id', '=', row.endpoint_id).executeTakeFirstOrThrow();
-    if (scope && (endpoint.merchant_id !== scope.merchantId || endpoint.environment !== scope.environment)) throw notFound('webhook_delivery_not_found', `No delivery ${deliveryId}`);
+    if (scope && (endpoint.merchant_id !== scope.merchantId || endpoint.environment !== scope.environment))
+      throw notFound('webhook_delivery_not_found', `No delivery ${deliveryId}`);
     if (endpoint.deleted_at !== null) throw notFound('webhook_endpoint_not_found', `Webhook endpoint ${endpoint.id} was deleted`);
     if (endpoint.enabled !== 1) throw endpointDisabled(endpoint.id);
     if (row.status === 'pending') throw conflict('webhook_delivery_pending', `Delivery ${row.id} is still being tried (next attempt ${row.due_at})`);

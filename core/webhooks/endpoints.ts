@@ -169,14 +169,12 @@ export async function getWebhookEndpoint(ctx: CoreContext, scope: MerchantScope,
 }
 
 const profileManaged = () =>
-  conflict('webhook_endpoint_profile_managed', 'This endpoint is the merchant profile\'s webhookUrl: change or remove it with PATCH /merchants/me (it always receives every event type)');
+  conflict(
+    'webhook_endpoint_profile_managed',
+    "This endpoint is the merchant profile's webhookUrl: change or remove it with PATCH /merchants/me (it always receives every event type)",
+  );
 
-export async function updateWebhookEndpoint(
-  ctx: CoreContext,
-  scope: MerchantScope,
-  endpointId: string,
-  patch: z.infer<typeof UpdateWebhookEndpointInput>,
-): Promise<EndpointView> {
+export async function updateWebhookEndpoint(ctx: CoreContext, scope: MerchantScope, endpointId: string, patch: z.infer<typeof UpdateWebhookEndpointInput>): Promise<EndpointView> {
   // Refused before the URL is even resolved: the profile endpoint's URL is not this API's.
   if ((await loadEndpointRow(ctx, scope, endpointId)).source === 'profile' && (patch.url !== undefined || patch.eventTypes !== undefined)) throw profileManaged();
   const url = patch.url === undefined ? undefined : await checkedUrl(ctx, patch.url);
@@ -189,7 +187,8 @@ export async function updateWebhookEndpoint(
     if (patch.description !== undefined) set.description = patch.description;
     if (patch.eventTypes !== undefined) set.event_types = JSON.stringify(patch.eventTypes);
     if (patch.enabled === true && row.enabled === 0) Object.assign(set, { enabled: 1, disabled_reason: null, disabled_detail: null, disabled_at: null, failing_since: null });
-    if (patch.enabled === false && row.enabled === 1) Object.assign(set, { enabled: 0, disabled_reason: 'merchant', disabled_detail: 'turned off by the merchant', disabled_at: now });
+    if (patch.enabled === false && row.enabled === 1)
+      Object.assign(set, { enabled: 0, disabled_reason: 'merchant', disabled_detail: 'turned off by the merchant', disabled_at: now });
     await tx.db.kysely.updateTable('webhook_endpoints').set(set).where('id', '=', row.id).execute();
     return endpointView({ ...row, ...set });
   });

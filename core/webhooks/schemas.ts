@@ -16,9 +16,13 @@ const EventTypeList = z
   .max(SUBSCRIBABLE_EVENT_TYPES.length)
   .refine((types) => !types.includes('*') || types.length === 1, '"*" (every event type) stands alone')
   .refine((types) => new Set(types).size === types.length, 'event types must not repeat')
-  .meta({ description: `Event types this endpoint receives: any of ${SUBSCRIBABLE_EVENT_TYPES.map((t) => `\`${t}\``).join(', ')}, or \`["*"]\` for all (and types added later). Default \`["*"]\`. \`test\` events are sent on demand whatever this says.` });
+  .meta({
+    description: `Event types this endpoint receives: any of ${SUBSCRIBABLE_EVENT_TYPES.map((t) => `\`${t}\``).join(', ')}, or \`["*"]\` for all (and types added later). Default \`["*"]\`. \`test\` events are sent on demand whatever this says.`,
+  });
 
-const Url = z.string().min(1).max(2048).meta({ description: 'Where deliveries are POSTed. SSRF-checked when saved and again at every delivery: https in production, no private, loopback, link-local or metadata addresses.' });
+const Url = z.string().min(1).max(2048).meta({
+  description: 'Where deliveries are POSTed. SSRF-checked when saved and again at every delivery: https in production, no private, loopback, link-local or metadata addresses.',
+});
 const Description = z.string().trim().max(500).meta({ description: 'Free text for the merchant (at most 500 characters).' });
 
 export const CreateWebhookEndpointInput = z
@@ -35,7 +39,10 @@ export const UpdateWebhookEndpointInput = z
     url: Url.optional(),
     eventTypes: EventTypeList.optional(),
     description: Description.nullable().optional(),
-    enabled: z.boolean().optional().meta({ description: 'false stops deliveries; true re-enables an endpoint disabled for any reason (`gone`, `failing`, by you) and clears its failure streak.' }),
+    enabled: z
+      .boolean()
+      .optional()
+      .meta({ description: 'false stops deliveries; true re-enables an endpoint disabled for any reason (`gone`, `failing`, by you) and clears its failure streak.' }),
   })
   .meta({ id: 'UpdateWebhookEndpointRequest' });
 
@@ -44,7 +51,7 @@ export const WebhookEndpointSchema = z
     id: z.string().meta({ description: 'we_…' }),
     environment: z.enum(['sandbox', 'live']),
     source: z.enum(['api', 'profile']).meta({
-      description: '`api`: registered here. `profile`: the merchant profile\'s `webhookUrl` (live events only, every type), managed through PATCH /merchants/me.',
+      description: "`api`: registered here. `profile`: the merchant profile's `webhookUrl` (live events only, every type), managed through PATCH /merchants/me.",
     }),
     url: z.string(),
     description: z.string().nullable(),

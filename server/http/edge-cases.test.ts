@@ -59,7 +59,10 @@ function rawRequest(base: string, head: string, body = ''): Promise<RawResponse>
 function send(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     // A body is sent with its Content-Length: node sends no framing for a DELETE body otherwise.
-    const framed = body === undefined || Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h)) ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const framed =
+      body === undefined || Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h))
+        ? headers
+        : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
     const req = http.request(base, { method, path, headers: framed }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));

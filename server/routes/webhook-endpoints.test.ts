@@ -160,7 +160,15 @@ describe('/api/v1/webhook-endpoints (real HTTP; a receiver on 127.0.0.1 verifyin
 
   it('the OpenAPI document describes every event in its webhooks section', async () => {
     const doc = (await server.call('GET', '/api/openapi')).body;
-    expect(Object.keys(doc.webhooks).sort()).toEqual(['invoice.finalized', 'invoice.paid', 'invoice.refunded', 'invoice.voided', 'merchant.registered', 'payout.completed', 'test']);
+    expect(Object.keys(doc.webhooks).sort()).toEqual([
+      'invoice.finalized',
+      'invoice.paid',
+      'invoice.refunded',
+      'invoice.voided',
+      'merchant.registered',
+      'payout.completed',
+      'test',
+    ]);
     const paid = doc.webhooks['invoice.paid'].post;
     expect(paid.parameters.map((p: { name: string }) => p.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
     expect(paid.requestBody.content['application/json'].schema.properties.data).toEqual({ $ref: '#/components/schemas/Invoice' });

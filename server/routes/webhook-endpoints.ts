@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DOMAIN_EVENT_TYPES } from '../../core/events/index.js';
+import type { DOMAIN_EVENT_TYPES } from '../../core/events/index.js';
 import { InvoiceSchema } from '../../core/invoices/index.js';
 import { MerchantProfile } from '../../core/merchants/schemas.js';
 import { PageQuery } from '../../core/pagination/index.js';
@@ -38,7 +38,7 @@ const write = { jwt: true, apiKey: true, scope: 'webhooks:write' } as const;
 const tags = ['Webhooks'];
 
 const ENVIRONMENT_RULE =
-  'Endpoints belong to one environment, like all merchant data: the API key\'s (a dashboard JWT: the `BuffMoney-Environment` header). Sandbox events go only to sandbox endpoints, live events only to live endpoints and to the profile `webhookUrl` (`source: profile`), which a sandbox key cannot change.';
+  "Endpoints belong to one environment, like all merchant data: the API key's (a dashboard JWT: the `BuffMoney-Environment` header). Sandbox events go only to sandbox endpoints, live events only to live endpoints and to the profile `webhookUrl` (`source: profile`), which a sandbox key cannot change.";
 
 export const DeletedWebhookEndpoint = z.strictObject({ id: z.string(), deleted: z.literal(true) }).meta({ id: 'DeletedWebhookEndpoint' });
 
@@ -125,7 +125,7 @@ export function webhookEndpointRoutes(_deps: ServerDeps): RouteSpec[] {
       operationId: 'rotateWebhookEndpointSecret',
       summary: 'Rotate the signing secret',
       description:
-        'A new secret, shown once in the answer. For 24 hours deliveries carry two signatures (space-separated in `webhook-signature`): by the new secret and by the previous one, so you can switch your verifier at leisure. The profile endpoint\'s secret is obtained this way.',
+        "A new secret, shown once in the answer. For 24 hours deliveries carry two signatures (space-separated in `webhook-signature`): by the new secret and by the previous one, so you can switch your verifier at leisure. The profile endpoint's secret is obtained this way.",
       tags,
       auth: write,
       params: WebhookEndpointParams,
@@ -139,7 +139,8 @@ export function webhookEndpointRoutes(_deps: ServerDeps): RouteSpec[] {
       path: '/webhook-endpoints/:endpointId/test',
       operationId: 'sendWebhookTestEvent',
       summary: 'Send a test event to the endpoint',
-      description: 'A `test` event (whatever the endpoint subscribes to), delivered by the same worker, signature and retries as any other; follow it in the deliveries list. 409 webhook_endpoint_disabled for a disabled endpoint.',
+      description:
+        'A `test` event (whatever the endpoint subscribes to), delivered by the same worker, signature and retries as any other; follow it in the deliveries list. 409 webhook_endpoint_disabled for a disabled endpoint.',
       tags,
       auth: write,
       params: WebhookEndpointParams,
