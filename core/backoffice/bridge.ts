@@ -144,7 +144,7 @@ export const BRIDGE_COMMANDS: Readonly<Record<BackOfficeCommandName, CommandPoli
   'webhooks:endpoints': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'webhooks:deliveries': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'webhooks:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
-  'webhooks:resend': { roles: ['admin', 'support'], stepUp: false, mutates: true },
+  'webhooks:resend': { roles: ['admin'], stepUp: false, mutates: true },
 };
 
 export const BRIDGE_COMMAND_NAMES = Object.keys(BRIDGE_COMMANDS) as BackOfficeCommandName[];

@@ -49,12 +49,10 @@ export interface DeliveryRoundReport {
   deferred: number;
 }
 
-let claims = 0;
-
 export async function deliverDueWebhooks(ctx: CoreContext, options: DeliveryRoundOptions): Promise<DeliveryRoundReport> {
   // A fresh lease token per claim: a worker that outlived its own lease must not mistake a
-  // second claim of the same row for the first.
-  const token = `${options.worker}#${++claims}`;
+  // second claim of the same row for the first (nor two hosts with the same pid each other's).
+  const token = `${options.worker}#${Buffer.from(ctx.randomBytes(8)).toString('hex')}`;
   const rows = await claimDueRows<WebhookDeliveriesTable>(ctx.db, {
     table: 'webhook_deliveries',
     worker: token,

@@ -28,7 +28,7 @@ describe('webhook commands', () => {
     await h.close();
   });
 
-  it('lists failing endpoints and deliveries with filters, shows the attempt log, and resends (audited; support may, finance may not)', async () => {
+  it('lists failing endpoints and deliveries with filters, shows the attempt log, and resends (audited; admin only)', async () => {
     const failingEndpoint = await createWebhookEndpoint(h.ctx, { merchantId: 'mer_hook', environment: 'live' }, { url: `${receiver.url}/failing` });
     await createWebhookEndpoint(h.ctx, { merchantId: 'mer_other', environment: 'live' }, { url: `${receiver.url}/fine` });
     receiver.answer = (d) => (d.headers['webhook-id'] && receivedPath.get(d.headers['webhook-id']) === 'mer_hook' ? { status: 500, body: 'boom' } : { status: 200 });
@@ -42,7 +42,7 @@ describe('webhook commands', () => {
     const failedAt = h.clock.now().toISOString();
 
     const support = await h.staff('support');
-    const finance = await h.staff('finance');
+    const admin = await h.staff('admin');
     const endpoints = data(await h.run(support, 'webhooks:endpoints', { failing: true }));
     expect(endpoints.items.map((e: { id: string }) => e.id)).toEqual([failingEndpoint.id]);
     expect(endpoints.items[0]).toMatchObject({ merchantId: 'mer_hook', enabled: true, failingSince: failedAt });
@@ -60,11 +60,11 @@ describe('webhook commands', () => {
     expect(shown.payload).toMatchObject({ type: 'invoice.paid', data: { _id: 'inv_mer_hook' } });
 
     // Still being retried: resend refuses; once failed, support resends it.
-    const pending = await h.run(support, 'webhooks:resend', { delivery: failing.items[0].id });
+    const pending = await h.run(admin, 'webhooks:resend', { delivery: failing.items[0].id });
     expect(pending).toMatchObject({ ok: false, error: { code: 'webhook_delivery_pending' } });
     await h.db.kysely.updateTable('webhook_deliveries').set({ status: 'failed', due_at: '9999-12-31T23:59:59.999Z' }).where('id', '=', failing.items[0].id).execute();
-    expect(await h.run(finance, 'webhooks:resend', { delivery: failing.items[0].id })).toMatchObject({ ok: false, error: { code: 'role_forbidden' } });
-    const resent = data(await h.run(support, 'webhooks:resend', { delivery: failing.items[0].id }));
+    expect(await h.run(support, 'webhooks:resend', { delivery: failing.items[0].id })).toMatchObject({ ok: false, error: { code: 'role_forbidden' } });
+    const resent = data(await h.run(admin, 'webhooks:resend', { delivery: failing.items[0].id }));
     expect(resent).toMatchObject({ id: failing.items[0].id, status: 'pending', nextAttemptAt: h.clock.now().toISOString() });
     const audit = await listAudit(h.ctx, { command: 'webhooks:resend', limit: 10 });
     expect(audit.map((e) => [e.outcome, e.errorCode])).toEqual([

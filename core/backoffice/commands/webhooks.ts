@@ -8,8 +8,9 @@ import { Limit, MerchantRef } from './shared.js';
 /**
  * Merchant webhooks in the back office (core/webhooks): endpoints with their health, deliveries
  * with their attempt log, and resending one. Support answers "did you send us invoice.paid?",
- * so every role reads; resend is admin and support (it re-sends a message the merchant already
- * had, to the merchant's own endpoint: no money, no new data, no step-up), audited.
+ * so every role reads. Resend is admin's: it moves no money and sends nothing new (the message
+ * the merchant already had, to the merchant's own endpoint), so no step-up — but support never
+ * changes anything and finance's desk is money (the registry's rule); audited.
  */
 
 const Environment = z.enum(['sandbox', 'live']);
@@ -195,7 +196,7 @@ export const webhooksResend = defineCommand({
   summary: 'Send a finished webhook delivery again (same message, same webhook-id; a new run of the retry schedule)',
   input: z.object({ delivery: DeliveryRef }),
   output: DeliveryRow.pick({ id: true, endpointId: true, messageId: true, status: true, nextAttemptAt: true }),
-  roles: ['admin', 'support'],
+  roles: ['admin'],
   stepUp: false,
   mutates: true,
   positional: ['delivery'],
