@@ -53,6 +53,13 @@ export interface ServerConfig {
   paymentsReconcile: boolean;
   /** Seconds between reconciliation runs (BUFFMONEY_PAYMENTS_RECONCILE_SECONDS, default 60). */
   paymentsReconcileSeconds: number;
+  /**
+   * Run the webhook delivery worker in this process (BUFFMONEY_WEBHOOK_DELIVERY=0 turns it off).
+   * Every replica may run one: deliveries are claimed with leases, never sent twice at once.
+   */
+  webhookDelivery: boolean;
+  /** Milliseconds between the worker's looks for new events and due deliveries (BUFFMONEY_WEBHOOK_POLL_MS, default 1000). */
+  webhookPollMs: number;
 }
 
 /** BUFFMONEY_PUBLIC_URL: an absolute http(s) URL without query or fragment; a trailing slash is dropped. */
@@ -126,6 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sandboxChannels: env.BUFFMONEY_SANDBOX_CHANNELS !== '0',
     paymentsReconcile: env.BUFFMONEY_PAYMENTS_RECONCILE !== '0',
     paymentsReconcileSeconds: wholeNumber('BUFFMONEY_PAYMENTS_RECONCILE_SECONDS', env.BUFFMONEY_PAYMENTS_RECONCILE_SECONDS, 60, 5, 86_400),
+    webhookDelivery: env.BUFFMONEY_WEBHOOK_DELIVERY !== '0',
+    webhookPollMs: wholeNumber('BUFFMONEY_WEBHOOK_POLL_MS', env.BUFFMONEY_WEBHOOK_POLL_MS, 1000, 50, 60_000),
   };
 }
 

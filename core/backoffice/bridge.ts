@@ -141,6 +141,10 @@ export const BRIDGE_COMMANDS: Readonly<Record<BackOfficeCommandName, CommandPoli
   'refunds:retry': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'payments:reconcile': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'sandbox:pay': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'webhooks:endpoints': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:deliveries': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:resend': { roles: ['admin'], stepUp: false, mutates: true },
 };
 
 export const BRIDGE_COMMAND_NAMES = Object.keys(BRIDGE_COMMANDS) as BackOfficeCommandName[];

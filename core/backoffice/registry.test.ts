@@ -14,6 +14,7 @@ import { applyChannelNotification, createCheckout, installPaymentChannels, insta
 import { fakeChannels } from '../payments/testing.js';
 import { insertUsageRowForTest } from '../usage/testing.js';
 import { submitKyb } from '../merchants/kyb.js';
+import { createWebhookEndpoint, sendTestEvent } from '../webhooks/index.js';
 import type { StaffRole } from '../staff/tables.js';
 import { backOffice, backOfficeCommands } from './index.js';
 import { CommandRegistry, defineCommand } from './registry.js';
@@ -67,6 +68,10 @@ const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boo
   'refunds:retry': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'payments:reconcile': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'sandbox:pay': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'webhooks:endpoints': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:deliveries': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:resend': { roles: ['admin'], stepUp: false, mutates: true },
 };
 const ROLES: StaffRole[] = ['admin', 'finance', 'support'];
 
@@ -264,6 +269,10 @@ describe('back-office command registry', () => {
     const [m1, m2, m3] = [await merchantWithKyb(h, 1), await merchantWithKyb(h, 2), await merchantWithKyb(h, 3)];
     const money = await invoiceAndPosting(h, m1);
     const pay = await paymentsWorld(h, m3);
+    // A webhook delivery to show, then (finished) to resend.
+    const hook = await createWebhookEndpoint(h.ctx, { merchantId: m1, environment: 'live' }, { url: 'https://93.184.216.34/hooks' });
+    const delivery = await sendTestEvent(h.ctx, { merchantId: m1, environment: 'live' }, hook.id);
+    await h.db.kysely.updateTable('webhook_deliveries').set({ status: 'failed', due_at: '9999-12-31T23:59:59.999Z' }).where('id', '=', delivery.id).execute();
     const before = (await auditRows(h)).length;
 
     // every plain read command, successfully: nothing audited
@@ -289,6 +298,9 @@ describe('back-office command registry', () => {
       ['payments:list', { merchant: m1 }],
       ['payments:exceptions', { status: 'open' }],
       ['refunds:list', { invoice: money.invoiceId }],
+      ['webhooks:endpoints', { merchant: m1 }],
+      ['webhooks:deliveries', { merchant: m1, failing: true }],
+      ['webhooks:show', { delivery: delivery.id }],
     ];
     expect(reads.map(([n]) => n).sort()).toEqual(
       Object.keys(POLICY)
@@ -350,6 +362,7 @@ describe('back-office command registry', () => {
       ['refunds:retry', { refund: '' }, [pay.paidInvoice]],
       ['payments:reconcile', {}, []],
       ['sandbox:pay', { order: pay.sandboxOrder }, [pay.sandboxOrder, m3]],
+      ['webhooks:resend', { delivery: delivery.id }, [delivery.id, hook.id, m1]],
     ];
     expect(mutations.map(([n]) => n).sort()).toEqual(
       Object.keys(POLICY)

@@ -16,6 +16,7 @@ import type { MerchantTables } from '../merchants/tables.js';
 import type { PaymentTables } from '../payments/tables.js';
 import type { StaffTables } from '../staff/tables.js';
 import type { UsageTables } from '../usage/tables.js';
+import type { WebhookTables } from '../webhooks/tables.js';
 
 export interface Database
   extends MerchantTables,
@@ -30,4 +31,5 @@ export interface Database
     FxTables,
     InvoiceTables,
     RateLimitTables,
-    PaymentTables {}
+    PaymentTables,
+    WebhookTables {}

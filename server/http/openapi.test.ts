@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/helpers.js';
 import { API_VERSION } from '../app.js';
 import { allRoutes } from '../routes/index.js';
+import { webhookEventDocs } from '../routes/webhook-endpoints.js';
 import { buildOpenApiDocument } from './openapi.js';
 
 describe('GET /api/openapi', () => {
@@ -121,7 +122,7 @@ describe('GET /api/openapi', () => {
   });
 
   it('is the same document on every build (deterministic)', () => {
-    const build = () => JSON.stringify(buildOpenApiDocument(allRoutes({ ctx: server.ctx, config: server.config }), { version: API_VERSION }));
+    const build = () => JSON.stringify(buildOpenApiDocument(allRoutes({ ctx: server.ctx, config: server.config }), { version: API_VERSION }, webhookEventDocs()));
     expect(build()).toBe(JSON.stringify(doc));
     expect(build()).toBe(build());
   });

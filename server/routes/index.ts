@@ -9,6 +9,7 @@ import { merchantRoutes } from './merchants.js';
 import { sandboxRoutes } from './sandbox.js';
 import { usageEventRoutes } from './usage-events.js';
 import { usageSummaryRoutes } from './usage-summary.js';
+import { webhookEndpointRoutes } from './webhook-endpoints.js';
 
 /** Every public API route; the router and the OpenAPI document are both built from this list. */
 export function allRoutes(deps: ServerDeps): RouteSpec[] {
@@ -22,5 +23,6 @@ export function allRoutes(deps: ServerDeps): RouteSpec[] {
     ...checkoutRoutes(deps),
     ...sandboxRoutes(deps),
     ...usageEventRoutes(deps),
+    ...webhookEndpointRoutes(deps),
   ];
 }

@@ -9,6 +9,7 @@ import { paymentsExceptions, paymentsList, paymentsReconcile, paymentsResolveExc
 import { reportsOverview } from './reports.js';
 import { merchantsDestinationHistory, merchantsList, merchantsReactivate, merchantsSetFee, merchantsShow, merchantsSuspend } from './merchants.js';
 import { staffAdd, staffDisable, staffList, staffMe } from './staff.js';
+import { webhooksDeliveries, webhooksEndpoints, webhooksResend, webhooksShow } from './webhooks.js';
 
 /**
  * Every back-office command. Adding one: define it in its area's file, list it here. The list keeps
@@ -55,6 +56,10 @@ export const backOfficeCommandList = [
   refundsRetry,
   paymentsReconcile,
   sandboxPay,
+  webhooksEndpoints,
+  webhooksDeliveries,
+  webhooksShow,
+  webhooksResend,
 ] as const;
 
 /** Each command's definition by name, with its schemas' types: the contract the bridge is typed from. */
