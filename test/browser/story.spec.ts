@@ -1,9 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { type Page, expect, test } from '@playwright/test';
-import { type Staff, signIn } from './helpers.js';
+import { type Staff, signIn, startSpecServer } from './helpers.js';
 
 /**
  * The whole collection story in Chromium, on the real server and the real back office over one
@@ -14,8 +10,6 @@ import { type Staff, signIn } from './helpers.js';
  * of it with a fresh code → the refund succeeds (the sandbox channel's refund notification) → the
  * merchant API shows what was refunded, and the ledger verifies. Screenshots: /tmp/story-*.png.
  */
-
-const root = path.resolve(import.meta.dirname, '../..');
 
 interface Info {
   apiUrl: string;
@@ -28,32 +22,15 @@ interface Info {
   staff: { finance: Staff };
 }
 
-let child: ChildProcess | undefined;
-let infoDir = '';
+let server: Awaited<ReturnType<typeof startSpecServer<Info>>> | undefined;
 let info: Info;
 
 test.beforeAll(async () => {
-  infoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-story-info-'));
-  const file = path.join(infoDir, 'info.json');
-  const started = spawn(process.execPath, ['--import', 'tsx', 'test/browser/serve-story.ts', file], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-  child = started;
-  const deadline = Date.now() + 90_000;
-  while (!fs.existsSync(file)) {
-    if (started.exitCode !== null) throw new Error(`serve-story.ts exited with ${started.exitCode}`);
-    if (Date.now() > deadline) throw new Error('serve-story.ts did not start within 90 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  info = JSON.parse(fs.readFileSync(file, 'utf8')) as Info;
+  server = await startSpecServer<Info>('test/browser/serve-story.ts', 90_000);
+  info = server.info;
 });
 
-test.afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-  fs.rmSync(infoDir, { recursive: true, force: true });
-});
+test.afterAll(async () => server?.stop());
 
 /** The merchant's own server calling the API with its sandbox key. */
 async function merchantApi(method: string, urlPath: string, body?: unknown): Promise<any> {
