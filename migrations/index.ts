@@ -15,6 +15,7 @@ import * as m0015 from './0015_timestamptz.js';
 import * as m0016 from './0016_payments.js';
 import * as m0017 from './0017_usage_index_file.js';
 import * as m0018 from './0018_webhooks.js';
+import * as m0019 from './0019_sandbox_channel_records.js';
 
 /**
  * Every migration, in order, listed statically: scanning a folder at run time breaks inside an
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '0016_payments': m0016,
   '0017_usage_index_file': m0017,
   '0018_webhooks': m0018,
+  '0019_sandbox_channel_records': m0019,
 };

@@ -13,6 +13,7 @@ import { startLeaderElection } from '../core/db/leader.js';
 import { startUsageIndexer } from './workers/usage-indexer.js';
 import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
 import { installPaymentChannels, installRefundNotifyUrl, installSandboxPayer } from '../core/payments/index.js';
+import { sandboxPeerStore } from '../core/payments/setup/sandbox-peer-store.js';
 import { type PaymentChannelSetup, type SandboxChannelPeers, createPaymentChannelRegistry, createSandboxChannelPeers, createSandboxPayer } from './payments/index.js';
 import { type RunningPaymentsReconcile, describeReconcileReport, startPaymentsReconcile } from './workers/payments-reconcile.js';
 import { type RunningWebhookDelivery, startWebhookDelivery } from './workers/webhook-delivery.js';
@@ -127,7 +128,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }
   installPaymentChannels(ctx, payments.channels);
   installRefundNotifyUrl(ctx, (channel) => payments.notifyUrl(channel));
-  const sandboxPeers = payments.sandboxKeys ? createSandboxChannelPeers(payments.sandboxKeys, { clock: ctx.clock }) : undefined;
+  const sandboxPeers = payments.sandboxKeys ? createSandboxChannelPeers(payments.sandboxKeys, { clock: ctx.clock, store: (channel) => sandboxPeerStore(ctx, channel) }) : undefined;
   if (sandboxPeers) installSandboxPayer(ctx, createSandboxPayer(ctx, sandboxPeers, payments));
   const listener = createRequestListener({ ctx, config, payments, sandboxPeers });
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
