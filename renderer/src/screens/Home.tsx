@@ -71,6 +71,10 @@ export function HomeScreen() {
   const { can } = useSession();
   const [environment, setEnvironment] = useState<'live' | 'sandbox'>('live');
   const overview = useCommand('reports:overview', { environment });
+  // Asked beside the overview, not after it: Home's reads all start at once. Every role may read
+  // endpoints and merchants today; a role that could not simply sees no webhook card.
+  const failingWebhooks = useCommand('webhooks:endpoints', { failing: true, limit: 100 });
+  const merchants = useCommand('merchants:list', { limit: 500 }).data?.items;
   const data = overview.data;
 
   return (
@@ -96,7 +100,7 @@ export function HomeScreen() {
             {data.attention.map((a) => (
               <AttentionCard key={a.kind} item={a} asOf={data.asOf} />
             ))}
-            {can('webhooks:endpoints') && <FailingWebhooks asOf={data.asOf} />}
+            {can('webhooks:endpoints') && failingWebhooks.data && <FailingWebhooks failing={failingWebhooks.data} merchants={merchants} asOf={data.asOf} />}
           </div>
           {data.series ? (
             <div className="chart-grid">
@@ -268,17 +272,16 @@ function UsageChart({ series }: { series: Series }) {
   );
 }
 
+type FailingEndpoints = CommandOutput<'webhooks:endpoints'>;
+
 /**
  * Merchant webhook endpoints failing now or disabled for failures (both environments): a card
  * like the others, and under it each endpoint with a link to its failing deliveries.
  */
-function FailingWebhooks({ asOf }: { asOf: string }) {
+function FailingWebhooks({ failing, merchants, asOf }: { failing: FailingEndpoints; merchants: ReadonlyArray<{ id: string; name: string }> | undefined; asOf: string }) {
   const { t } = useTranslation('home');
   const { can } = useSession();
-  const failing = useCommand('webhooks:endpoints', { failing: true, limit: 100 });
-  const endpoints = failing.data?.items ?? [];
-  if (failing.error) return <ErrorNote error={failing.error} />;
-  if (!failing.data) return null;
+  const endpoints = failing.items;
   const since = (e: (typeof endpoints)[number]) => e.failingSince ?? e.disabledAt ?? e.createdAt;
   const oldest = endpoints.map(since).sort()[0];
   const disabled = endpoints.filter((e) => !e.enabled).length;
@@ -288,7 +291,7 @@ function FailingWebhooks({ asOf }: { asOf: string }) {
     <>
       <span className="count num">
         {endpoints.length}
-        {failing.data.nextCursor ? '+' : ''}
+        {failing.nextCursor ? '+' : ''}
       </span>
       <span className="what">{t('attention.webhooks.label')}</span>
       <span className="detail muted">
@@ -309,21 +312,22 @@ function FailingWebhooks({ asOf }: { asOf: string }) {
           {body}
         </div>
       )}
-      {!clear && <FailingEndpointList endpoints={endpoints} since={since} />}
+      {!clear && <FailingEndpointList endpoints={endpoints} merchants={merchants} since={since} />}
     </>
   );
 }
 
 function FailingEndpointList({
   endpoints,
+  merchants,
   since,
 }: {
-  endpoints: CommandOutput<'webhooks:endpoints'>['items'];
-  since: (e: CommandOutput<'webhooks:endpoints'>['items'][number]) => string;
+  endpoints: FailingEndpoints['items'];
+  merchants: ReadonlyArray<{ id: string; name: string }> | undefined;
+  since: (e: FailingEndpoints['items'][number]) => string;
 }) {
   const { t } = useTranslation('home');
   const { can } = useSession();
-  const merchants = useCommand('merchants:list', { limit: 500 }).data?.items;
   const name = (id: string) => merchants?.find((m) => m.id === id)?.name ?? id;
   return (
     <ul className="failing-endpoints" aria-label={t('attention.webhooks.list')}>
