@@ -432,7 +432,7 @@ function Endpoints({ filters, set, merchants, merchantName, showDeliveries }: Ta
       col.accessor('url', {
         header: t('endpoints.columns.url'),
         cell: (c) => (
-          <span className="clip narrow" title={c.getValue()}>
+          <span className="clip url" title={c.getValue()}>
             {c.getValue()}
           </span>
         ),
