@@ -49,10 +49,8 @@ export const COMMAND_COVERAGE: Record<BackOfficeCommandName, Coverage> = {
   'refunds:retry': { screen: 'Payments' },
   'payments:reconcile': { screen: 'Payments' },
   'sandbox:pay': { screen: 'Payments' },
-  // Issue 14 delivers the commands; the Webhooks screen (deliveries per merchant and endpoint, an
-  // attempt's detail, resend, failing endpoints on Home) is another slice.
-  'webhooks:endpoints': { notYet: 'issue 14: the Webhooks screen and failing endpoints on Home' },
-  'webhooks:deliveries': { notYet: 'issue 14: the Webhooks screen (filters: merchant, endpoint, failing, event type)' },
-  'webhooks:show': { notYet: "issue 14: the Webhooks screen (an attempt's detail)" },
-  'webhooks:resend': { notYet: 'issue 14: the Webhooks screen (resend)' },
+  'webhooks:endpoints': { screen: 'Webhooks' },
+  'webhooks:deliveries': { screen: 'Webhooks' },
+  'webhooks:show': { screen: 'Webhooks' },
+  'webhooks:resend': { screen: 'Webhooks' },
 };
