@@ -26,7 +26,7 @@ export interface ServerConfig {
   ingestThread: boolean;
   /**
    * The Linux nice value of the background threads of an embedded database — the usage reader,
-   * the WAL checkpointer (BUFFMONEY_BACKGROUND_NICE, 0–19, default 10; 0 leaves them alone).
+   * the WAL checkpointer (BUFFMONEY_BACKGROUND_NICE, 0–19, default 0: left alone).
    * See core/db/thread-priority.ts.
    */
   backgroundNice: number;
@@ -125,7 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     bcryptCost: 12,
     durable: env.BUFFMONEY_DURABLE !== '0',
     ingestThread: env.BUFFMONEY_INGEST_THREAD !== '0',
-    backgroundNice: wholeNumber('BUFFMONEY_BACKGROUND_NICE', env.BUFFMONEY_BACKGROUND_NICE, 10, 0, 19),
+    backgroundNice: wholeNumber('BUFFMONEY_BACKGROUND_NICE', env.BUFFMONEY_BACKGROUND_NICE, 0, 0, 19),
     hsts: env.BUFFMONEY_HSTS === '1',
     invoiceScheduler: env.BUFFMONEY_INVOICE_SCHEDULER !== '0',
     invoiceGraceMinutes: wholeMinutes(env.BUFFMONEY_INVOICE_GRACE_MINUTES, 60),
