@@ -4,6 +4,7 @@
  * booleans INTEGER 0/1, JSON documents TEXT.
  */
 import type { AuditTables } from '../audit/tables.js';
+import type { ChainTables } from '../chain/tables.js';
 import type { CatalogTables } from '../catalog/tables.js';
 import type { ContractTables } from '../contracts/tables.js';
 import type { CustomerTables } from '../customers/tables.js';
@@ -32,4 +33,5 @@ export interface Database
     InvoiceTables,
     RateLimitTables,
     PaymentTables,
-    WebhookTables {}
+    WebhookTables,
+    ChainTables {}

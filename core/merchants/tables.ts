@@ -27,6 +27,12 @@ export interface MerchantsTable {
   metadata_hash: string | null;
   metadata_json: string | null;
   registered_at: string | null;
+  /** The pending register-intent (migration 0021): overwritten by each call; never a destination. */
+  intent_receiver_address: string | null;
+  intent_metadata_hash: string | null;
+  intent_metadata_json: string | null;
+  intent_chain_id: number | null;
+  intent_at: string | null;
   /** Last change of where money goes (receiving addresses, bank account, settlement currency). */
   destination_changed_at: string | null;
   created_at: string;
