@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { CoreSecrets } from '../core/context/index.js';
+import { type ChainConfig, parseChainConfigs } from '../core/chain/config.js';
 import { loadSecretsFile } from '../core/context/secrets-file.js';
 import { parseDatabaseUrl, poolSizeFromEnv } from '../core/db/index.js';
 
@@ -60,6 +61,12 @@ export interface ServerConfig {
   webhookDelivery: boolean;
   /** Milliseconds between the worker's looks for new events and due deliveries (BUFFMONEY_WEBHOOK_POLL_MS, default 1000). */
   webhookPollMs: number;
+  /** The chains BuffMoney knows (core/chain/config.ts: CHAIN_RPC_URL_<id>, SUBSCRIPTION_MANAGER_<id>, CHAIN_CONFIRMATIONS_<id>). */
+  chains: ChainConfig[];
+  /** Run the chain listener in this process (BUFFMONEY_CHAIN_LISTENER=0 turns it off); on PostgreSQL one elected leader reads. */
+  chainListener: boolean;
+  /** Milliseconds between the listener's polls of each chain (BUFFMONEY_CHAIN_POLL_MS, default 4000). */
+  chainPollMs: number;
 }
 
 /** BUFFMONEY_PUBLIC_URL: an absolute http(s) URL without query or fragment; a trailing slash is dropped. */
@@ -135,6 +142,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     paymentsReconcileSeconds: wholeNumber('BUFFMONEY_PAYMENTS_RECONCILE_SECONDS', env.BUFFMONEY_PAYMENTS_RECONCILE_SECONDS, 60, 5, 86_400),
     webhookDelivery: env.BUFFMONEY_WEBHOOK_DELIVERY !== '0',
     webhookPollMs: wholeNumber('BUFFMONEY_WEBHOOK_POLL_MS', env.BUFFMONEY_WEBHOOK_POLL_MS, 1000, 50, 60_000),
+    chains: parseChainConfigs(env),
+    chainListener: env.BUFFMONEY_CHAIN_LISTENER !== '0',
+    chainPollMs: wholeNumber('BUFFMONEY_CHAIN_POLL_MS', env.BUFFMONEY_CHAIN_POLL_MS, 4000, 50, 600_000),
   };
 }
 
