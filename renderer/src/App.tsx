@@ -5,6 +5,7 @@ import { SessionContext, makeSession, useSession } from './api';
 import { bridge } from './bridge';
 import { LANGUAGES, type Language, setLanguage } from './i18n';
 import { AuditScreen } from './screens/Audit';
+import { ChainScreen } from './screens/Chain';
 import { FxScreen } from './screens/Fx';
 import { HomeScreen } from './screens/Home';
 import { InvoiceDetail, InvoicesScreen } from './screens/Invoices';
@@ -17,7 +18,7 @@ import { SignInScreen } from './screens/SignIn';
 import { StaffScreen } from './screens/Staff';
 import { WebhooksScreen } from './screens/Webhooks';
 
-type RoutePath = 'home' | 'kyb' | 'merchants' | 'invoices' | 'payments' | 'webhooks' | 'fx' | 'ledger' | 'staff' | 'audit' | 'settings';
+type RoutePath = 'home' | 'kyb' | 'merchants' | 'invoices' | 'payments' | 'webhooks' | 'chain' | 'fx' | 'ledger' | 'staff' | 'audit' | 'settings';
 
 interface Route {
   path: RoutePath;
@@ -35,6 +36,7 @@ const ROUTES: Route[] = [
   { path: 'payments', needs: 'payments:list', render: (rest) => <PaymentsScreen key={rest[0] ?? ''} tab={rest[0]} /> },
   // Not keyed by the sub-route: the filters stay when the tabs (#/webhooks, #/webhooks/endpoints) switch.
   { path: 'webhooks', needs: 'webhooks:deliveries', render: (rest) => <WebhooksScreen route={rest} /> },
+  { path: 'chain', needs: 'chain:status', render: () => <ChainScreen /> },
   { path: 'fx', needs: 'fx:list', render: () => <FxScreen /> },
   { path: 'ledger', needs: 'ledger:balances', render: () => <LedgerScreen /> },
   { path: 'staff', needs: 'staff:list', render: () => <StaffScreen /> },

@@ -53,7 +53,7 @@ export const COMMAND_COVERAGE: Record<BackOfficeCommandName, Coverage> = {
   'webhooks:deliveries': { screen: 'Webhooks' },
   'webhooks:show': { screen: 'Webhooks' },
   'webhooks:resend': { screen: 'Webhooks' },
-  'chain:status': { notYet: 'the Chain screen follows' },
-  'chain:unmatched': { notYet: 'the Chain screen follows' },
-  'chain:review': { notYet: 'the Chain screen follows' },
+  'chain:status': { screen: 'Chain' },
+  'chain:unmatched': { screen: 'Chain' },
+  'chain:review': { screen: 'Chain' },
 };

@@ -10,6 +10,7 @@ export default {
     invoices: 'Invoices',
     payments: 'Payments',
     webhooks: 'Webhooks',
+    chain: 'On-chain',
     fx: 'FX rates',
     ledger: 'Ledger',
     staff: 'Staff',

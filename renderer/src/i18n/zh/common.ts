@@ -13,6 +13,7 @@ export default {
     invoices: '账单',
     payments: '收款',
     webhooks: 'Webhook',
+    chain: '链上注册',
     fx: '汇率',
     ledger: '总账',
     staff: '员工',
