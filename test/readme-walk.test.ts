@@ -18,7 +18,9 @@ describe('README', () => {
   it('marks only the quick start (and the PostgreSQL setup, which needs a server) as not walked, and every curl fails on an HTTP error', () => {
     // `needs-postgres`: the block points the product at an existing PostgreSQL server, which the
     // walk (on the suite's own database) does not have; npm run test:pg covers that path.
-    const skipped = shellBlocks(readme).filter((b) => b.info.includes('no-walk') && !b.info.includes('needs-postgres'));
+    // `needs-chain`: the on-chain registration walk needs `npm run chain:dev` running beside the
+    // server; server/chain/register-intent-evm.test.ts covers that path on a real local EVM.
+    const skipped = shellBlocks(readme).filter((b) => b.info.includes('no-walk') && !b.info.includes('needs-postgres') && !b.info.includes('needs-chain'));
     expect(skipped.map((b) => b.code)).toEqual([expect.stringContaining('npm install')]);
     expect(curlsWithoutFail(blocks)).toEqual([]);
     // the path the walk must cover, from signup to a live key and usage

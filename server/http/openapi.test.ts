@@ -117,6 +117,23 @@ describe('GET /api/openapi', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('documents register-intent (V2 on-chain registration) at both prefixes, with its request, response and error codes', () => {
+    for (const path of ['/api/v1/merchants/register-intent', '/v1/merchants/register-intent']) {
+      const op = doc.paths[path]?.post;
+      expect(op, path).toBeDefined();
+      expect(op.security).toEqual(expect.arrayContaining([{ apiKeyHeader: [] }, { bearerJwt: [] }]));
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '409', '413', '415', '500']));
+      expect(op.responses[400].description).toMatch(/`receiver_address_required`.*`chain_id_required`.*`chain_unsupported`.*`subscription_manager_not_set`/);
+      expect(op.responses[409].description).toMatch(/`merchant_already_registered`/);
+    }
+    const request = doc.components.schemas.RegisterIntentRequest;
+    expect(request.required).toEqual(expect.arrayContaining(['receiverAddress', 'metadata', 'chainId']));
+    expect(request.properties.metadata.type).toBe('object');
+    const response = doc.components.schemas.RegisterIntentResponse;
+    expect(Object.keys(response.properties)).toEqual(['to', 'chainId', 'metadataHash', 'metadataJson', 'encodedTx']);
+    expect(response.additionalProperties).toBe(false);
+  });
+
   it('states the KYB form field constraints and document types', () => {
     const form = doc.paths['/api/v1/merchants/me/kyb'].post.requestBody.content['multipart/form-data'];
     expect(form.schema.properties.companyName).toMatchObject({ type: 'string', minLength: 1, maxLength: 300 });

@@ -55,6 +55,12 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   bodyLimit?: string;
   query?: Q;
   params?: P;
+  /**
+   * Checks the parsed JSON body before `body` validates it, for contracts that name their own
+   * error for some invalid input (register-intent: 400 "receiverAddress required"): throws a
+   * DomainError, or returns and lets the schema speak. List its codes in `errorCodes`.
+   */
+  precheckBody?: (body: unknown) => void;
   /** 400 by default; the usage-events contract answers 422 for malformed input. */
   invalidInputKind?: ErrorKind;
   /** Also served at /v1/... (the merchants API document's paths). */
@@ -282,7 +288,9 @@ export function buildRouter(ctx: CoreContext, routes: RouteSpec[]): Router {
     stack.push(async (req, res, next) => {
       try {
         const auth = spec.auth === 'public' ? null : await authenticateMerchant(ctx, req, spec.auth);
-        const body = spec.bodyType === 'multipart' || spec.bodyType === 'raw' ? req.body : parseWith(spec.body, req.body === undefined ? {} : req.body, kind);
+        const raw = req.body === undefined ? {} : req.body;
+        if (spec.precheckBody && spec.bodyType !== 'multipart' && spec.bodyType !== 'raw') spec.precheckBody(raw);
+        const body = spec.bodyType === 'multipart' || spec.bodyType === 'raw' ? req.body : parseWith(spec.body, raw, kind);
         const query = parseWith(spec.query, req.query, kind);
         const params = parseWith(spec.params, req.params, kind);
         const result = await spec.handler({ ctx, auth, body, query, params, req, res });

@@ -6,6 +6,7 @@ import { contractRoutes } from './contracts.js';
 import { customerRoutes } from './customers.js';
 import { invoiceRoutes } from './invoices.js';
 import { merchantRoutes } from './merchants.js';
+import { registerIntentRoutes } from './register-intent.js';
 import { sandboxRoutes } from './sandbox.js';
 import { usageEventRoutes } from './usage-events.js';
 import { usageSummaryRoutes } from './usage-summary.js';
@@ -15,6 +16,7 @@ import { webhookEndpointRoutes } from './webhook-endpoints.js';
 export function allRoutes(deps: ServerDeps): RouteSpec[] {
   return [
     ...merchantRoutes(deps),
+    ...registerIntentRoutes(deps),
     ...catalogRoutes(deps),
     ...customerRoutes(deps),
     ...contractRoutes(deps),

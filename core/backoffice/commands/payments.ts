@@ -167,7 +167,13 @@ async function refundTotals(ctx: CoreContext, invoiceId: string): Promise<z.inpu
   };
 }
 
-const RefundRow = RefundSchema.extend({ merchantId: z.string(), environment: Environment, invoiceNumber: z.string() });
+const RefundRow = RefundSchema.extend({
+  merchantId: z.string(),
+  environment: Environment,
+  invoiceNumber: z.string(),
+  /** The staff member who asked for it (null: requested outside the back office). */
+  requestedByEmail: z.string().nullable(),
+});
 
 export const refundsList = defineCommand({
   name: 'refunds:list',
@@ -187,8 +193,9 @@ export const refundsList = defineCommand({
     let q = ctx.db.kysely
       .selectFrom('refunds as r')
       .innerJoin('invoices as i', 'i.id', 'r.invoice_id')
+      .leftJoin('staff as s', 's.id', 'r.requested_by')
       .selectAll('r')
-      .select('i.invoice_number')
+      .select(['i.invoice_number', 's.email as requested_by_email'])
       .orderBy('r.id', 'desc')
       .limit(input.limit + 1);
     const after = decodeCursor(input.cursor, 'rf');
@@ -196,7 +203,13 @@ export const refundsList = defineCommand({
     if (input.invoice) q = q.where('r.invoice_id', '=', input.invoice);
     if (input.merchant) q = q.where('r.merchant_id', '=', input.merchant);
     if (input.status) q = q.where('r.status', '=', input.status);
-    const page = toPage(await q.execute(), input.limit, (r) => ({ ...refundView(r), invoiceNumber: r.invoice_number, merchantId: r.merchant_id, environment: r.environment }));
+    const page = toPage(await q.execute(), input.limit, (r) => ({
+      ...refundView(r),
+      invoiceNumber: r.invoice_number,
+      merchantId: r.merchant_id,
+      environment: r.environment,
+      requestedByEmail: r.requested_by_email,
+    }));
     return { items: page.data, nextCursor: page.nextCursor, invoice: input.invoice ? await refundTotals(ctx, input.invoice) : null };
   },
 });

@@ -145,7 +145,14 @@ function Balances() {
       header: t('columns.balance'),
       meta: { numeric: true },
       sortingFn: (a, b) => compareMinor(a.original.balanceMinor, b.original.balanceMinor),
-      cell: (c) => `${formatMinor(c.getValue(), c.row.original.currency)} ${c.row.original.normalSide === 'debit' ? t('dr') : t('cr')}`,
+      // The balance is signed against the account's normal side; shown as an amount with the side
+      // it actually stands on (a debit-normal account in credit reads "588.89 CNY Cr", not "−588.89 Dr").
+      cell: (c) => {
+        const v = c.getValue();
+        const negative = v.startsWith('-');
+        const debit = (c.row.original.normalSide === 'debit') !== negative;
+        return `${formatMinor(negative ? v.slice(1) : v, c.row.original.currency)} ${debit ? t('dr') : t('cr')}`;
+      },
     }),
   ];
   return (

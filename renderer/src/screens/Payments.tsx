@@ -492,6 +492,8 @@ function Refunds() {
           </span>
         ),
       }),
+      col.accessor('requestedByEmail', { header: t('refunds.columns.requestedBy'), cell: (c) => c.getValue() ?? '—' }),
+      col.accessor('succeededAt', { header: t('refunds.columns.succeeded'), cell: (c) => (c.getValue() ? formatInstant(c.getValue() as string) : '—') }),
       col.accessor('outRefundNo', {
         header: t('refunds.columns.outRefundNo'),
         cell: (c) => (

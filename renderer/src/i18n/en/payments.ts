@@ -87,6 +87,8 @@ export default {
       reason: 'Reason',
       status: 'Status',
       outRefundNo: 'Out-refund no.',
+      requestedBy: 'Requested by',
+      succeeded: 'Succeeded',
       actions: 'Actions',
     },
     retry: 'Ask again',

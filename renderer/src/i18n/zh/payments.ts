@@ -88,6 +88,8 @@ export default {
       reason: '原因',
       status: '状态',
       outRefundNo: '商户退款单号',
+      requestedBy: '申请人',
+      succeeded: '退款成功时间',
       actions: '操作',
     },
     retry: '重新查询',
