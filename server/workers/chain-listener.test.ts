@@ -405,7 +405,7 @@ describe('chain listener (real local EVM)', () => {
   });
 });
 
-describe('chain listener in the server: register, confirm, GET /merchants/me over HTTP', () => {
+describe('chain listener in the server: register-intent over HTTP, the wallet sends encodedTx, GET /merchants/me', () => {
   let server: TestServer;
   let receiver: WebhookReceiver;
   let address: Address;
@@ -436,10 +436,15 @@ describe('chain listener in the server: register, confirm, GET /merchants/me ove
     expect(before.body).toMatchObject({ onChainMerchantId: null, chainId: null, chainActive: null, receiverAddress: null, registeredAt: null });
     expect(before.body.liveAccess.missing).toContain('settlement_destination');
 
-    const meta = metadata('Registered Over Http');
-    await setIntent(server.ctx, merchant.id, { ...meta, receiver: testAccount(7).address });
-    const tx = await send(7, address, 'registerMerchant', [testAccount(7).address, meta.hash]);
-    const receipt = await rpc.getTransactionReceipt({ hash: tx });
+    // register-intent over HTTP, then the merchant's wallet sends exactly the calldata it returned
+    const intent = await server.call('POST', '/api/v1/merchants/register-intent', {
+      headers: auth,
+      body: { receiverAddress: testAccount(7).address.toLowerCase(), metadata: { name: merchant.email, email: merchant.email, version: 1 }, chainId: evm.chainId },
+    });
+    expect(intent.status, intent.text).toBe(200);
+    expect(intent.body.to).toBe(address);
+    const tx = await wallet(7).sendTransaction({ to: intent.body.to, data: intent.body.encodedTx });
+    const receipt = await rpc.waitForTransactionReceipt({ hash: tx, pollingInterval: 20 });
     const block = await rpc.getBlock({ blockNumber: receipt.blockNumber });
 
     let me = before;
@@ -454,7 +459,7 @@ describe('chain listener in the server: register, confirm, GET /merchants/me ove
       chainActive: true,
       receiverAddress: testAccount(7).address,
       adminAddress: testAccount(7).address,
-      metadataHash: meta.hash,
+      metadataHash: intent.body.metadataHash,
       registeredAt: new Date(Number(block.timestamp) * 1000).toISOString(),
     });
     expect(me.body.liveAccess.missing).not.toContain('settlement_destination');
