@@ -309,7 +309,7 @@ describe('back-office command registry', () => {
       ['webhooks:endpoints', { merchant: m1 }],
       ['webhooks:deliveries', { merchant: m1, failing: true }],
       ['webhooks:show', { delivery: delivery.id }],
-      ['chain:status', { rpc: false }],
+      ['chain:status', { offline: true }],
       ['chain:unmatched', { state: 'open' }],
     ];
     expect(reads.map(([n]) => n).sort()).toEqual(

@@ -63,7 +63,7 @@ describe('chain commands', () => {
     }
     // the CLI's and the desktop's configuration: their environment
     installHostChainConfigs(h.ctx, { CHAIN_RPC_URL_42161: 'http://127.0.0.1:9', SUBSCRIPTION_MANAGER_42161: CONTRACT });
-    const host = data(await h.run(await h.staff('admin'), 'chain:status', { rpc: false }));
+    const host = data(await h.run(await h.staff('admin'), 'chain:status', { offline: true }));
     expect(host.chains.map((c: any) => [c.chainId, c.configured])).toEqual([
       [31337, false],
       [31337, false],

@@ -34,16 +34,17 @@ const ChainStatusRow = z.object({
 
 export const chainStatusCommand = defineCommand({
   name: 'chain:status',
-  summary: 'Per chain: the listener’s cursor, the head and finalized (safe) block, the lag, the last error, and unmatched events awaiting review (--no-rpc: recorded figures only)',
+  summary:
+    'Per chain: the listener’s cursor, the head and finalized (safe) block, the lag, the last error, and unmatched events awaiting review (--offline: the listener’s last record, without asking the RPCs)',
   input: z.object({
-    rpc: z.boolean().default(true).meta({ description: 'Ask each configured RPC for its head and finalized block now (3 s timeout); false: the listener’s last record' }),
+    offline: z.boolean().optional().meta({ description: 'Show the head and safe block the listener last recorded instead of asking each configured RPC now (3 s time-out)' }),
   }),
   output: z.object({ chains: z.array(ChainStatusRow), configKnown: z.boolean() }),
   roles: ['admin', 'finance', 'support'],
   stepUp: false,
   mutates: false,
   async handler(ctx, input) {
-    return chainStatus(ctx, { rpc: input.rpc });
+    return chainStatus(ctx, { rpc: input.offline !== true });
   },
 });
 
