@@ -14,6 +14,7 @@ import * as m0012 from './0012_rate_limits.js';
 import * as m0015 from './0015_timestamptz.js';
 import * as m0016 from './0016_payments.js';
 import * as m0017 from './0017_usage_index_file.js';
+import * as m0020 from './0020_settlement.js';
 
 /**
  * Every migration, in order, listed statically: scanning a folder at run time breaks inside an
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0015_timestamptz': m0015,
   '0016_payments': m0016,
   '0017_usage_index_file': m0017,
+  '0020_settlement': m0020,
 };

@@ -141,6 +141,14 @@ export const BRIDGE_COMMANDS: Readonly<Record<BackOfficeCommandName, CommandPoli
   'refunds:retry': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'payments:reconcile': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'sandbox:pay': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'settlement:preview': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'settlement:close': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'settlement:list': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'settlement:show': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'settlement:approve': { roles: ['admin'], stepUp: true, mutates: true },
+  'settlement:reject': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'settlement:export': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'settlement:complete': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
 };
 
 export const BRIDGE_COMMAND_NAMES = Object.keys(BRIDGE_COMMANDS) as BackOfficeCommandName[];

@@ -14,6 +14,7 @@ import type { InvoiceTables } from '../invoices/tables.js';
 import type { LedgerTables } from '../ledger/tables.js';
 import type { MerchantTables } from '../merchants/tables.js';
 import type { PaymentTables } from '../payments/tables.js';
+import type { SettlementTables } from '../settlement/tables.js';
 import type { StaffTables } from '../staff/tables.js';
 import type { UsageTables } from '../usage/tables.js';
 
@@ -30,4 +31,5 @@ export interface Database
     FxTables,
     InvoiceTables,
     RateLimitTables,
-    PaymentTables {}
+    PaymentTables,
+    SettlementTables {}
