@@ -6,6 +6,7 @@ import { contractRoutes } from './contracts.js';
 import { customerRoutes } from './customers.js';
 import { invoiceRoutes } from './invoices.js';
 import { merchantRoutes } from './merchants.js';
+import { payoutRoutes } from './payouts.js';
 import { sandboxRoutes } from './sandbox.js';
 import { usageEventRoutes } from './usage-events.js';
 import { usageSummaryRoutes } from './usage-summary.js';
@@ -19,6 +20,7 @@ export function allRoutes(deps: ServerDeps): RouteSpec[] {
     ...contractRoutes(deps),
     ...usageSummaryRoutes(deps),
     ...invoiceRoutes(deps),
+    ...payoutRoutes(deps),
     ...checkoutRoutes(deps),
     ...sandboxRoutes(deps),
     ...usageEventRoutes(deps),
