@@ -325,4 +325,48 @@ ${txs}    </PmtInf>
     const fxPosition = await ledgerBalances(h.ctx, { type: 'fx_position', environment: 'live' });
     for (const p of fxPosition) expect(p.balanceMinor, p.code).toBe('0');
   });
+
+  it('holds back a destination changed inside the cooling-off window, and an invoice with a refund in flight', async () => {
+    // the formula merchant changed its bank account an hour ago; the CJK merchant has a refund still pending at the channel (written as the payments core leaves it)
+    await setBankAccountForTest(
+      h.ctx,
+      m.formula,
+      { holderName: 'New Holder', accountNumber: '55554444', bankName: 'DBS', swiftBic: 'DBSSSGSG', currency: 'USD' },
+      { changedAt: '2026-07-01T08:00:00.000Z' },
+    );
+    await h.db.kysely
+      .insertInto('refunds')
+      .values({
+        id: 'rf_01kwpendingrefund0000000000',
+        invoice_id: inv.cjk,
+        payment_id: (await h.db.kysely.selectFrom('payments').select('id').where('invoice_id', '=', inv.cjk).executeTakeFirstOrThrow()).id,
+        merchant_id: m.cjk,
+        environment: 'live',
+        channel: 'wechat',
+        out_refund_no: 'RF-PENDING-1',
+        amount_minor: '100',
+        currency: 'CNY',
+        reason: 'customer asked',
+        status: 'pending',
+        channel_refund_id: null,
+        failure_reason: null,
+        requested_by: null,
+        ledger_tx_id: null,
+        created_at: h.clock.now().toISOString(),
+        updated_at: h.clock.now().toISOString(),
+        succeeded_at: null,
+      })
+      .execute();
+    const preview = await run(finance, 'settlement:preview', { month: '2026-06', currency: 'USD' });
+    expect(preview).toMatchObject({ ok: true, data: { lineCount: 0, totalMinor: '0' } });
+    expect(preview.data.held.map((x: any) => [x.merchantId, x.reason, x.invoiceIds]).sort()).toEqual(
+      [
+        [m.formula, 'destination_cooling_off', [inv.formula]],
+        [m.cjk, 'refund_in_flight', [inv.cjk]],
+        [m.suspended, 'merchant_suspended', [inv.suspended]],
+        [m.nobank, 'no_destination', [inv.nobank]],
+      ].sort(),
+    );
+    expect(preview.data.held.find((x: any) => x.reason === 'destination_cooling_off').detail).toContain('2026-07-04T08:00:00.000Z');
+  });
 });
