@@ -23,6 +23,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { attachUsageIndex } from '../core/db/usage-index-file.js';
 import { startCluster } from '../test/pg/cluster.js';
+import { BENCH_PG_SETTINGS } from './ingest-postgres.js';
 import {
   BATCH,
   CLIENTS,
@@ -40,6 +41,7 @@ import {
   setUpMerchant,
   startServerChild,
   CUSTOMERS,
+  threadCpuSeconds,
 } from './ingest-lib.js';
 
 export const SUSTAINED_SECONDS = Number(process.env.BENCH_SUSTAINED_SECONDS ?? 300);
@@ -96,7 +98,8 @@ export async function openTarget(label: 'sqlite' | 'postgres', run: string): Pro
   }
   let cluster: Awaited<ReturnType<typeof startCluster>>;
   try {
-    cluster = await startCluster();
+    // The burst's durable settings (fsync, synchronous_commit, full-page writes on): a 200 means stored here too.
+    cluster = await startCluster(BENCH_PG_SETTINGS);
   } catch (e) {
     console.log(`[postgres ${run}] skipped: no PostgreSQL cluster could be started (${e instanceof Error ? e.message.split('\n')[0] : e})`);
     return undefined;
@@ -187,13 +190,17 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
     let before: { maxSeq: number; cursor: number };
     let after: { maxSeq: number; cursor: number };
     const loadBefore = load();
+    let cpuBefore = new Map<string, number>();
+    let cpuAfter = new Map<string, number>();
     try {
       const apiKey = await setUpMerchant(server.url, target.url);
       await drive(server.url, apiKey, warm.bodies, 3, 'warm-up');
       before = await target.progress();
+      cpuBefore = threadCpuSeconds(server.pid);
       const readers = startReads(server.url, apiKey, READS_PER_SECOND);
       http = await drive(server.url, apiKey, pool.bodies, SECONDS, `${label}-mixed`);
       reads = await readers.stop();
+      cpuAfter = threadCpuSeconds(server.pid);
       after = await target.progress();
     } finally {
       await server.stop();
@@ -209,6 +216,16 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
       `[${label} mixed] reads: ${read.length} usage summaries (${(read.length / http.seconds).toFixed(1)}/s, ${reads.errors} errors, at most ${reads.maxInFlight} in flight); ` +
         `latency p50 ${percentile(read, 50).toFixed(1)} ms, p99 ${percentile(read, 99).toFixed(1)} ms, max ${read[read.length - 1]?.toFixed(1)} ms; ` +
         `unindexed tail ${fmt(before.maxSeq - before.cursor)} → ${fmt(after.maxSeq - after.cursor)} events; load ${loadBefore} → ${load()}`,
+    );
+    // Where the server's CPU went over the measured window (thread ids; the main thread is the HTTP thread).
+    const threads = [...cpuAfter]
+      .map(([tid, s]) => ({ tid, s: s - (cpuBefore.get(tid) ?? 0), main: tid === String(server.pid) }))
+      .filter((t) => t.s > 0.05)
+      .sort((a, b) => b.s - a.s);
+    const total = threads.reduce((sum, t) => sum + t.s, 0);
+    console.log(
+      `[${label} mixed] server CPU ${((total / http.seconds) * 100).toFixed(0)}% of one core, ${((total * 1e6) / Math.max(1, http.accepted)).toFixed(1)} µs per accepted event; ` +
+        `by thread: ${threads.map((t) => `${t.main ? 'HTTP ' : ''}${((t.s / http.seconds) * 100).toFixed(0)}%`).join(', ')}`,
     );
     return { label, p99, readP99: percentile(read, 99), reads: read.length, readErrors: reads.errors };
   } finally {

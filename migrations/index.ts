@@ -14,6 +14,8 @@ import * as m0012 from './0012_rate_limits.js';
 import * as m0015 from './0015_timestamptz.js';
 import * as m0016 from './0016_payments.js';
 import * as m0017 from './0017_usage_index_file.js';
+import * as m0018 from './0018_webhooks.js';
+import * as m0019 from './0019_sandbox_channel_records.js';
 import * as m0020 from './0020_settlement.js';
 
 /**
@@ -36,5 +38,7 @@ export const migrations: Record<string, Migration> = {
   '0015_timestamptz': m0015,
   '0016_payments': m0016,
   '0017_usage_index_file': m0017,
+  '0018_webhooks': m0018,
+  '0019_sandbox_channel_records': m0019,
   '0020_settlement': m0020,
 };

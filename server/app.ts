@@ -8,6 +8,7 @@ import { createCheckoutPageRouter } from './checkout-page/index.js';
 import { type RouteSpec, buildRouter, leanDispatcher, methodNotAllowed, rejectMalformedPath } from './http/route.js';
 import type { ServerDeps } from './deps.js';
 import { allRoutes } from './routes/index.js';
+import { webhookEventDocs } from './routes/webhook-endpoints.js';
 import { channelCallbackRouter } from './routes/channel-callbacks.js';
 import { CHANNEL_CALLBACK_PATHS } from './payments/index.js';
 
@@ -44,7 +45,7 @@ export function createApp(deps: ServerDeps, routes: RouteSpec[]): Express {
   // Probes first: unauthenticated, and answering even when the API routes could not.
   app.use(healthRouter(deps.ctx));
 
-  const openapi = JSON.stringify(buildOpenApiDocument(routes, { version: API_VERSION }));
+  const openapi = JSON.stringify(buildOpenApiDocument(routes, { version: API_VERSION }, webhookEventDocs()));
   app.get('/api/openapi', (_req, res) => {
     res.type('application/json').send(openapi);
   });

@@ -26,7 +26,7 @@ export interface ServerConfig {
   ingestThread: boolean;
   /**
    * The Linux nice value of the background threads of an embedded database — the usage reader,
-   * the WAL checkpointer (BUFFMONEY_BACKGROUND_NICE, 0–19, default 10; 0 leaves them alone).
+   * the WAL checkpointer (BUFFMONEY_BACKGROUND_NICE, 0–19, default 0: left alone).
    * See core/db/thread-priority.ts.
    */
   backgroundNice: number;
@@ -53,6 +53,13 @@ export interface ServerConfig {
   paymentsReconcile: boolean;
   /** Seconds between reconciliation runs (BUFFMONEY_PAYMENTS_RECONCILE_SECONDS, default 60). */
   paymentsReconcileSeconds: number;
+  /**
+   * Run the webhook delivery worker in this process (BUFFMONEY_WEBHOOK_DELIVERY=0 turns it off).
+   * Every replica may run one: deliveries are claimed with leases, never sent twice at once.
+   */
+  webhookDelivery: boolean;
+  /** Milliseconds between the worker's looks for new events and due deliveries (BUFFMONEY_WEBHOOK_POLL_MS, default 1000). */
+  webhookPollMs: number;
 }
 
 /** BUFFMONEY_PUBLIC_URL: an absolute http(s) URL without query or fragment; a trailing slash is dropped. */
@@ -118,7 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     bcryptCost: 12,
     durable: env.BUFFMONEY_DURABLE !== '0',
     ingestThread: env.BUFFMONEY_INGEST_THREAD !== '0',
-    backgroundNice: wholeNumber('BUFFMONEY_BACKGROUND_NICE', env.BUFFMONEY_BACKGROUND_NICE, 10, 0, 19),
+    backgroundNice: wholeNumber('BUFFMONEY_BACKGROUND_NICE', env.BUFFMONEY_BACKGROUND_NICE, 0, 0, 19),
     hsts: env.BUFFMONEY_HSTS === '1',
     invoiceScheduler: env.BUFFMONEY_INVOICE_SCHEDULER !== '0',
     invoiceGraceMinutes: wholeMinutes(env.BUFFMONEY_INVOICE_GRACE_MINUTES, 60),
@@ -126,6 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sandboxChannels: env.BUFFMONEY_SANDBOX_CHANNELS !== '0',
     paymentsReconcile: env.BUFFMONEY_PAYMENTS_RECONCILE !== '0',
     paymentsReconcileSeconds: wholeNumber('BUFFMONEY_PAYMENTS_RECONCILE_SECONDS', env.BUFFMONEY_PAYMENTS_RECONCILE_SECONDS, 60, 5, 86_400),
+    webhookDelivery: env.BUFFMONEY_WEBHOOK_DELIVERY !== '0',
+    webhookPollMs: wholeNumber('BUFFMONEY_WEBHOOK_POLL_MS', env.BUFFMONEY_WEBHOOK_POLL_MS, 1000, 50, 60_000),
   };
 }
 

@@ -13,8 +13,10 @@ import { startLeaderElection } from '../core/db/leader.js';
 import { startUsageIndexer } from './workers/usage-indexer.js';
 import { type ServerConfig, loadConfig, loadSecrets } from './config.js';
 import { installPaymentChannels, installRefundNotifyUrl, installSandboxPayer } from '../core/payments/index.js';
+import { sandboxPeerStore } from '../core/payments/setup/sandbox-peer-store.js';
 import { type PaymentChannelSetup, type SandboxChannelPeers, createPaymentChannelRegistry, createSandboxChannelPeers, createSandboxPayer } from './payments/index.js';
 import { type RunningPaymentsReconcile, describeReconcileReport, startPaymentsReconcile } from './workers/payments-reconcile.js';
+import { type RunningWebhookDelivery, startWebhookDelivery } from './workers/webhook-delivery.js';
 
 export interface RunningServer {
   url: string;
@@ -28,6 +30,8 @@ export interface RunningServer {
   sandboxPeers?: SandboxChannelPeers;
   /** The usage writer thread, when the server runs one (tests kill it to prove recovery). */
   usageWriter?: ThreadedUsageEventWriter;
+  /** The webhook delivery worker (absent with BUFFMONEY_WEBHOOK_DELIVERY=0). */
+  webhookDelivery?: RunningWebhookDelivery;
   close(): Promise<void>;
 }
 
@@ -124,7 +128,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }
   installPaymentChannels(ctx, payments.channels);
   installRefundNotifyUrl(ctx, (channel) => payments.notifyUrl(channel));
-  const sandboxPeers = payments.sandboxKeys ? createSandboxChannelPeers(payments.sandboxKeys, { clock: ctx.clock }) : undefined;
+  const sandboxPeers = payments.sandboxKeys ? createSandboxChannelPeers(payments.sandboxKeys, { clock: ctx.clock, store: (channel) => sandboxPeerStore(ctx, channel) }) : undefined;
   if (sandboxPeers) installSandboxPayer(ctx, createSandboxPayer(ctx, sandboxPeers, payments));
   const listener = createRequestListener({ ctx, config, payments, sandboxPeers });
   const usageIndexer = startUsageIndexer(usageIngestFor(ctx), {
@@ -195,6 +199,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         onError: (e) => console.error('[buffmoney] payments reconcile failed:', e),
       })
     : undefined;
+  // Webhooks: every replica delivers (leased claims share the work; core/webhooks).
+  const webhookDelivery = config.webhookDelivery
+    ? startWebhookDelivery(ctx, {
+        pollMs: config.webhookPollMs,
+        worker: `buffmoney:server:${process.pid}`,
+        onError: (e) => console.error('[buffmoney] webhook delivery failed:', e),
+      })
+    : undefined;
   const server = http.createServer(options.wrapListener ? options.wrapListener(listener) : listener);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -215,12 +227,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     payments,
     sandboxPeers,
     usageWriter,
+    webhookDelivery,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       sandboxPeers?.close();
+      await webhookDelivery?.stop();
       await paymentsReconcile?.stop();
       await reconcileLeadership?.stop();
       await invoiceScheduler?.stop();

@@ -58,6 +58,8 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
       invoiceScheduler: false,
       // …and reconcile payments themselves (core/payments reconcilePayments).
       paymentsReconcile: false,
+      // …and deliver webhooks themselves (webhookDelivery.runOnce(), or config: { webhookDelivery: true }).
+      webhookDelivery: false,
       ...(options.realRateLimits ? {} : { limits: { loginPerMinute: 10_000, signupPerMinute: 10_000, channelCallbacksPerMinute: 10_000 } }),
       ...options.config,
     },

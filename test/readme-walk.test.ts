@@ -41,7 +41,10 @@ describe('README walk-through', { timeout: 480_000 }, () => {
   beforeAll(async () => {
     const curl = spawnSync('curl', ['--version'], { encoding: 'utf8' });
     if (curl.error) throw new Error('The README walk needs curl on PATH (apt-get install curl)');
-    server = await startTestServer({ realRateLimits: true });
+    // The webhook endpoint the README registers (https://acme.ai/…) must pass the SSRF check,
+    // which resolves its host: here every name resolves to one public address (nothing is sent:
+    // test servers do not deliver webhooks).
+    server = await startTestServer({ realRateLimits: true, resolveHost: async () => ['93.184.216.34'] });
   });
   afterAll(async () => server?.stop());
 

@@ -3,9 +3,20 @@ import { randomBase62, sha256Hex } from './encoding.js';
 
 /**
  * Scopes an API key may carry. The first three are the integration guide's; the rest cover the
- * catalogue API. A key created without `scopes` gets all of them.
+ * catalogue API and webhooks. A key created without `scopes` gets all of them.
  */
-export const API_KEY_SCOPES = ['usage:write', 'usage:read', 'invoice:read', 'checkout:write', 'catalog:read', 'catalog:write', 'customers:read', 'customers:write'] as const;
+export const API_KEY_SCOPES = [
+  'usage:write',
+  'usage:read',
+  'invoice:read',
+  'checkout:write',
+  'catalog:read',
+  'catalog:write',
+  'customers:read',
+  'customers:write',
+  'webhooks:read',
+  'webhooks:write',
+] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 export const SCOPE_DESCRIPTIONS: Record<ApiKeyScope, string> = {
@@ -17,6 +28,8 @@ export const SCOPE_DESCRIPTIONS: Record<ApiKeyScope, string> = {
   'catalog:write': 'Create and publish products and rate cards',
   'customers:read': 'Read customers and contracts',
   'customers:write': 'Create and update customers and contracts',
+  'webhooks:read': 'Read webhook endpoints and their deliveries',
+  'webhooks:write': 'Register, change and test webhook endpoints, rotate their secrets, resend deliveries',
 };
 
 const KEY_ID_LENGTH = 12;

@@ -149,6 +149,10 @@ export const BRIDGE_COMMANDS: Readonly<Record<BackOfficeCommandName, CommandPoli
   'settlement:reject': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'settlement:export': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'settlement:complete': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'webhooks:endpoints': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:deliveries': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:resend': { roles: ['admin'], stepUp: false, mutates: true },
 };
 
 export const BRIDGE_COMMAND_NAMES = Object.keys(BRIDGE_COMMANDS) as BackOfficeCommandName[];

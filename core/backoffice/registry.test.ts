@@ -16,6 +16,7 @@ import { insertUsageRowForTest } from '../usage/testing.js';
 import { submitKyb } from '../merchants/kyb.js';
 import { approveSettlementBatch, closeSettlementBatch } from '../settlement/index.js';
 import { setBankAccountForTest } from '../settlement/testing.js';
+import { createWebhookEndpoint, sendTestEvent } from '../webhooks/index.js';
 import type { StaffRole } from '../staff/tables.js';
 import { backOffice, backOfficeCommands } from './index.js';
 import { CommandRegistry, defineCommand } from './registry.js';
@@ -78,6 +79,10 @@ const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boo
   'settlement:reject': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'settlement:export': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'settlement:complete': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'webhooks:endpoints': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:deliveries': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'webhooks:resend': { roles: ['admin'], stepUp: false, mutates: true },
 };
 const ROLES: StaffRole[] = ['admin', 'finance', 'support'];
 
@@ -325,6 +330,10 @@ describe('back-office command registry', () => {
     const money = await invoiceAndPosting(h, m1);
     const pay = await paymentsWorld(h, m3);
     const settle = await settlementWorld(h, await merchantWithKyb(h, 4, false), staff.finance, await h.staff('admin'));
+    // A webhook delivery to show, then (finished) to resend.
+    const hook = await createWebhookEndpoint(h.ctx, { merchantId: m1, environment: 'live' }, { url: 'https://93.184.216.34/hooks' });
+    const delivery = await sendTestEvent(h.ctx, { merchantId: m1, environment: 'live' }, hook.id);
+    await h.db.kysely.updateTable('webhook_deliveries').set({ status: 'failed', due_at: '9999-12-31T23:59:59.999Z' }).where('id', '=', delivery.id).execute();
     const before = (await auditRows(h)).length;
 
     // every plain read command, successfully: nothing audited
@@ -353,6 +362,9 @@ describe('back-office command registry', () => {
       ['settlement:preview', { month: '2026-04', currency: 'USD' }],
       ['settlement:list', {}],
       ['settlement:show', { batch: settle.approvedOnce }],
+      ['webhooks:endpoints', { merchant: m1 }],
+      ['webhooks:deliveries', { merchant: m1, failing: true }],
+      ['webhooks:show', { delivery: delivery.id }],
     ];
     expect(reads.map(([n]) => n).sort()).toEqual(
       Object.keys(POLICY)
@@ -419,6 +431,7 @@ describe('back-office command registry', () => {
       ['settlement:approve', { batch: settle.approvedOnce }, [settle.approvedOnce]],
       ['settlement:export', { batch: settle.approvedOnce, format: 'pain001' }, [settle.approvedOnce]],
       ['settlement:complete', { batch: settle.approvedOnce, reference: 'DBS-20260502-001' }, [settle.approvedOnce]],
+      ['webhooks:resend', { delivery: delivery.id }, [delivery.id, hook.id, m1]],
     ];
     expect(mutations.map(([n]) => n).sort()).toEqual(
       Object.keys(POLICY)

@@ -1,3 +1,4 @@
+import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -92,3 +93,25 @@ describe('claiming due work rows', () => {
   });
 });
 if (!onPostgres) console.log('claim.test: the postgres-only SKIP LOCKED test is skipped on SQLite (no row locks: BEGIN IMMEDIATE serialises claimers)');
+
+describe('sqlite: a poll that finds nothing due', () => {
+  (onPostgres ? it.skip : it)('takes no write lock (the usage writer thread holds it for every commit)', async () => {
+    // Another connection — as the usage writer thread's — holds the file's write lock.
+    const writer = new BetterSqlite3(t.dbFile);
+    writer.pragma('busy_timeout = 0');
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      const started = performance.now();
+      // Nothing is due before the first row: answered by a read, no BEGIN IMMEDIATE (which would
+      // wait out busy_timeout, 5 s, on this thread and then fail).
+      expect(await claimDueRows(t.ctx.db, { table: 'test_work_items', worker: 'a', limit: 5, now: at(-1), leaseMs: 30_000 })).toEqual([]);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+    // With the lock free, due rows are claimed as ever.
+    expect((await claimDueRows(t.ctx.db, { table: 'test_work_items', worker: 'a', limit: 1, now: at(0), leaseMs: 30_000 })).map((r) => r.id)).toEqual(['w000']);
+  });
+});
+if (onPostgres) console.log('claim.test: the sqlite-only "no write lock when nothing is due" test is skipped on PostgreSQL (its claims take no global lock)');

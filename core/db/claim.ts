@@ -35,6 +35,15 @@ export async function claimDueRows<Row extends { id: string } = { id: string } &
   const until = new Date(request.now.getTime() + request.leaseMs).toISOString();
   const table = sql.table(request.table);
   const skipLocked = db.capabilities.supportsSkipLocked ? sql` for update skip locked` : sql``;
+  // A look first, outside any transaction: most polls find nothing due, and on SQLite the claim's
+  // transaction is `BEGIN IMMEDIATE` — the file's write lock, which the usage writer thread needs
+  // for every commit and the HTTP thread would wait for synchronously. A row that becomes due
+  // after the look is claimed at the next poll.
+  const anyDue = await sql<{ id: string }>`
+    select id from ${table}
+     where due_at <= ${now} and (leased_until is null or leased_until <= ${now})
+     limit 1`.execute(db.kysely);
+  if (anyDue.rows.length === 0) return [];
   return inLockFreeTransaction(db, async (trx) => {
     const due = await sql<{ id: string }>`
       select id from ${table}

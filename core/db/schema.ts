@@ -17,6 +17,7 @@ import type { PaymentTables } from '../payments/tables.js';
 import type { SettlementTables } from '../settlement/tables.js';
 import type { StaffTables } from '../staff/tables.js';
 import type { UsageTables } from '../usage/tables.js';
+import type { WebhookTables } from '../webhooks/tables.js';
 
 export interface Database
   extends MerchantTables,
@@ -32,4 +33,5 @@ export interface Database
     InvoiceTables,
     RateLimitTables,
     PaymentTables,
-    SettlementTables {}
+    SettlementTables,
+    WebhookTables {}

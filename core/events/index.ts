@@ -8,10 +8,14 @@ export type * from './tables.js';
  * The domain event outbox: one place where a state change says "also announce X". The row is
  * written in the same database transaction as the change, so it exists exactly when the change
  * committed — never for a change rolled back, never missing for one that committed. Delivering
- * events to merchants (webhooks) reads this table; it is not this module's concern.
+ * events to merchants (webhooks, core/webhooks) starts from the `webhook_dispatch` row written
+ * beside each event, in the same transaction: a queue the fan-out claims, so an event committed
+ * late (commit order is not id order across replicas) is never skipped by a cursor.
  */
 
 const insertEvent = compiledInsert('domain_events', ['id', 'type', 'merchant_id', 'environment', 'created_at', 'data']);
+/** The webhook fan-out queue (core/webhooks dispatch.ts): one row per event, in the same transaction. */
+const insertDispatch = compiledInsert('webhook_dispatch', ['id', 'due_at']);
 
 export const DOMAIN_EVENT_TYPES = ['invoice.finalized', 'invoice.paid', 'invoice.refunded', 'invoice.voided', 'payout.completed', 'merchant.registered'] as const;
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
@@ -42,6 +46,7 @@ export async function recordEvent<T>(ctx: CoreContext, event: { type: DomainEven
     data: JSON.stringify(event.data),
   };
   await insertEvent(ctx.db.kysely, row);
+  await insertDispatch(ctx.db.kysely, { id: row.id, due_at: row.created_at });
   return { id: row.id, type: event.type, merchant: row.merchant_id, environment: row.environment, createdAt: row.created_at, data: event.data };
 }
 

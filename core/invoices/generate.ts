@@ -397,7 +397,7 @@ async function invoicePeriod(ctx: CoreContext, cache: RunCache, contract: Candid
   await closeCustomerPeriod(ctx, cache, contract, period);
   // The view of what was just written (loadInvoiceView reads the same back).
   const view: InvoiceView = {
-    ...invoiceView({ ...row, customer_external_id: contract.customer_external_id, fx_snapshot: '[]' }, []),
+    ...invoiceView({ ...row, customer_external_id: contract.customer_external_id, fx_snapshot: '[]' }, [], '0'),
     fxSnapshot: snapshot,
     lines: rated.lines.map((l, i) => ({
       lineNo: i + 1,

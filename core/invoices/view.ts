@@ -66,6 +66,9 @@ export const InvoiceSchema = z
     finalizedAt: z.string(),
     voidedAt: z.string().nullable(),
     voidReason: z.string().nullable(),
+    paidAt: z.string().nullable().meta({ description: "When the end customer paid (the channel's time when it gives one), ISO 8601 UTC; null until paid." }),
+    refundedAt: z.string().nullable().meta({ description: 'When refunds reached the amount paid (status `refunded`), ISO 8601 UTC; null otherwise.' }),
+    refundedMinor: Minor('CNY (fen) refunded so far: the refunds that succeeded. A partial refund leaves the invoice `paid` with this above "0".'),
     fxSnapshot: z.array(FxSnapshotEntry),
     lines: z.array(InvoiceLine),
     createdAt: z.string(),
@@ -100,12 +103,16 @@ function selectInvoices(ctx: CoreContext, scope: MerchantScope) {
 }
 
 async function toView(ctx: CoreContext, r: InvoiceRow): Promise<InvoiceView> {
-  const lines = await ctx.db.kysely.selectFrom('invoice_lines').selectAll().where('invoice_id', '=', r.id).orderBy('line_no').execute();
-  return invoiceView(r, lines);
+  const k = ctx.db.kysely;
+  const lines = await k.selectFrom('invoice_lines').selectAll().where('invoice_id', '=', r.id).orderBy('line_no').execute();
+  // Summed here with BigInt: SUM over text amounts would come back as a lossy number on SQLite.
+  const refunds = await k.selectFrom('refunds').select('amount_minor').where('invoice_id', '=', r.id).where('status', '=', 'succeeded').execute();
+  const refundedMinor = refunds.reduce((s, x) => s + BigInt(x.amount_minor), 0n).toString();
+  return invoiceView(r, lines, refundedMinor);
 }
 
-/** The API view of an invoice row and its lines (ordered by line number). */
-export function invoiceView(r: InvoiceRow, lines: readonly InvoiceLinesTable[]): InvoiceView {
+/** The API view of an invoice row, its lines (ordered by line number) and its succeeded refunds' total. */
+export function invoiceView(r: InvoiceRow, lines: readonly InvoiceLinesTable[], refundedMinor: string): InvoiceView {
   return {
     _id: r.id,
     id: r.id,
@@ -131,6 +138,9 @@ export function invoiceView(r: InvoiceRow, lines: readonly InvoiceLinesTable[]):
     finalizedAt: r.finalized_at,
     voidedAt: r.voided_at,
     voidReason: r.void_reason,
+    paidAt: r.paid_at,
+    refundedAt: r.refunded_at,
+    refundedMinor,
     fxSnapshot: JSON.parse(r.fx_snapshot),
     lines: lines.map((l) => ({
       lineNo: Number(l.line_no),

@@ -7,8 +7,10 @@ import { seal, open } from '../auth/secret-box.js';
 import type { CoreContext, Environment } from '../context/index.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
-import { DomainError, conflict, invalidInput, unauthenticated } from '../errors/index.js';
+import { DomainError, conflict, forbidden, invalidInput, unauthenticated } from '../errors/index.js';
+import { recordEvent } from '../events/index.js';
 import { checkWebhookUrl } from '../net/ssrf.js';
+import { PROFILE_ENVIRONMENT, syncProfileEndpoint } from '../webhooks/endpoints.js';
 import { type DestinationChange, assertMayChangeDestination, recordDestinationChanges } from './destinations.js';
 import type { BankAccountInput, LoginInput, SignupInput, UpdateMerchantInput } from './schemas.js';
 import { type MerchantCredential, requireFreshOtp, spendTotp } from './step-up.js';
@@ -61,6 +63,11 @@ export async function signup(ctx: CoreContext, input: z.infer<typeof SignupInput
         const change: DestinationChange = { field: 'receivingAddresses', before: {}, after: receivingAddresses };
         await recordDestinationChanges(tx, id, [change], { credential: 'signup', apiKeyId: null });
       }
+      if (webhookUrl !== null) await syncProfileEndpoint(tx, id, webhookUrl);
+      // merchant.registered: the merchant exists (its data: the profile as GET /merchants/me shows
+      // it). Live, like the profile webhookUrl that receives it. The chain listener will record
+      // another when an on-chain registration is processed (then with onChainMerchantId set).
+      await recordEvent(tx, { type: 'merchant.registered', merchantId: id, environment: PROFILE_ENVIRONMENT, data: await merchantView(tx, await loadMerchantRow(tx, id)) });
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw conflict('email_already_registered', 'Email already registered');
@@ -147,8 +154,8 @@ function destinationFieldsOf(patch: z.infer<typeof UpdateMerchantInput>) {
 }
 
 /**
- * PATCH /merchants/me. Name, email, webhook URL and auto-create change with any credential of the
- * merchant. Where money goes (receivingAddresses, bankAccount, settlementCurrency) is refused to a
+ * PATCH /merchants/me. Name, email and auto-create change with any credential of the merchant;
+ * the webhook URL (the live `profile` webhook endpoint, core/webhooks) with any but a sandbox key. Where money goes (receivingAddresses, bankAccount, settlementCurrency) is refused to a
  * sandbox key; from the dashboard it needs a fresh `otp` once 2FA is on; a live key may change it
  * (the seed's UpdateMe path). Every real change is recorded and starts the cooling-off window.
  */
@@ -164,6 +171,13 @@ export async function updateMerchant(
   const webhookUrl = patch.webhookUrl === undefined || patch.webhookUrl === null ? patch.webhookUrl : await checkedWebhook(ctx, patch.webhookUrl);
   return inTransaction(ctx, async (tx) => {
     const row = await loadMerchantRow(tx, merchantId);
+    // The profile webhookUrl receives the live environment's events: a sandbox key must not redirect them.
+    if (webhookUrl !== undefined && webhookUrl !== row.webhook_url && credential.via === 'api_key' && credential.environment !== 'live') {
+      throw forbidden(
+        'webhook_url_change_forbidden',
+        'A sandbox API key cannot change webhookUrl (it receives live events): use a live API key or the dashboard, or register a sandbox endpoint with POST /webhook-endpoints',
+      );
+    }
     if (row.on_chain_merchant_id !== null && ((patch.name !== undefined && patch.name !== row.name) || (patch.email !== undefined && patch.email !== row.email))) {
       throw conflict('merchant_identity_locked', 'name and email cannot be changed after on-chain registration: they are committed in metadataHash');
     }
@@ -210,6 +224,7 @@ export async function updateMerchant(
       throw e;
     }
     await recordDestinationChanges(tx, merchantId, changes, { credential: credential.via, apiKeyId: credential.via === 'api_key' ? credential.keyId : null });
+    if (webhookUrl !== undefined && webhookUrl !== row.webhook_url) await syncProfileEndpoint(tx, merchantId, webhookUrl);
     return merchantView(tx, await loadMerchantRow(tx, merchantId), view);
   });
 }

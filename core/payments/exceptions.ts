@@ -1,9 +1,10 @@
+import { z } from 'zod';
 import type { CoreContext, Environment } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
 import { conflict, invalidInput, notFound } from '../errors/index.js';
 import { type Page, type PageRequest, decodeCursor, toPage } from '../pagination/index.js';
 import type { ChannelName } from './channels/types.js';
-import { jsonWithBigints } from './shared.js';
+import { CHANNEL_NAMES, jsonWithBigints } from './shared.js';
 import type { PaymentExceptionKind, PaymentExceptionsTable } from './tables.js';
 
 /**
@@ -13,27 +14,39 @@ import type { PaymentExceptionKind, PaymentExceptionsTable } from './tables.js';
  * taken so it stops retrying.
  */
 
-export interface PaymentExceptionView {
-  id: string;
-  channel: ChannelName;
-  transactionId: string;
-  outTradeNo: string;
-  kind: PaymentExceptionKind;
-  orderId: string | null;
-  invoiceId: string | null;
-  merchantId: string | null;
-  environment: Environment | null;
-  amountMinor: string;
-  detail: string;
-  payload: unknown;
-  status: 'open' | 'resolved';
-  resolution: string | null;
-  resolvedBy: string | null;
-  resolvedAt: string | null;
-  createdAt: string;
-}
+const EXCEPTION_KINDS = [
+  'amount_mismatch',
+  'unknown_order',
+  'order_closed',
+  'invoice_not_payable',
+  'duplicate_payment',
+  'unknown_refund',
+  'refund_mismatch',
+] as const satisfies readonly PaymentExceptionKind[];
 
-function toView(r: PaymentExceptionsTable): PaymentExceptionView {
+/** A payment exception as finance's queue shows it (one mapping: paymentExceptionView). */
+export const PaymentExceptionSchema = z.object({
+  id: z.string(),
+  channel: z.enum(CHANNEL_NAMES),
+  transactionId: z.string(),
+  outTradeNo: z.string(),
+  kind: z.enum(EXCEPTION_KINDS),
+  orderId: z.string().nullable(),
+  invoiceId: z.string().nullable(),
+  merchantId: z.string().nullable(),
+  environment: z.enum(['sandbox', 'live']).nullable(),
+  amountMinor: z.string(),
+  detail: z.string(),
+  payload: z.unknown(),
+  status: z.enum(['open', 'resolved']),
+  resolution: z.string().nullable(),
+  resolvedBy: z.string().nullable(),
+  resolvedAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type PaymentExceptionView = z.infer<typeof PaymentExceptionSchema>;
+
+export function paymentExceptionView(r: PaymentExceptionsTable): PaymentExceptionView {
   return {
     id: r.id,
     channel: r.channel,
@@ -124,13 +137,13 @@ export async function listPaymentExceptions(
   if (query.status) q = q.where('status', '=', query.status);
   if (query.merchantId) q = q.where('merchant_id', '=', query.merchantId);
   if (query.environment) q = q.where('environment', '=', query.environment);
-  return toPage(await q.execute(), query.limit, toView);
+  return toPage(await q.execute(), query.limit, paymentExceptionView);
 }
 
 export async function loadPaymentException(ctx: CoreContext, id: string): Promise<PaymentExceptionView> {
   const row = await ctx.db.kysely.selectFrom('payment_exceptions').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound('payment_exception_not_found', `No payment exception ${id}`);
-  return toView(row);
+  return paymentExceptionView(row);
 }
 
 /**
@@ -156,6 +169,6 @@ export async function resolvePaymentException(ctx: CoreContext, id: string, inpu
       .where('id', '=', id)
       .where('status', '=', 'open')
       .execute();
-    return toView({ ...row, status: 'resolved', resolution, resolved_by: input.actor, resolved_at: now });
+    return paymentExceptionView({ ...row, status: 'resolved', resolution, resolved_by: input.actor, resolved_at: now });
   });
 }

@@ -69,7 +69,9 @@ describe('refunds', () => {
     const first = await refund(inv, '20000');
     expect(first).toMatchObject({ status: 'succeeded', amountMinor: '20000', currency: 'CNY', channel: 'wechat', requestedBy: 'stf_fin', reason: 'customer asked' });
     expect(first.outRefundNo).toMatch(/^[A-Za-z0-9_-]{6,64}$/);
-    expect((await loadInvoiceView(ctx, scope, inv)).status).toBe('paid');
+    // The channel's success time, as the payment recorded it.
+    const { paid_at: paidAt } = await ctx.db.kysely.selectFrom('payments').select('paid_at').where('invoice_id', '=', inv).executeTakeFirstOrThrow();
+    expect(await loadInvoiceView(ctx, scope, inv)).toMatchObject({ status: 'paid', paidAt, refundedAt: null, refundedMinor: '20000' });
     expect((await listEvents(ctx, { type: 'invoice.refunded', limit: 10 })).length).toBe(0);
     const tx = await ctx.db.kysely.selectFrom('ledger_transactions').selectAll().where('id', '=', first.ledgerTxId!).executeTakeFirstOrThrow();
     expect(tx).toMatchObject({ idempotency_key: `refund:${first.id}:succeeded`, kind: 'refund.succeeded', cause_type: 'refund', cause_id: first.id });
@@ -84,14 +86,14 @@ describe('refunds', () => {
     expect((await verifyLedger(ctx)).ok).toBe(true);
 
     await expect(refund(inv, '51235')).rejects.toMatchObject({ code: 'refund_exceeds_paid', kind: 'conflict', details: { availableMinor: '51234' } });
+    clock.advance(5_000);
     const second = await refund(inv, '51234');
     expect(second.status).toBe('succeeded');
     const view = await loadInvoiceView(ctx, scope, inv);
-    expect(view.status).toBe('refunded');
-    expect((await ctx.db.kysely.selectFrom('invoices').select('refunded_at').where('id', '=', inv).executeTakeFirstOrThrow()).refunded_at).toBe(clock.now().toISOString());
+    expect(view).toMatchObject({ status: 'refunded', paidAt, refundedAt: clock.now().toISOString(), refundedMinor: '71234' });
     const refundedEvents = await listEvents(ctx, { type: 'invoice.refunded', limit: 10 });
     expect(refundedEvents).toHaveLength(1);
-    expect(refundedEvents[0].data).toMatchObject({ _id: inv, status: 'refunded' });
+    expect(refundedEvents[0].data).toMatchObject({ _id: inv, status: 'refunded', refundedMinor: '71234', refundedAt: view.refundedAt });
     // Finalized, paid, refunded in full: every account is back to zero.
     expect(Object.values(await balances()).every((b) => b === '0')).toBe(true);
     expect((await verifyLedger(ctx)).ok).toBe(true);

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { CoreContext } from '../context/index.js';
 import { inTransaction } from '../db/transaction.js';
 import { conflict, invalidInput, notFound } from '../errors/index.js';
@@ -7,29 +8,31 @@ import type { ChannelName, ChannelRefundResult, VerifiedNotification } from './c
 import { recordPaymentException } from './exceptions.js';
 import type { NotificationOptions, NotificationResult } from './notifications.js';
 import { postRefundSucceeded } from './postings.js';
-import { type ChannelRegistry, COLLECTION_CURRENCY, channelUnavailable, parsePositiveMinor } from './shared.js';
+import { type ChannelRegistry, CHANNEL_NAMES, COLLECTION_CURRENCY, channelUnavailable, parsePositiveMinor } from './shared.js';
 import type { RefundStatus, RefundsTable } from './tables.js';
 
-export interface RefundView {
-  id: string;
-  invoiceId: string;
-  paymentId: string;
-  channel: ChannelName;
-  outRefundNo: string;
-  amountMinor: string;
-  currency: string;
-  reason: string;
-  status: RefundStatus;
-  channelRefundId: string | null;
-  failureReason: string | null;
-  requestedBy: string | null;
-  ledgerTxId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  succeededAt: string | null;
-}
+/** A refund as the back office and the CLI show it (one mapping: refundView). */
+export const RefundSchema = z.object({
+  id: z.string(),
+  invoiceId: z.string(),
+  paymentId: z.string(),
+  channel: z.enum(CHANNEL_NAMES),
+  outRefundNo: z.string(),
+  amountMinor: z.string(),
+  currency: z.string(),
+  reason: z.string(),
+  status: z.enum(['requested', 'pending', 'succeeded', 'failed'] satisfies RefundStatus[]),
+  channelRefundId: z.string().nullable(),
+  failureReason: z.string().nullable(),
+  requestedBy: z.string().nullable(),
+  ledgerTxId: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  succeededAt: z.string().nullable(),
+});
+export type RefundView = z.infer<typeof RefundSchema>;
 
-function toView(r: RefundsTable): RefundView {
+export function refundView(r: RefundsTable): RefundView {
   return {
     id: r.id,
     invoiceId: r.invoice_id,
@@ -126,7 +129,7 @@ export async function createRefund(ctx: CoreContext, channels: ChannelRegistry, 
 export async function retryRefund(ctx: CoreContext, channels: ChannelRegistry, refundId: string, options: { notifyUrl: RefundNotifyUrl }): Promise<RefundView> {
   const refund = await ctx.db.kysely.selectFrom('refunds').selectAll().where('id', '=', refundId).executeTakeFirst();
   if (!refund) throw notFound('refund_not_found', `No refund ${refundId}`);
-  if (refund.status === 'succeeded' || refund.status === 'failed') return toView(refund);
+  if (refund.status === 'succeeded' || refund.status === 'failed') return refundView(refund);
   return sendRefund(ctx, channels, refund, options.notifyUrl);
 }
 
@@ -155,12 +158,12 @@ async function sendRefund(ctx: CoreContext, channels: ChannelRegistry, refund: R
 export async function loadRefund(ctx: CoreContext, refundId: string): Promise<RefundView> {
   const row = await ctx.db.kysely.selectFrom('refunds').selectAll().where('id', '=', refundId).executeTakeFirst();
   if (!row) throw notFound('refund_not_found', `No refund ${refundId}`);
-  return toView(row);
+  return refundView(row);
 }
 
 /** Refunds of an invoice, oldest first. */
 export async function listRefunds(ctx: CoreContext, invoiceId: string): Promise<RefundView[]> {
-  return (await ctx.db.kysely.selectFrom('refunds').selectAll().where('invoice_id', '=', invoiceId).orderBy('id').execute()).map(toView);
+  return (await ctx.db.kysely.selectFrom('refunds').selectAll().where('invoice_id', '=', invoiceId).orderBy('id').execute()).map(refundView);
 }
 
 async function refundedTotal(ctx: CoreContext, invoiceId: string, statuses: RefundStatus[]): Promise<bigint> {
@@ -214,26 +217,26 @@ export async function applyRefundResult(
         merchantId: refund.merchant_id,
         environment: refund.environment,
       });
-      return { outcome: 'exception', refund: toView(refund), exceptionId: r.exceptionId };
+      return { outcome: 'exception', refund: refundView(refund), exceptionId: r.exceptionId };
     };
 
     if (result.state === 'pending') {
-      if (refund.status !== 'requested') return { outcome: refund.status === 'pending' ? 'pending' : 'duplicate', refund: toView(refund) };
+      if (refund.status !== 'requested') return { outcome: refund.status === 'pending' ? 'pending' : 'duplicate', refund: refundView(refund) };
       const updated = { ...refund, status: 'pending' as const, channel_refund_id: result.refundId, updated_at: now };
       await k.updateTable('refunds').set({ status: 'pending', channel_refund_id: result.refundId, updated_at: now }).where('id', '=', refund.id).execute();
-      return { outcome: 'pending', refund: toView(updated) };
+      return { outcome: 'pending', refund: refundView(updated) };
     }
 
     if (result.state === 'failed') {
-      if (refund.status === 'failed') return { outcome: 'duplicate', refund: toView(refund) };
+      if (refund.status === 'failed') return { outcome: 'duplicate', refund: refundView(refund) };
       if (!open) return exception(`The channel says refund ${refund.id} failed (${result.reason}); it is recorded as ${refund.status}`);
       const updated = { ...refund, status: 'failed' as const, failure_reason: result.reason, updated_at: now };
       await k.updateTable('refunds').set({ status: 'failed', failure_reason: result.reason, updated_at: now }).where('id', '=', refund.id).execute();
-      return { outcome: 'applied', refund: toView(updated) };
+      return { outcome: 'applied', refund: refundView(updated) };
     }
 
     // succeeded
-    if (refund.status === 'succeeded') return { outcome: 'duplicate', refund: toView(refund) };
+    if (refund.status === 'succeeded') return { outcome: 'duplicate', refund: refundView(refund) };
     if (!open) return exception(`The channel says refund ${refund.id} succeeded; it is recorded as ${refund.status}`);
     if (result.refundFen !== BigInt(refund.amount_minor)) {
       return exception(`The channel refunded ${result.refundFen} fen for refund ${refund.id} of ${refund.amount_minor} fen`);
@@ -271,7 +274,7 @@ export async function applyRefundResult(
       const scope = { merchantId: invoice.merchant_id, environment: invoice.environment };
       await recordEvent(tx, { type: 'invoice.refunded', ...scope, data: await loadInvoiceView(tx, scope, invoice.id) });
     }
-    return { outcome: 'applied', refund: toView(updated) };
+    return { outcome: 'applied', refund: refundView(updated) };
   });
 }
 

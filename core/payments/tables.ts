@@ -87,9 +87,23 @@ export interface RefundsTable {
   succeeded_at: string | null;
 }
 
+/** The sandbox channel peers' orders and refunds (channels/peer-state.ts, setup/sandbox-peer-store.ts). */
+export interface SandboxChannelRecordsTable {
+  channel: ChannelName;
+  kind: 'order' | 'refund';
+  key: string;
+  ref: string | null;
+  state: string;
+  /** The peer's record as JSON (bigints and Maps tagged). */
+  data: string;
+  version: number;
+  updated_at: string;
+}
+
 export interface PaymentTables {
   payment_orders: PaymentOrdersTable;
   payments: PaymentsTable;
   payment_exceptions: PaymentExceptionsTable;
   refunds: RefundsTable;
+  sandbox_channel_records: SandboxChannelRecordsTable;
 }

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { CoreContext } from '../context/index.js';
 import { compiledQuery } from '../db/compiled.js';
 import type { TailRow, UnindexedTailSource } from './aggregate.js';
@@ -59,19 +60,35 @@ export function createTailCache(): UnindexedTailSource & { readonly entries: num
       entries = 0;
       seen = prunedTo = lastSeq;
     }
-    const fresh = await newEvents(tx.db.kysely, seen);
-    for (const r of fresh) {
-      const customer = Number(r.customer);
+    const add = (seq: number, customer: number, at: number, metric: number, dimensions: number, quantity: string) => {
       let b = buckets.get(customer);
       if (!b) buckets.set(customer, (b = { start: 0, seq: [], at: [], metric: [], dimensions: [], quantity: [] }));
-      b.seq.push(Number(r.seq));
-      b.at.push(Number(r.occurred_at));
-      b.metric.push(r.metric);
-      b.dimensions.push(Number(r.dimensions));
-      b.quantity.push(r.quantity);
+      b.seq.push(seq);
+      b.at.push(at);
+      b.metric.push(metric);
+      b.dimensions.push(dimensions);
+      b.quantity.push(quantity);
+      seen = seq;
+      entries++;
+    };
+    const raw = tx.db.inTransactionConnection;
+    if (raw) {
+      // The reader thread: rows as arrays from a prepared statement (inside readSnapshot's
+      // transaction, which holds the connection). Every read of the process loads the rows
+      // committed since the previous one — at full ingest speed, every event once — so this is
+      // the reader thread's main cost: ~1.1 µs a row this way against ~2–2.8 µs with row objects.
+      // In chunks (`all` is cheaper per row than `iterate`; a chunk bounds memory when a large
+      // backlog is loaded at once, e.g. on the first read after a restart).
+      let statement = rawNewEvents.get(raw);
+      if (!statement) rawNewEvents.set(raw, (statement = raw.prepare(NEW_EVENTS_SQL).raw(true)));
+      for (;;) {
+        const rows = statement.all(seen, RAW_CHUNK) as Array<[number, number, number, number, number, string]>;
+        for (const r of rows) add(r[0], r[1], r[2], r[3], r[4], r[5]);
+        if (rows.length < RAW_CHUNK) break;
+      }
+    } else {
+      for (const r of await newEvents(tx.db.kysely, seen)) add(Number(r.seq), Number(r.customer), Number(r.occurred_at), r.metric, Number(r.dimensions), r.quantity);
     }
-    entries += fresh.length;
-    if (fresh.length > 0) seen = Number(fresh[fresh.length - 1].seq);
     if (lastSeq > prunedTo) prune(lastSeq);
     const b = buckets.get(customerRef);
     const out: TailRow[] = [];
@@ -85,6 +102,9 @@ export function createTailCache(): UnindexedTailSource & { readonly entries: num
   return Object.defineProperty(source, 'entries', { get: () => entries }) as UnindexedTailSource & { readonly entries: number };
 }
 
+const NEW_EVENTS_SQL = 'SELECT seq, customer, occurred_at, metric, dimensions, quantity FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?';
+const RAW_CHUNK = 50_000;
+const rawNewEvents = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement>();
 const newEvents = compiledQuery(
   (k, after: number) => k.selectFrom('usage_events').select(['seq', 'customer', 'occurred_at', 'metric', 'quantity', 'dimensions']).where('seq', '>', after).orderBy('seq'),
   [-1] as [number],

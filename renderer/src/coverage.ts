@@ -57,4 +57,8 @@ export const COMMAND_COVERAGE: Record<BackOfficeCommandName, Coverage> = {
   'settlement:reject': { notYet: 'issue 15: the Settlement screen is built in a later session from these commands' },
   'settlement:export': { notYet: 'issue 15: the Settlement screen is built in a later session from these commands' },
   'settlement:complete': { notYet: 'issue 15: the Settlement screen is built in a later session from these commands' },
+  'webhooks:endpoints': { screen: 'Webhooks' },
+  'webhooks:deliveries': { screen: 'Webhooks' },
+  'webhooks:show': { screen: 'Webhooks' },
+  'webhooks:resend': { screen: 'Webhooks' },
 };

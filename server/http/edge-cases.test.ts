@@ -58,7 +58,12 @@ function rawRequest(base: string, head: string, body = ''): Promise<RawResponse>
 /** node:http with an exact path (no URL normalisation) and whatever headers and body given. */
 function send(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(base, { method, path, headers }, (res) => {
+    // A body is sent with its Content-Length: node sends no framing for a DELETE body otherwise.
+    const framed =
+      body === undefined || Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h))
+        ? headers
+        : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const req = http.request(base, { method, path, headers: framed }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {

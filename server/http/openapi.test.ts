@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/helpers.js';
 import { API_VERSION } from '../app.js';
 import { allRoutes } from '../routes/index.js';
+import { webhookEventDocs } from '../routes/webhook-endpoints.js';
 import { buildOpenApiDocument } from './openapi.js';
 
 describe('GET /api/openapi', () => {
@@ -53,6 +54,11 @@ describe('GET /api/openapi', () => {
     expect(merchant.properties.apiKeyGenerated.type).toBe('boolean');
     expect(doc.components.schemas.Error.required).toEqual(['ok', 'error', 'message']);
     expect(doc.paths['/api/v1/merchants/me/kyb'].post.requestBody.content['multipart/form-data']).toBeDefined();
+    // The invoice's collection state: nullable ISO timestamps and the refunded total as a decimal string.
+    const invoice = doc.components.schemas.Invoice;
+    expect(invoice.required).toEqual(expect.arrayContaining(['paidAt', 'refundedAt', 'refundedMinor']));
+    for (const field of ['paidAt', 'refundedAt']) expect(invoice.properties[field].type).toEqual(['string', 'null']);
+    expect(invoice.properties.refundedMinor).toMatchObject({ type: 'string', pattern: '^(0|[1-9][0-9]*)$' });
   });
 
   it('documents the extra fields of errors per error, and references them where they can occur', () => {
@@ -121,7 +127,7 @@ describe('GET /api/openapi', () => {
   });
 
   it('is the same document on every build (deterministic)', () => {
-    const build = () => JSON.stringify(buildOpenApiDocument(allRoutes({ ctx: server.ctx, config: server.config }), { version: API_VERSION }));
+    const build = () => JSON.stringify(buildOpenApiDocument(allRoutes({ ctx: server.ctx, config: server.config }), { version: API_VERSION }, webhookEventDocs()));
     expect(build()).toBe(JSON.stringify(doc));
     expect(build()).toBe(build());
   });

@@ -417,10 +417,51 @@ Every error is \`{ ok: false, error, message }\` (the \`Error\` schema), some wi
 
 The merchants API paths \`/v1/…\` are served too, for the operations listed under them (same behaviour, operationIds ending in \`V1\`).`;
 
-export function buildOpenApiDocument(routes: RouteSpec[], info: { version: string }): Record<string, unknown> {
+/** One event type merchants receive by webhook: documented in the document's `webhooks` section. */
+export interface WebhookEventDoc {
+  type: string;
+  description: string;
+  /** The payload's `data`: the object as the API returns it. */
+  data: z.ZodType;
+}
+
+const WEBHOOK_HEADERS = [
+  { name: 'webhook-id', description: 'The message id (the payload `id`): the same at every retry and resend. Deduplicate on it.' },
+  { name: 'webhook-timestamp', description: 'Unix seconds when this attempt was signed. Refuse it more than 5 minutes from your clock.' },
+  {
+    name: 'webhook-signature',
+    description:
+      '`v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed by the base64-decoded part of the endpoint secret after `whsec_`. Space-separated when two secrets are live (24 hours after a rotation): accept any that matches.',
+  },
+];
+
+function webhookOperation(doc: WebhookEventDoc, components: Record<string, unknown>): Record<string, unknown> {
+  const payload = z
+    .strictObject({
+      id: z.string().meta({ description: 'The message id, as the webhook-id header.' }),
+      type: z.literal(doc.type),
+      timestamp: z.string().meta({ description: 'When the event happened (ISO-8601 UTC).' }),
+      data: doc.data,
+    })
+    .meta({ description: doc.description });
+  return {
+    post: {
+      operationId: `webhook_${doc.type.replace(/[^a-z0-9]+/gi, '_')}`,
+      summary: `${doc.type} event`,
+      description: `${doc.description}\n\nPOSTed to your endpoints subscribed to \`${doc.type}\` (test events to the endpoint asked). Answer 2xx within 15 seconds; anything else (redirects included) is retried with backoff over about three days, honouring Retry-After; 410 Gone disables the endpoint.`,
+      tags: ['Webhooks'],
+      parameters: WEBHOOK_HEADERS.map((h) => ({ name: h.name, in: 'header', required: true, description: h.description, schema: { type: 'string' } })),
+      requestBody: { required: true, content: { 'application/json': { schema: convert(payload, 'output', components) } } },
+      responses: { '2XX': { description: 'Received. Any 2xx; the body is ignored (its first 1 KB is kept in the attempt log).' } },
+    },
+  };
+}
+
+export function buildOpenApiDocument(routes: RouteSpec[], info: { version: string }, webhookEvents: readonly WebhookEventDoc[] = []): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const components: Record<string, unknown> = {};
   convert(ErrorSchema, 'output', components);
+  const webhooks = Object.fromEntries(webhookEvents.map((doc) => [doc.type, webhookOperation(doc, components)]));
   const addOperation = (path: string, method: string, op: Record<string, unknown>) => {
     paths[path] ??= {};
     const item = paths[path];
@@ -452,6 +493,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
     servers: [{ url: '/' }],
     tags: [...new Set([...routes.flatMap((r) => r.tags), 'Platform'])].map((name) => ({ name })),
     paths: sortedPaths,
+    ...(webhookEvents.length > 0 ? { webhooks } : {}),
     components: {
       schemas: sortedSchemas,
       securitySchemes: {

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, CoreContext } from '../../core/context/index.js';
+import type { PeerStateStore } from '../../core/payments/channels/peer-state.js';
+import type { ChannelName } from '../../core/payments/channels/types.js';
 import { DomainError, conflict, notFound } from '../../core/errors/index.js';
 import { ChannelError, type SandboxPayer } from '../../core/payments/index.js';
 import { type AlipayPeerHandler, createAlipayPeer } from '../../core/payments/channels/alipay/index.js';
@@ -11,8 +13,9 @@ import type { SandboxChannelKeys } from '../../core/payments/setup/sandbox-keys.
  * The sandbox's WeChat Pay and Alipay: the local peers (core/payments/channels/*\/peer.ts) with
  * the sandbox keys, served on the server's own listener — WeChat Pay's v3 API below
  * /sandbox/channels/wechat, Alipay's gateway at /sandbox/channels/alipay/gateway.do — so any
- * process that knows the server's URL reaches them. They keep their orders in memory: a restart
- * forgets them (the payer below registers an order again when asked to pay it).
+ * process that knows the server's URL reaches them. With `store` (the server: the database,
+ * core/payments/setup/sandbox-peer-store.ts) their orders and refunds are shared by every replica
+ * and survive restarts; without, they live in this process's memory.
  */
 export interface SandboxChannelPeers {
   wechat: WechatPayPeerHandler;
@@ -28,7 +31,10 @@ export interface SandboxChannelPeers {
   close(): void;
 }
 
-export function createSandboxChannelPeers(keys: SandboxChannelKeys, options: { clock: Clock; settleRefundsEveryMs?: number }): SandboxChannelPeers {
+export function createSandboxChannelPeers(
+  keys: SandboxChannelKeys,
+  options: { clock: Clock; store?: (channel: ChannelName) => PeerStateStore; settleRefundsEveryMs?: number },
+): SandboxChannelPeers {
   const now = () => options.clock.now();
   const wechat = createWechatPayPeer({
     merchantPublicKeys: { [keys.wechat.merchantCertSerial]: keys.wechat.merchantPublicKeyPem },
@@ -39,6 +45,7 @@ export function createSandboxChannelPeers(keys: SandboxChannelKeys, options: { c
     appid: keys.wechat.appid,
     now,
     basePath: SANDBOX_WECHAT_PATH,
+    store: options.store?.('wechat'),
   });
   const alipay = createAlipayPeer({
     appPublicKey: keys.alipay.appPublicKeyPem,
@@ -47,6 +54,7 @@ export function createSandboxChannelPeers(keys: SandboxChannelKeys, options: { c
     sellerId: keys.alipay.sellerId,
     now,
     basePath: SANDBOX_ALIPAY_PATH,
+    store: options.store?.('alipay'),
   });
   let settling: Promise<number> | undefined;
   const settleRefunds = (): Promise<number> => {
@@ -55,14 +63,15 @@ export function createSandboxChannelPeers(keys: SandboxChannelKeys, options: { c
       await Promise.resolve();
       let settled = 0;
       try {
-        for (const refund of [...wechat.refunds.values()]) {
-          if (refund.status !== 'PROCESSING') continue;
+        for (const outRefundNo of await wechat.processingRefunds()) {
           try {
-            await wechat.notifyRefund(refund.outRefundNo);
+            await wechat.notifyRefund(outRefundNo);
             settled++;
           } catch (e) {
             // Our callback could not be reached: the refund is SUCCESS at the peer; reconciliation's query finds it.
-            console.warn(`[buffmoney] sandbox wechat: refund ${refund.outRefundNo} notification not delivered: ${e instanceof Error ? e.message : String(e)}`);
+            // Anything else: another replica settled it first.
+            const undelivered = e instanceof TypeError || (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError'));
+            if (undelivered) console.warn(`[buffmoney] sandbox wechat: refund ${outRefundNo} notification not delivered: ${e.message}`);
           }
         }
       } finally {
@@ -101,12 +110,12 @@ export function createSandboxChannelPeers(keys: SandboxChannelKeys, options: { c
 /**
  * The sandbox payer (installSandboxPayer): the peer's payer scans and pays, and the peer sends
  * our callback a notification signed as the channel signs it. An order the peer does not know
- * (it was made before a restart, or by another replica) is first registered with it again through
- * the sandbox client, with the same out-trade number.
+ * (made before its records were kept in the database, or by a process without them) is first
+ * registered with it again through the sandbox client, with the same out-trade number.
  */
 export function createSandboxPayer(ctx: CoreContext, peers: SandboxChannelPeers, setup: PaymentChannelSetup): SandboxPayer {
   return async ({ channel, outTradeNo }) => {
-    const known = channel === 'wechat' ? peers.wechat.orders.has(outTradeNo) : peers.alipay.orders.has(outTradeNo);
+    const known = await (channel === 'wechat' ? peers.wechat : peers.alipay).knowsOrder(outTradeNo);
     if (!known) {
       const order = await ctx.db.kysely
         .selectFrom('payment_orders')

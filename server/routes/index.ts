@@ -10,6 +10,7 @@ import { payoutRoutes } from './payouts.js';
 import { sandboxRoutes } from './sandbox.js';
 import { usageEventRoutes } from './usage-events.js';
 import { usageSummaryRoutes } from './usage-summary.js';
+import { webhookEndpointRoutes } from './webhook-endpoints.js';
 
 /** Every public API route; the router and the OpenAPI document are both built from this list. */
 export function allRoutes(deps: ServerDeps): RouteSpec[] {
@@ -24,5 +25,6 @@ export function allRoutes(deps: ServerDeps): RouteSpec[] {
     ...checkoutRoutes(deps),
     ...sandboxRoutes(deps),
     ...usageEventRoutes(deps),
+    ...webhookEndpointRoutes(deps),
   ];
 }

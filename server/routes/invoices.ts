@@ -13,7 +13,7 @@ export function invoiceRoutes(_deps: ServerDeps): RouteSpec[] {
       operationId: 'listInvoices',
       summary: 'List invoices',
       description:
-        'Newest first, cursor-paginated; filters: `status`, `customerExternalId`, `period` (YYYY-MM: periods starting in that UTC month). One invoice per contract per billing period, generated after each period ends plus a grace window for late events (default 1 hour). Amounts are decimal strings of minor units: `subtotalMinor` in the pricing currency, `collectionAmountMinor` in CNY, `platformFeeMinor` and `netSettlementMinor` in the settlement currency.',
+        'Newest first, cursor-paginated; filters: `status`, `customerExternalId`, `period` (YYYY-MM: periods starting in that UTC month). One invoice per contract per billing period, generated after each period ends plus a grace window for late events (default 1 hour). Amounts are decimal strings of minor units: `subtotalMinor` in the pricing currency, `collectionAmountMinor` in CNY, `platformFeeMinor` and `netSettlementMinor` in the settlement currency. Collection: `paidAt` (null until paid), `refundedAt` (null until refunds reach the amount paid, status `refunded`) and `refundedMinor` (CNY fen refunded so far; a partial refund leaves the invoice `paid`).',
       tags: ['Invoices'],
       auth: read,
       query: InvoiceListQuery,

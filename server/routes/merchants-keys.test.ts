@@ -66,7 +66,18 @@ describe('API keys: generate, authenticate, rotate', () => {
     expect(first.status).toBe(200);
     expect(first.body.message).toBe('Store this key securely. It will not be shown again.');
     expect(first.body.environment).toBe('sandbox');
-    expect(first.body.scopes).toEqual(['catalog:read', 'catalog:write', 'checkout:write', 'customers:read', 'customers:write', 'invoice:read', 'usage:read', 'usage:write']);
+    expect(first.body.scopes).toEqual([
+      'catalog:read',
+      'catalog:write',
+      'checkout:write',
+      'customers:read',
+      'customers:write',
+      'invoice:read',
+      'usage:read',
+      'usage:write',
+      'webhooks:read',
+      'webhooks:write',
+    ]);
     const second = await server.call('POST', '/v1/merchants/me/generate-key', { headers: { 'x-api-key': first.body.apiKey } });
     expect(second.status).toBe(400);
     expect(second.body).toEqual({ ok: false, error: 'api_key_exists', message: 'API Key already exists. Use the Rotate button to generate a new one.' });

@@ -28,6 +28,11 @@ describe('PATCH /merchants/me', () => {
 
   it('updates supplied fields only, with an API key (as the document shows) or a JWT', async () => {
     const m = await signupMerchant(server);
+    // webhookUrl receives live events: never a sandbox key's to change (the dashboard's or a live key's).
+    const sandboxHook = await server.call('PATCH', '/v1/merchants/me', { headers: { 'x-api-key': m.sandboxKey }, body: { webhookUrl: 'https://hooks.acme.io/butter-v2' } });
+    expect(sandboxHook.status).toBe(403);
+    expect(sandboxHook.body.error).toBe('webhook_url_change_forbidden');
+    expect((await server.call('PATCH', '/v1/merchants/me', { headers: bearer(m.token), body: { webhookUrl: 'https://hooks.acme.io/butter-v2' } })).status).toBe(200);
     const res = await server.call('PATCH', '/v1/merchants/me', {
       headers: { 'x-api-key': m.sandboxKey },
       body: { webhookUrl: 'https://hooks.acme.io/butter-v2', autoCreateCustomers: true },

@@ -145,7 +145,8 @@ export function merchantRoutes(deps: ServerDeps): RouteSpec[] {
       description:
         'Only supplied fields change; `receivingAddresses` replaces the map. name and email are locked once registered on chain (409). ' +
         'Where money goes (`receivingAddresses`, `bankAccount`, `settlementCurrency`) changes only from a live API key or the dashboard JWT — with a fresh `otp` once 2FA is enrolled (401 otp_required / otp_invalid) — never from a sandbox key (403 destination_change_forbidden). ' +
-        'Every change is recorded (GET /merchants/me/destination-history) and holds payouts for 72 hours. name, email, webhookUrl and autoCreateCustomers change with any credential.',
+        'Every change is recorded (GET /merchants/me/destination-history) and holds payouts for 72 hours. name, email and autoCreateCustomers change with any credential. ' +
+        "`webhookUrl` is the live environment's default webhook endpoint (every event type; see GET /webhook-endpoints, `source: profile`): it changes from the dashboard JWT or a live key, never a sandbox key (403 webhook_url_change_forbidden).",
       tags: ['Merchants'],
       auth: anyMerchant,
       legacyV1: true,

@@ -38,7 +38,8 @@ describe.each(['wechat', 'alipay'] as const)('the sandbox story through %s', (ch
     const paid = await api('POST', `/sandbox/payment-orders/${checkout.body.paymentOrderId}/pay`);
     expect(paid.status, paid.text).toBe(200);
     expect(paid.body).toMatchObject({ paymentOrderId: checkout.body.paymentOrderId, status: 'paid' });
-    expect((await api('GET', `/invoices/${invoiceId}`)).body.status).toBe('paid');
+    const afterPay = (await api('GET', `/invoices/${invoiceId}`)).body;
+    expect(afterPay).toMatchObject({ status: 'paid', paidAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), refundedAt: null, refundedMinor: '0' });
     expect(await verifyLedger(server.ctx)).toMatchObject({ ok: true });
     // Paid once: again is 409, and a checkout now says so.
     expect((await api('POST', `/sandbox/payment-orders/${checkout.body.paymentOrderId}/pay`)).body).toMatchObject({ error: 'payment_order_not_open', status: 'paid' });
@@ -49,12 +50,14 @@ describe.each(['wechat', 'alipay'] as const)('the sandbox story through %s', (ch
     // WeChat Pay refunds asynchronously (PROCESSING, then its notification over HTTP to our callback); Alipay at once.
     expect(partial.status).toBe(channel === 'wechat' ? 'pending' : 'succeeded');
     expect(await settled(partial.id)).toBe('succeeded');
-    expect((await api('GET', `/invoices/${invoiceId}`)).body.status).toBe('paid');
+    expect((await api('GET', `/invoices/${invoiceId}`)).body).toMatchObject({ status: 'paid', paidAt: afterPay.paidAt, refundedAt: null, refundedMinor: '1234' });
     expect(await verifyLedger(server.ctx)).toMatchObject({ ok: true });
 
     const rest = await createRefund(server.ctx, paymentChannelsFor(server.ctx), { invoiceId, amountMinor: '70000', reason: 'cancelled', actor: null, notifyUrl });
     expect(await settled(rest.id)).toBe('succeeded');
-    expect((await api('GET', `/invoices/${invoiceId}`)).body.status).toBe('refunded');
+    const refunded = (await api('GET', `/invoices/${invoiceId}`)).body;
+    expect(refunded).toMatchObject({ status: 'refunded', paidAt: afterPay.paidAt, refundedMinor: '71234' });
+    expect(Date.parse(refunded.refundedAt)).toBeGreaterThanOrEqual(Date.parse(afterPay.paidAt));
     expect(await verifyLedger(server.ctx)).toMatchObject({ ok: true });
     const events = await server.ctx.db.kysely.selectFrom('domain_events').select(['type', 'data']).where('merchant_id', '=', merchant.id).orderBy('id').execute();
     const ofInvoice = events.filter((e) => String(e.data).includes(invoiceId)).map((e) => e.type);
@@ -74,12 +77,13 @@ describe.each(['wechat', 'alipay'] as const)('the sandbox story through %s', (ch
     return 'still pending';
   }
 
-  it('pays an order the sandbox channel forgot (a restart): it is registered with it again', async () => {
+  it('pays an order the sandbox channel never stored (made before it kept its books in the database): it is registered with it again', async () => {
     const [fresh] = await finalizedInvoices(server.ctx, clock, [{ merchantId: merchant.id, environment: 'sandbox', customer: `forgot_${channel}` }]);
     const checkout = await api('POST', `/invoices/${fresh}/checkout`, { channel });
     expect(checkout.status, checkout.text).toBe(200);
     const peer = channel === 'wechat' ? server.sandboxPeers!.wechat : server.sandboxPeers!.alipay;
     (peer.orders as Map<string, unknown>).clear();
+    await server.ctx.db.kysely.deleteFrom('sandbox_channel_records').where('channel', '=', channel).execute();
     const paid = await api('POST', `/sandbox/payment-orders/${checkout.body.paymentOrderId}/pay`);
     expect(paid.status, paid.text).toBe(200);
     expect(paid.body.status).toBe('paid');

@@ -1,8 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { type Page, expect, test } from '@playwright/test';
+import { startSpecServer } from './helpers.js';
 
 /**
  * The hosted checkout page (server/checkout-page) in Chromium: it starts its own server
@@ -11,7 +8,6 @@ import { type Page, expect, test } from '@playwright/test';
  * series; each works on its own invoice. Screenshots go to /tmp/checkout-page-*.png.
  */
 
-const root = path.resolve(import.meta.dirname, '../..');
 const PHONE = { width: 390, height: 844 };
 
 interface Info {
@@ -19,35 +15,18 @@ interface Info {
   tokens: { pay: string; expired: string; zh: string; switch: string };
 }
 
-let child: ChildProcess | undefined;
-let infoDir = '';
+let server: Awaited<ReturnType<typeof startSpecServer<Info>>> | undefined;
 let info: Info;
 
 test.describe.configure({ mode: 'serial' });
 test.use({ viewport: PHONE, locale: 'en-US' });
 
 test.beforeAll(async () => {
-  infoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-checkout-info-'));
-  const file = path.join(infoDir, 'info.json');
-  const started = spawn(process.execPath, ['--import', 'tsx', 'test/browser/serve-checkout.ts', file], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-  child = started;
-  const deadline = Date.now() + 60_000;
-  while (!fs.existsSync(file)) {
-    if (started.exitCode !== null) throw new Error(`serve-checkout.ts exited with ${started.exitCode}`);
-    if (Date.now() > deadline) throw new Error('serve-checkout.ts did not start within 60 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  info = JSON.parse(fs.readFileSync(file, 'utf8')) as Info;
+  server = await startSpecServer<Info>('test/browser/serve-checkout.ts');
+  info = server.info;
 });
 
-test.afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-  fs.rmSync(infoDir, { recursive: true, force: true });
-});
+test.afterAll(async () => server?.stop());
 
 /** Collects CSP refusals: the page must need nothing its policy forbids. */
 async function watchCsp(page: Page): Promise<string[]> {

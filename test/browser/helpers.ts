@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { type Page, expect } from '@playwright/test';
 import * as OTPAuth from 'otpauth';
@@ -57,4 +59,35 @@ export async function signIn(page: Page, url: string, who: Staff): Promise<() =>
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('navigation', { name: 'Back office' })).toContainText(who.email);
   return code;
+}
+
+/**
+ * Starts a spec's own server script (`node --import tsx <script> <info.json>`), waits for the info
+ * file it writes once ready, and returns what it wrote with a stop that ends it (SIGTERM).
+ */
+export async function startSpecServer<T>(script: string, timeoutMs = 60_000): Promise<{ info: T; stop(): Promise<void> }> {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const infoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffmoney-spec-info-'));
+  const file = path.join(infoDir, 'info.json');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, file], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  const deadline = Date.now() + timeoutMs;
+  while (!fs.existsSync(file)) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`${script} did not start within ${timeoutMs / 1000} s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    info: JSON.parse(fs.readFileSync(file, 'utf8')) as T,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      fs.rmSync(infoDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -10,6 +10,7 @@ import { reportsOverview } from './reports.js';
 import { settlementApprove, settlementClose, settlementComplete, settlementExport, settlementList, settlementPreview, settlementReject, settlementShow } from './settlement.js';
 import { merchantsDestinationHistory, merchantsList, merchantsReactivate, merchantsSetFee, merchantsShow, merchantsSuspend } from './merchants.js';
 import { staffAdd, staffDisable, staffList, staffMe } from './staff.js';
+import { webhooksDeliveries, webhooksEndpoints, webhooksResend, webhooksShow } from './webhooks.js';
 
 /**
  * Every back-office command. Adding one: define it in its area's file, list it here. The list keeps
@@ -64,6 +65,10 @@ export const backOfficeCommandList = [
   settlementReject,
   settlementExport,
   settlementComplete,
+  webhooksEndpoints,
+  webhooksDeliveries,
+  webhooksShow,
+  webhooksResend,
 ] as const;
 
 /** Each command's definition by name, with its schemas' types: the contract the bridge is typed from. */

@@ -3,12 +3,18 @@ import type { CoreContext } from '../../context/index.js';
 import { DomainError, conflict, notFound } from '../../errors/index.js';
 import { decodeCursor, toPage } from '../../pagination/index.js';
 import {
+  PAYMENT_ORDER_STATUSES,
+  PaymentExceptionSchema,
+  PaymentOrderSchema,
+  RefundSchema,
   createRefund,
   listPaymentExceptions,
+  listPaymentOrders,
   loadRefund,
   paymentChannelsFor,
   reconcilePayments,
   refundNotifyUrlFor,
+  refundView,
   resolvePaymentException,
   retryRefund,
   sandboxPayerFor,
@@ -51,125 +57,32 @@ const MinorAmount = z
   .trim()
   .regex(/^[1-9]\d{0,17}$/, 'must be a positive whole number of fen, e.g. 1500 for 15.00 CNY');
 
-const PaymentView = z.object({
-  id: z.string(),
-  transactionId: z.string(),
-  amountMinor: z.string(),
-  paidAt: z.string(),
-  ledgerTxId: z.string().nullable(),
-});
-
-const OrderRow = z.object({
-  id: z.string(),
-  merchantId: z.string(),
-  environment: Environment,
-  invoiceId: z.string(),
-  invoiceNumber: z.string(),
-  invoiceStatus: z.string(),
-  channel: Channel,
-  outTradeNo: z.string(),
-  amountMinor: z.string(),
-  currency: z.string(),
-  status: z.enum(['creating', 'open', 'paid', 'closed', 'expired', 'failed']),
-  expiresAt: z.string(),
-  createdAt: z.string(),
-  payment: PaymentView.nullable(),
-});
-
 export const paymentsList = defineCommand({
   name: 'payments:list',
   summary: 'Payment orders and their payments, newest first (filters: --merchant, --invoice, --status, --environment; --cursor for the next page)',
   input: z.object({
     merchant: MerchantRef.optional(),
     invoice: InvoiceRef.optional(),
-    status: OrderRow.shape.status.optional().meta({ description: 'The payment order status' }),
+    status: z.enum(PAYMENT_ORDER_STATUSES).optional().meta({ description: 'The payment order status' }),
     environment: Environment.optional(),
     limit: Limit,
     cursor: Cursor,
   }),
-  output: z.object({ items: z.array(OrderRow), nextCursor: z.string().nullable() }),
+  output: z.object({ items: z.array(PaymentOrderSchema), nextCursor: z.string().nullable() }),
   roles: ['admin', 'finance', 'support'],
   stepUp: false,
   mutates: false,
   async handler(ctx, input) {
-    let q = ctx.db.kysely
-      .selectFrom('payment_orders as o')
-      .innerJoin('invoices as i', 'i.id', 'o.invoice_id')
-      .leftJoin('payments as p', 'p.order_id', 'o.id')
-      .select([
-        'o.id',
-        'o.merchant_id',
-        'o.environment',
-        'o.invoice_id',
-        'i.invoice_number',
-        'i.status as invoice_status',
-        'o.channel',
-        'o.out_trade_no',
-        'o.amount_minor',
-        'o.currency',
-        'o.status',
-        'o.expires_at',
-        'o.created_at',
-        'p.id as payment_id',
-        'p.transaction_id as payment_transaction_id',
-        'p.amount_minor as payment_amount_minor',
-        'p.paid_at as payment_paid_at',
-        'p.ledger_tx_id as payment_ledger_tx_id',
-      ])
-      .orderBy('o.id', 'desc')
-      .limit(input.limit + 1);
-    const after = decodeCursor(input.cursor, 'po');
-    if (after) q = q.where('o.id', '<', after);
-    if (input.merchant) q = q.where('o.merchant_id', '=', input.merchant);
-    if (input.invoice) q = q.where('o.invoice_id', '=', input.invoice);
-    if (input.status) q = q.where('o.status', '=', input.status);
-    if (input.environment) q = q.where('o.environment', '=', input.environment);
-    const page = toPage(await q.execute(), input.limit, (r) => ({
-      id: r.id,
-      merchantId: r.merchant_id,
-      environment: r.environment,
-      invoiceId: r.invoice_id,
-      invoiceNumber: r.invoice_number,
-      invoiceStatus: r.invoice_status,
-      channel: r.channel,
-      outTradeNo: r.out_trade_no,
-      amountMinor: r.amount_minor,
-      currency: r.currency,
-      status: r.status,
-      expiresAt: r.expires_at,
-      createdAt: r.created_at,
-      payment: r.payment_id
-        ? {
-            id: r.payment_id,
-            transactionId: r.payment_transaction_id!,
-            amountMinor: r.payment_amount_minor!,
-            paidAt: r.payment_paid_at!,
-            ledgerTxId: r.payment_ledger_tx_id ?? null,
-          }
-        : null,
-    }));
+    const page = await listPaymentOrders(ctx, {
+      limit: input.limit,
+      cursor: input.cursor,
+      merchantId: input.merchant,
+      invoiceId: input.invoice,
+      status: input.status,
+      environment: input.environment,
+    });
     return { items: page.data, nextCursor: page.nextCursor };
   },
-});
-
-const ExceptionView = z.object({
-  id: z.string(),
-  channel: Channel,
-  transactionId: z.string(),
-  outTradeNo: z.string(),
-  kind: z.string(),
-  orderId: z.string().nullable(),
-  invoiceId: z.string().nullable(),
-  merchantId: z.string().nullable(),
-  environment: Environment.nullable(),
-  amountMinor: z.string(),
-  detail: z.string(),
-  payload: z.unknown(),
-  status: z.enum(['open', 'resolved']),
-  resolution: z.string().nullable(),
-  resolvedBy: z.string().nullable(),
-  resolvedAt: z.string().nullable(),
-  createdAt: z.string(),
 });
 
 export const paymentsExceptions = defineCommand({
@@ -182,7 +95,7 @@ export const paymentsExceptions = defineCommand({
     limit: Limit,
     cursor: Cursor,
   }),
-  output: z.object({ items: z.array(ExceptionView), nextCursor: z.string().nullable() }),
+  output: z.object({ items: z.array(PaymentExceptionSchema), nextCursor: z.string().nullable() }),
   roles: ['admin', 'finance', 'support'],
   stepUp: false,
   mutates: false,
@@ -203,7 +116,7 @@ export const paymentsResolveException = defineCommand({
       .meta({ description: 'Payment exception id (pex_…)' }),
     resolution: ReviewerText('The resolution').meta({ description: 'What was done, e.g. "refunded at the channel, ref 5030…"' }),
   }),
-  output: ExceptionView,
+  output: PaymentExceptionSchema,
   roles: ['admin', 'finance'],
   stepUp: false,
   mutates: true,
@@ -213,25 +126,6 @@ export const paymentsResolveException = defineCommand({
     ctx.touch(resolved.id, ...(resolved.merchantId ? [resolved.merchantId] : []), ...(resolved.invoiceId ? [resolved.invoiceId] : []));
     return resolved;
   },
-});
-
-const RefundView = z.object({
-  id: z.string(),
-  invoiceId: z.string(),
-  paymentId: z.string(),
-  channel: Channel,
-  outRefundNo: z.string(),
-  amountMinor: z.string(),
-  currency: z.string(),
-  reason: z.string(),
-  status: z.enum(['requested', 'pending', 'succeeded', 'failed']),
-  channelRefundId: z.string().nullable(),
-  failureReason: z.string().nullable(),
-  requestedBy: z.string().nullable(),
-  ledgerTxId: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  succeededAt: z.string().nullable(),
 });
 
 /**
@@ -273,7 +167,7 @@ async function refundTotals(ctx: CoreContext, invoiceId: string): Promise<z.inpu
   };
 }
 
-const RefundRow = RefundView.extend({ merchantId: z.string(), environment: Environment, invoiceNumber: z.string() });
+const RefundRow = RefundSchema.extend({ merchantId: z.string(), environment: Environment, invoiceNumber: z.string() });
 
 export const refundsList = defineCommand({
   name: 'refunds:list',
@@ -281,7 +175,7 @@ export const refundsList = defineCommand({
   input: z.object({
     invoice: InvoiceRef.optional(),
     merchant: MerchantRef.optional(),
-    status: RefundView.shape.status.optional(),
+    status: RefundSchema.shape.status.optional(),
     limit: Limit,
     cursor: Cursor,
   }),
@@ -302,27 +196,7 @@ export const refundsList = defineCommand({
     if (input.invoice) q = q.where('r.invoice_id', '=', input.invoice);
     if (input.merchant) q = q.where('r.merchant_id', '=', input.merchant);
     if (input.status) q = q.where('r.status', '=', input.status);
-    const page = toPage(await q.execute(), input.limit, (r) => ({
-      id: r.id,
-      invoiceId: r.invoice_id,
-      invoiceNumber: r.invoice_number,
-      merchantId: r.merchant_id,
-      environment: r.environment,
-      paymentId: r.payment_id,
-      channel: r.channel,
-      outRefundNo: r.out_refund_no,
-      amountMinor: r.amount_minor,
-      currency: r.currency,
-      reason: r.reason,
-      status: r.status,
-      channelRefundId: r.channel_refund_id,
-      failureReason: r.failure_reason,
-      requestedBy: r.requested_by,
-      ledgerTxId: r.ledger_tx_id,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      succeededAt: r.succeeded_at,
-    }));
+    const page = toPage(await q.execute(), input.limit, (r) => ({ ...refundView(r), invoiceNumber: r.invoice_number, merchantId: r.merchant_id, environment: r.environment }));
     return { items: page.data, nextCursor: page.nextCursor, invoice: input.invoice ? await refundTotals(ctx, input.invoice) : null };
   },
 });
@@ -342,7 +216,7 @@ export const refundsCreate = defineCommand({
     amount: MinorAmount.meta({ description: 'CNY fen to refund, digits only (1500 = 15.00 CNY)' }),
     reason: ReviewerText('The reason').meta({ description: 'Why (kept with the refund and sent to the channel)' }),
   }),
-  output: z.object({ refund: RefundView, invoice: RefundTotals }),
+  output: z.object({ refund: RefundSchema, invoice: RefundTotals }),
   roles: ['admin', 'finance'],
   stepUp: true,
   mutates: true,
@@ -366,7 +240,7 @@ export const refundsRetry = defineCommand({
       .regex(/^rf_[0-9a-z]+$/, 'must be a refund id (rf_…)')
       .meta({ description: 'Refund id (rf_…)' }),
   }),
-  output: z.object({ refund: RefundView, invoice: RefundTotals }),
+  output: z.object({ refund: RefundSchema, invoice: RefundTotals }),
   roles: ['admin', 'finance'],
   stepUp: false,
   mutates: true,
@@ -426,7 +300,7 @@ export const sandboxPay = defineCommand({
       .regex(/^po_[0-9a-z]+$/, 'must be a payment order id (po_…)')
       .meta({ description: 'Payment order id (po_…)' }),
   }),
-  output: z.object({ order: z.string(), callbackStatus: z.number(), status: OrderRow.shape.status, invoiceStatus: z.string() }),
+  output: z.object({ order: z.string(), callbackStatus: z.number(), status: z.enum(PAYMENT_ORDER_STATUSES), invoiceStatus: z.string() }),
   roles: ['admin', 'finance'],
   stepUp: false,
   mutates: true,

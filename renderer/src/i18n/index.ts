@@ -13,6 +13,7 @@ import en_ledger from './en/ledger';
 import en_settings from './en/settings';
 import en_ui from './en/ui';
 import en_payments from './en/payments';
+import en_webhooks from './en/webhooks';
 import zh_common from './zh/common';
 import zh_signin from './zh/signin';
 import zh_home from './zh/home';
@@ -26,6 +27,7 @@ import zh_ledger from './zh/ledger';
 import zh_settings from './zh/settings';
 import zh_ui from './zh/ui';
 import zh_payments from './zh/payments';
+import zh_webhooks from './zh/webhooks';
 
 /**
  * The back office speaks English and Simplified Chinese, switchable at any time (the choice is kept
@@ -48,6 +50,7 @@ export const resources = {
     settings: en_settings,
     ui: en_ui,
     payments: en_payments,
+    webhooks: en_webhooks,
   },
   zh: {
     common: zh_common,
@@ -63,6 +66,7 @@ export const resources = {
     settings: zh_settings,
     ui: zh_ui,
     payments: zh_payments,
+    webhooks: zh_webhooks,
   },
 } as const;
 

@@ -7,6 +7,7 @@ import { formatInstant, formatMinor, formatQuantity } from '../money';
 import type { ChartOption } from '../ui/Chart';
 import { ErrorNote, Loading } from '../ui/Feedback';
 import './finance.css';
+import './webhooks.css';
 
 // ECharts is most of the bundle and only the home screen draws: it loads as its own chunk, after
 // the first paint, so signing in and every other screen never wait for it.
@@ -67,8 +68,13 @@ function compact(n: number): string {
 
 export function HomeScreen() {
   const { t } = useTranslation('home');
+  const { can } = useSession();
   const [environment, setEnvironment] = useState<'live' | 'sandbox'>('live');
   const overview = useCommand('reports:overview', { environment });
+  // Asked beside the overview, not after it: Home's reads all start at once. Every role may read
+  // endpoints and merchants today; a role that could not simply sees no webhook card.
+  const failingWebhooks = useCommand('webhooks:endpoints', { failing: true, limit: 100 });
+  const merchants = useCommand('merchants:list', { limit: 500 }).data?.items;
   const data = overview.data;
 
   return (
@@ -94,6 +100,7 @@ export function HomeScreen() {
             {data.attention.map((a) => (
               <AttentionCard key={a.kind} item={a} asOf={data.asOf} />
             ))}
+            {can('webhooks:endpoints') && failingWebhooks.data && <FailingWebhooks failing={failingWebhooks.data} merchants={merchants} asOf={data.asOf} />}
           </div>
           {data.series ? (
             <div className="chart-grid">
@@ -262,5 +269,83 @@ function UsageChart({ series }: { series: Series }) {
         <p className="empty-state muted">{t('usage.empty')}</p>
       )}
     </div>
+  );
+}
+
+type FailingEndpoints = CommandOutput<'webhooks:endpoints'>;
+
+/**
+ * Merchant webhook endpoints failing now or disabled for failures (both environments): a card
+ * like the others, and under it each endpoint with a link to its failing deliveries.
+ */
+function FailingWebhooks({ failing, merchants, asOf }: { failing: FailingEndpoints; merchants: ReadonlyArray<{ id: string; name: string }> | undefined; asOf: string }) {
+  const { t } = useTranslation('home');
+  const { can } = useSession();
+  const endpoints = failing.items;
+  const since = (e: (typeof endpoints)[number]) => e.failingSince ?? e.disabledAt ?? e.createdAt;
+  const oldest = endpoints.map(since).sort()[0];
+  const disabled = endpoints.filter((e) => !e.enabled).length;
+  const clear = endpoints.length === 0;
+  const go = !clear && can('webhooks:deliveries');
+  const body = (
+    <>
+      <span className="count num">
+        {endpoints.length}
+        {failing.nextCursor ? '+' : ''}
+      </span>
+      <span className="what">{t('attention.webhooks.label')}</span>
+      <span className="detail muted">
+        {clear ? t('attention.webhooks.clear') : t('attention.webhooks.oldest', { at: formatInstant(oldest), days: String(daysSince(oldest, asOf)), disabled: String(disabled) })}
+      </span>
+      {go && <span className="go">{t('attention.webhooks.go')} →</span>}
+    </>
+  );
+  const className = `attention-card ${clear ? 'clear' : 'failure'}`;
+  return (
+    <>
+      {go ? (
+        <a className={className} href="#/webhooks/failing" data-kind="webhook_endpoints_failing">
+          {body}
+        </a>
+      ) : (
+        <div className={className} data-kind="webhook_endpoints_failing">
+          {body}
+        </div>
+      )}
+      {!clear && <FailingEndpointList endpoints={endpoints} merchants={merchants} since={since} />}
+    </>
+  );
+}
+
+function FailingEndpointList({
+  endpoints,
+  merchants,
+  since,
+}: {
+  endpoints: FailingEndpoints['items'];
+  merchants: ReadonlyArray<{ id: string; name: string }> | undefined;
+  since: (e: FailingEndpoints['items'][number]) => string;
+}) {
+  const { t } = useTranslation('home');
+  const { can } = useSession();
+  const name = (id: string) => merchants?.find((m) => m.id === id)?.name ?? id;
+  return (
+    <ul className="failing-endpoints" aria-label={t('attention.webhooks.list')}>
+      {endpoints.map((e) => (
+        <li key={e.id} data-endpoint={e.id}>
+          <strong>{name(e.merchantId)}</strong>
+          <span className="muted">{e.environment}</span>
+          <span className="url" title={e.url}>
+            {e.url}
+          </span>
+          <span className="muted">
+            {e.enabled
+              ? t('attention.webhooks.since', { at: formatInstant(since(e)) })
+              : t('attention.webhooks.disabled', { reason: e.disabledReason ? t(`attention.webhooks.reasons.${e.disabledReason}`) : '' })}
+          </span>
+          {can('webhooks:deliveries') && <a href={`#/webhooks/failing/${e.id}`}>{t('attention.webhooks.deliveries')}</a>}
+        </li>
+      ))}
+    </ul>
   );
 }

@@ -101,7 +101,18 @@ function Orders() {
     const col = createColumnHelper<Order>();
     return [
       col.accessor('createdAt', { header: t('orders.columns.created'), cell: (c) => formatInstant(c.getValue()) }),
-      col.accessor('invoiceNumber', { header: t('orders.columns.invoice'), cell: (c) => <a href={`#/invoices/${c.row.original.invoiceId}`}>{c.getValue()}</a> }),
+      // The invoice with its own status beside it: an order "Paid" whose invoice is refunded is not money still held.
+      col.accessor('invoiceNumber', {
+        header: t('orders.columns.invoice'),
+        cell: (c) => (
+          <span className="invoice-ref">
+            <a href={`#/invoices/${c.row.original.invoiceId}`}>{c.getValue()}</a>
+            <span className={`pill ${c.row.original.invoiceStatus}`} title={t('orders.columns.invoiceStatus')}>
+              {ti(`statuses.${c.row.original.invoiceStatus as InvoiceStatus}`)}
+            </span>
+          </span>
+        ),
+      }),
       col.accessor('channel', { header: t('orders.columns.channel'), cell: (c) => t(`channels.${channelKey(c.getValue())}`) }),
       col.accessor('environment', { header: t('orders.columns.environment') }),
       col.accessor('amountMinor', {
@@ -112,7 +123,16 @@ function Orders() {
       }),
       col.accessor('status', { header: t('orders.columns.status'), cell: (c) => <span className={`pill ${PILL[c.getValue()] ?? ''}`}>{t(`orderStatuses.${c.getValue()}`)}</span> }),
       col.accessor((o) => o.payment?.paidAt ?? '', { id: 'paidAt', header: t('orders.columns.paidAt'), cell: (c) => formatInstant(c.getValue() || null) }),
-      col.accessor((o) => o.payment?.transactionId ?? '', { id: 'transaction', header: t('orders.columns.transaction'), cell: (c) => <code className="id">{c.getValue()}</code> }),
+      // WeChat Pay's ids run to 28 digits: clipped here (whole on hover and in the CSV) so the actions stay in view.
+      col.accessor((o) => o.payment?.transactionId ?? '', {
+        id: 'transaction',
+        header: t('orders.columns.transaction'),
+        cell: (c) => (
+          <code className="id clip tight" title={c.getValue()}>
+            {c.getValue()}
+          </code>
+        ),
+      }),
       col.display({
         id: 'actions',
         header: t('orders.columns.actions'),
@@ -135,7 +155,7 @@ function Orders() {
         },
       }),
     ];
-  }, [t, can, payInSandbox]);
+  }, [t, ti, can, payInSandbox]);
 
   return (
     <>

@@ -3,6 +3,7 @@ import type { Db } from '../../../core/db/index.js';
 import { seedAdmin } from './admin.js';
 import { seedFinance } from './finance.js';
 import { seedPayments } from './payments.js';
+import { seedWebhooks } from './webhooks.js';
 
 /** What a screen family's seed gets: the suite's context and database, and its staff (add to it to hand a test its own). */
 export interface SeedInput {
@@ -15,4 +16,4 @@ export interface SeedInput {
 export type Seed = (input: SeedInput) => Promise<void>;
 
 /** One entry per screen family that seeds data of its own (one file each in this folder). */
-export const SEEDS: Seed[] = [seedAdmin, seedFinance, seedPayments];
+export const SEEDS: Seed[] = [seedAdmin, seedFinance, seedPayments, seedWebhooks];

@@ -1,6 +1,7 @@
 import { createSign, createVerify, generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type PeerStateStore, PeerStateSync } from '../peer-state.js';
 import { fenToYuan, toShanghaiTime, yuanToFen } from './amounts.js';
 
 /**
@@ -17,6 +18,8 @@ export interface AlipayPeerOptions {
   appId: string;
   sellerId: string;
   now?: () => Date;
+  /** Where orders (with their refunds) are kept beyond this process (the product's sandbox: the database); the Map only without. */
+  store?: PeerStateStore;
 }
 
 export type AlipayPeerTradeStatus = 'CREATED' | 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_FINISHED' | 'TRADE_CLOSED';
@@ -72,6 +75,8 @@ export interface AlipayPeer {
   scan(outTradeNo: string): AlipayPeerOrder;
   /** The payer pays: TRADE_SUCCESS, then a signed notification POSTed to the order's notify_url. */
   pay(outTradeNo: string, options?: { tradeNo?: string }): Promise<{ status: number; body: string }>;
+  /** Whether the peer has the order (in its store, when it has one). */
+  knowsOrder(outTradeNo: string): Promise<boolean>;
   /** A signed trade-status notification for the order as it stands; `overrides` apply before signing (undefined removes). */
   buildPaymentNotification(outTradeNo: string, overrides?: Record<string, string | undefined>): string;
   /** The trade-status notification Alipay sends after a refund (out_biz_no, refund_fee, gmt_refund). */
@@ -141,6 +146,7 @@ export function createAlipayPeer(options: AlipayPeerOptions & { basePath?: strin
   const requests: Record<string, string>[] = [];
   const lastAnswers = new Map<string, string>();
   const faults: AlipayPeerFault[] = [];
+  const sync = new PeerStateSync<AlipayPeerOrder>(options.store, { order: { map: orders, ref: (o) => o.tradeNo, state: (o) => o.status } });
 
   function newTradeNo(): string {
     // Alipay's shape: the date, a product/channel prefix, then digits — 28 characters.
@@ -377,7 +383,10 @@ export function createAlipayPeer(options: AlipayPeerOptions & { basePath?: strin
       else if (!biz) member = invalidArguments('isv.invalid-parameter', 'biz_content 不是 JSON 对象');
       else if (fault === 'system_error') member = businessFailed('ACQ.SYSTEM_ERROR', '系统错误');
       else if (fault === 'service_unavailable') member = { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error', sub_msg: '系统繁忙' };
-      else member = handler(biz, params);
+      else {
+        const named = biz.out_trade_no;
+        member = await sync.run({ order: [typeof named === 'string' ? named : undefined] }, () => handler(biz!, params));
+      }
     }
     const answer = signedAnswer(responseKey, member, fault);
     if (fault === undefined) lastAnswers.set(method, answer);
@@ -460,19 +469,24 @@ export function createAlipayPeer(options: AlipayPeerOptions & { basePath?: strin
     },
     scan,
     async pay(outTradeNo, payOptions = {}) {
-      const order = scan(outTradeNo);
-      if (order.status !== 'WAIT_BUYER_PAY') throw new Error(`order ${outTradeNo} cannot be paid: ${order.status}`);
-      if (payOptions.tradeNo) order.tradeNo = payOptions.tradeNo;
-      order.status = 'TRADE_SUCCESS';
-      order.gmtPayment = toShanghaiTime(now());
-      if (!order.notifyUrl) throw new Error(`order ${outTradeNo} has no notify_url`);
-      const response = await fetch(order.notifyUrl, {
+      // Paid in the store before the notification leaves: a second payer (another replica) finds it paid.
+      const notification = await sync.run({ order: [outTradeNo] }, () => {
+        const order = scan(outTradeNo);
+        if (order.status !== 'WAIT_BUYER_PAY') throw new Error(`order ${outTradeNo} cannot be paid: ${order.status}`);
+        if (!order.notifyUrl) throw new Error(`order ${outTradeNo} has no notify_url`);
+        if (payOptions.tradeNo) order.tradeNo = payOptions.tradeNo;
+        order.status = 'TRADE_SUCCESS';
+        order.gmtPayment = toShanghaiTime(now());
+        return { url: order.notifyUrl, body: signNotification(notificationParams(order, {})) };
+      });
+      const response = await fetch(notification.url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-        body: signNotification(notificationParams(order, {})),
+        body: notification.body,
       });
       return { status: response.status, body: await response.text() };
     },
+    knowsOrder: (outTradeNo) => sync.run({ order: [outTradeNo] }, () => orders.has(outTradeNo)),
     buildPaymentNotification(outTradeNo, overrides = {}) {
       return signNotification(notificationParams(mustFind(outTradeNo), overrides));
     },

@@ -20,6 +20,7 @@ import {
   verifyMessage,
   wechatpaySignatureHeaders,
 } from './signing.js';
+import { type PeerStateStore, PeerStateSync, type PeerTouch } from '../peer-state.js';
 import { toBeijingRfc3339 } from './time.js';
 
 export interface WechatPayPeerOptions {
@@ -32,6 +33,8 @@ export interface WechatPayPeerOptions {
   mchid: string;
   appid: string;
   now?: () => Date;
+  /** Where orders and refunds are kept beyond this process (the product's sandbox: the database); the Maps only without. */
+  store?: PeerStateStore;
 }
 
 export type PeerTradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'REFUND';
@@ -100,6 +103,10 @@ export interface WechatPayPeer {
   pay(outTradeNo: string, options?: { transactionId?: string; payerTotalFen?: bigint }): Promise<number>;
   /** A refund reaches its end (SUCCESS by default) and its notification is sent; resolves to the HTTP status. */
   notifyRefund(outRefundNo: string, options?: { status?: 'SUCCESS' | 'CLOSED' | 'ABNORMAL' }): Promise<number>;
+  /** Whether the peer has the order (in its store, when it has one). */
+  knowsOrder(outTradeNo: string): Promise<boolean>;
+  /** The out-refund numbers of refunds still PROCESSING. */
+  processingRefunds(): Promise<string[]>;
   buildPaymentNotification(outTradeNo: string, options?: NotificationOptions): BuiltNotification;
   buildRefundNotification(outRefundNo: string, options?: NotificationOptions): BuiltNotification;
   injectFault(fault: PeerFault): void;
@@ -188,6 +195,34 @@ export function createWechatPayPeer(options: WechatPayPeerOptions & { basePath?:
   const requests: Array<{ method: string; path: string; authorized: boolean }> = [];
   const faults: PeerFault[] = [];
   const unixNow = () => Math.floor(now().getTime() / 1000);
+  const sync = new PeerStateSync<PeerOrder, PeerRefund>(options.store, {
+    order: { map: orders, ref: (o) => o.transactionId, state: (o) => o.tradeState },
+    refund: { map: refunds, state: (r) => r.status },
+  });
+
+  /** The orders and refunds a request names (path or body), for the store to load first. */
+  function touchedBy(pathname: string, body: string): PeerTouch {
+    let json: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(body);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+    } catch {
+      // Not JSON: route() refuses it.
+    }
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const decoded = (v: string | undefined) => {
+      try {
+        return v === undefined ? undefined : decodeURIComponent(v);
+      } catch {
+        return undefined;
+      }
+    };
+    return {
+      order: [decoded(/^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)/.exec(pathname)?.[1]), text(json.out_trade_no)],
+      refund: [decoded(/^\/v3\/refund\/domestic\/refunds\/([^/]+)$/.exec(pathname)?.[1]), text(json.out_refund_no)],
+      orderRef: text(json.transaction_id),
+    };
+  }
 
   function signedHeaders(body: string, at = unixNow()): Record<string, string> {
     return wechatpaySignatureHeaders({ body, privateKey: platformKey, serial: options.platformSerial, timestamp: at, nonce: randomString(32) });
@@ -402,7 +437,7 @@ export function createWechatPayPeer(options: WechatPayPeerOptions & { basePath?:
         if (size > MAX_BODY_BYTES) fail(413, 'PARAM_ERROR', 'body too large');
         authorize(req, signedPath, body);
         entry.authorized = true;
-        return route(req, path, body);
+        return sync.run(touchedBy(new URL(path, 'http://peer.invalid').pathname, body), () => route(req, path, body));
       })().then(
         ({ status, payload }) => send(res, status, payload),
         (error: unknown) => {
@@ -484,27 +519,36 @@ export function createWechatPayPeer(options: WechatPayPeerOptions & { basePath?:
     refunds,
     requests,
     async pay(outTradeNo, payment = {}) {
-      const order = orders.get(outTradeNo);
-      if (!order) throw new Error(`No order ${outTradeNo}`);
-      if (order.tradeState !== 'NOTPAY') throw new Error(`Order ${outTradeNo} is ${order.tradeState}: it cannot be paid`);
-      if (order.timeExpire && now().getTime() > new Date(order.timeExpire).getTime()) throw new Error(`Order ${outTradeNo} expired at ${order.timeExpire}`);
-      order.tradeState = 'SUCCESS';
-      order.transactionId = payment.transactionId ?? `4200${digits(24)}`;
-      order.payerTotalFen = payment.payerTotalFen ?? order.totalFen;
-      order.successTime = toBeijingRfc3339(now());
-      return deliver(order.notifyUrl, buildPaymentNotification(outTradeNo));
+      // Paid in the store before the notification leaves: a second payer (another replica) finds it paid.
+      const notification = await sync.run({ order: [outTradeNo] }, () => {
+        const order = orders.get(outTradeNo);
+        if (!order) throw new Error(`No order ${outTradeNo}`);
+        if (order.tradeState !== 'NOTPAY') throw new Error(`Order ${outTradeNo} is ${order.tradeState}: it cannot be paid`);
+        if (order.timeExpire && now().getTime() > new Date(order.timeExpire).getTime()) throw new Error(`Order ${outTradeNo} expired at ${order.timeExpire}`);
+        order.tradeState = 'SUCCESS';
+        order.transactionId = payment.transactionId ?? `4200${digits(24)}`;
+        order.payerTotalFen = payment.payerTotalFen ?? order.totalFen;
+        order.successTime = toBeijingRfc3339(now());
+        return { url: order.notifyUrl, built: buildPaymentNotification(outTradeNo) };
+      });
+      return deliver(notification.url, notification.built);
     },
     async notifyRefund(outRefundNo, ending = {}) {
-      const refund = refunds.get(outRefundNo);
-      if (!refund) throw new Error(`No refund ${outRefundNo}`);
-      if (refund.status !== 'PROCESSING') throw new Error(`Refund ${outRefundNo} is already ${refund.status}`);
-      refund.status = ending.status ?? 'SUCCESS';
-      if (refund.status === 'SUCCESS') refund.successTime = toBeijingRfc3339(now());
-      // A closed refund gives its amount back to the order's refundable balance.
-      if (refund.status === 'CLOSED') orders.get(refund.outTradeNo)!.refundedFen -= refund.refundFen;
-      if (!refund.notifyUrl) return 0;
-      return deliver(refund.notifyUrl, buildRefundNotification(outRefundNo));
+      const outTradeNo = await sync.run({ refund: [outRefundNo] }, () => refunds.get(outRefundNo)?.outTradeNo);
+      const notification = await sync.run({ refund: [outRefundNo], order: [outTradeNo] }, () => {
+        const refund = refunds.get(outRefundNo);
+        if (!refund) throw new Error(`No refund ${outRefundNo}`);
+        if (refund.status !== 'PROCESSING') throw new Error(`Refund ${outRefundNo} is already ${refund.status}`);
+        refund.status = ending.status ?? 'SUCCESS';
+        if (refund.status === 'SUCCESS') refund.successTime = toBeijingRfc3339(now());
+        // A closed refund gives its amount back to the order's refundable balance.
+        if (refund.status === 'CLOSED') orders.get(refund.outTradeNo)!.refundedFen -= refund.refundFen;
+        return refund.notifyUrl ? { url: refund.notifyUrl, built: buildRefundNotification(outRefundNo) } : null;
+      });
+      return notification ? deliver(notification.url, notification.built) : 0;
     },
+    knowsOrder: (outTradeNo) => sync.run({ order: [outTradeNo] }, () => orders.has(outTradeNo)),
+    processingRefunds: () => sync.keysInState('refund', 'PROCESSING'),
     buildPaymentNotification,
     buildRefundNotification,
     injectFault(fault) {

@@ -9,6 +9,7 @@ export default {
     merchants: 'Merchants',
     invoices: 'Invoices',
     payments: 'Payments',
+    webhooks: 'Webhooks',
     fx: 'FX rates',
     ledger: 'Ledger',
     staff: 'Staff',
@@ -43,5 +44,9 @@ export default {
     channel_unavailable: 'The payment channel did not answer. The refund is kept as requested: ask again from the Refunds tab.',
     channel_not_configured: 'No payment channel is configured in this process.',
     payment_order_not_sandbox: 'Only a sandbox order can be paid from the back office.',
+    webhook_delivery_pending: 'This delivery is still being tried: it can be resent once it has succeeded or failed.',
+    webhook_endpoint_disabled: 'The endpoint is disabled: the merchant must enable it again before anything is sent to it.',
+    webhook_endpoint_not_found: 'The merchant deleted this webhook endpoint.',
+    webhook_delivery_not_found: 'No such webhook delivery.',
   },
 } as const;

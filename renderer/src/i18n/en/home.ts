@@ -32,6 +32,17 @@ export default {
         go: 'Run the billing job',
       },
     },
+    webhooks: {
+      label: 'Merchant webhook endpoints failing',
+      clear: 'Every endpoint is answering.',
+      oldest: 'Failing since {{at}} ({{days}} d); {{disabled}} disabled',
+      go: 'See the failed deliveries',
+      list: 'Failing webhook endpoints',
+      since: 'since {{at}}',
+      disabled: 'disabled: {{reason}}',
+      reasons: { gone: '410 Gone', failing: 'failing for 5 days', merchant: 'by the merchant' },
+      deliveries: 'Deliveries →',
+    },
   },
   invoiced: {
     title: 'Invoiced per month',

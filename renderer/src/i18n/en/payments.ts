@@ -32,6 +32,7 @@ export default {
       environment: 'Env.',
       amount: 'Amount',
       status: 'Status',
+      invoiceStatus: 'Invoice status',
       paidAt: 'Paid',
       transaction: 'Channel transaction',
       actions: 'Actions',

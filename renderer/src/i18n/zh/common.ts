@@ -12,6 +12,7 @@ export default {
     merchants: '商户',
     invoices: '账单',
     payments: '收款',
+    webhooks: 'Webhook',
     fx: '汇率',
     ledger: '总账',
     staff: '员工',
@@ -45,5 +46,9 @@ export default {
     channel_unavailable: '支付渠道未应答。退款保持“已申请”：请在退款页重新查询。',
     channel_not_configured: '此进程未配置支付渠道。',
     payment_order_not_sandbox: '后台只能支付沙箱订单。',
+    webhook_delivery_pending: '该投递仍在重试中：成功或失败后才能重新发送。',
+    webhook_endpoint_disabled: '该端点已停用：需商户重新启用后才能向其发送。',
+    webhook_endpoint_not_found: '商户已删除该 Webhook 端点。',
+    webhook_delivery_not_found: '找不到该 Webhook 投递。',
   },
 } satisfies Messages<typeof en>;

@@ -32,6 +32,17 @@ export default {
         go: '运行开票任务',
       },
     },
+    webhooks: {
+      label: '投递失败的商户 Webhook 端点',
+      clear: '所有端点均正常响应。',
+      oldest: '自 {{at}} 起失败（{{days}} 天）；已停用 {{disabled}} 个',
+      go: '查看失败的投递',
+      list: '投递失败的 Webhook 端点',
+      since: '自 {{at}} 起',
+      disabled: '已停用：{{reason}}',
+      reasons: { gone: '返回 410 Gone', failing: '连续失败 5 天', merchant: '商户自行停用' },
+      deliveries: '投递记录 →',
+    },
   },
   invoiced: {
     title: '每月开票金额',

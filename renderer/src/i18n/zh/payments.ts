@@ -35,6 +35,7 @@ export default {
       environment: '环境',
       amount: '金额',
       status: '状态',
+      invoiceStatus: '账单状态',
       paidAt: '支付时间',
       transaction: '渠道交易号',
       actions: '操作',
