@@ -26,10 +26,11 @@ describe('monthly settlement, end to end', () => {
   let admin3: TestStaff;
   const m: Record<'formula' | 'cjk' | 'suspended' | 'nobank' | 'token', string> = { formula: '', cjk: '', suspended: '', nobank: '', token: '' };
   const inv: Record<string, string> = {};
+  let fake: ReturnType<typeof fakeChannels>;
 
   beforeEach(async () => {
     h = await openHarness();
-    const fake = fakeChannels();
+    fake = fakeChannels();
     const names = { formula: FORMULA, cjk: CJK, suspended: 'Paused Ltd', nobank: 'No Bank Ltd', token: 'Chain Co' };
     for (const [k, name] of Object.entries(names)) {
       m[k as keyof typeof m] = (await signup(h.ctx, { name, email: `${k}@merchant.test`, password: 'merchant password' } as never)).id;
@@ -138,6 +139,16 @@ describe('monthly settlement, end to end', () => {
       data: { approvals: 1, executed: false },
     });
     expect(await run(admin2, 'settlement:approve', { batch: first.id }, admin2.nextOtp())).toMatchObject({ ok: false, error: { code: 'approval_same_admin' } });
+    // an invoice gathered into a live batch cannot be refunded: its net is promised to the payout
+    const refundInBatch = createRefund(h.ctx, fake.registry, {
+      invoiceId: inv.cjk,
+      amountMinor: '100',
+      reason: 'late',
+      actor: null,
+      notifyUrl: () => 'https://pay.example/refunds',
+    });
+    await expect(refundInBatch).rejects.toMatchObject({ code: 'invoice_in_settlement', details: { batchId: first.id, batchStatus: 'closed' } });
+    expect(await h.db.kysely.selectFrom('refunds').select('id').where('invoice_id', '=', inv.cjk).execute()).toEqual([]);
     // a code once used (here by a refused approval of a hash the admin did not see) is never taken again
     const used = admin3.nextOtp();
     expect(await run(admin3, 'settlement:approve', { batch: first.id, hash: 'f'.repeat(64) }, used)).toMatchObject({ ok: false, error: { code: 'approval_hash_mismatch' } });
