@@ -11,7 +11,8 @@ import { type Staff, screenshotter, signIn, startSpecServer } from './helpers.js
  * approves (2 of 2) with the same content hash in the dialog; finance exports the bank CSV and its
  * summary through downloads whose bytes are checked exactly (a formula name neutralised, CJK
  * intact, exact decimals, the control totals), then completes the lines with bank references.
- * Every staff member in a browser context of their own. Screenshots: /tmp/settle-*.png.
+ * Home's card names the batch waiting for approval. Every staff member in a browser context of
+ * their own. Screenshots: /tmp/settle-*.png.
  */
 
 interface Info {
@@ -124,7 +125,13 @@ test('Settlement: close with held-back reasons, two-admin approval bound to the 
 
   // ---- Admin A approves: 1 of 2, then is refused a second time.
   const a = await session(browser, info.staff.approverA);
-  await a.page.goto(batchUrl);
+  // Home says a batch waits for approval; the card opens it.
+  const waiting = a.page.getByTestId('attention').locator('a[data-kind="settlement_awaiting_approval"]');
+  await expect(waiting).toContainText('Payout batches awaiting approval');
+  await expect(waiting.locator('.count')).toHaveText('1');
+  await expect(waiting).toHaveAttribute('href', `#/settlement/${batchId}`);
+  await shot(a.page, '05a-home-card');
+  await waiting.click();
   await a.page.getByRole('button', { name: 'Approve…' }).click();
   const first = a.page.getByRole('dialog');
   await expect(first.getByTestId('approve-hash')).toHaveText(hash);
@@ -223,6 +230,27 @@ test('Settlement: close with held-back reasons, two-admin approval bound to the 
   await expect(row).toContainText('2 of 2');
   await expect(row).toContainText('685.67 USD');
   await shot(f.page, '12-batches');
+
+  // What was held back is still waiting: closing June again gathers no line, only Hollow Labs held
+  // back; finance rejects that batch with a reason (its invoice is released again).
+  await f.page.getByRole('link', { name: 'Close a batch' }).click();
+  await f.page.getByLabel('Month (YYYY-MM)').fill('2026-06');
+  await f.page.getByRole('button', { name: 'Preview' }).click();
+  await expect(f.page.getByTestId('preview-summary')).toHaveText('0 merchant line(s) to gather, 0.00 USD in total; 1 held back.');
+  await f.page.getByRole('button', { name: 'Close batch…' }).click();
+  await f.page.getByRole('dialog').getByRole('button', { name: 'Close batch', exact: true }).click();
+  await expect(f.page.getByTestId('batch-status')).toHaveText('Closed · awaiting approval');
+  await expect(f.page.getByRole('table', { name: 'Settlement lines' })).toContainText('No lines: every merchant of this close was held back');
+  await f.page.getByRole('button', { name: 'Reject…' }).click();
+  const reject = f.page.getByRole('dialog');
+  await expect(reject.getByTestId('consequence')).toContainText('nothing in it is paid');
+  await expect(reject.getByRole('button', { name: 'Reject batch' })).toBeDisabled();
+  await reject.getByLabel('Reason (recorded in the audit log)').fill('Only Hollow Labs, still without a bank account');
+  await reject.getByRole('button', { name: 'Reject batch' }).click();
+  await expect(f.page.getByTestId('notice')).toHaveText('Batch rejected: its invoices are released for a later close.');
+  await expect(f.page.getByTestId('batch-status')).toHaveText('Rejected');
+  await expect(f.page.getByText('“Only Hollow Labs, still without a bank account”')).toBeVisible();
+  await shot(f.page, '12b-rejected');
 
   // The same batch in Chinese.
   await f.page.getByLabel('Language').selectOption('zh');

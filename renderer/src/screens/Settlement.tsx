@@ -82,8 +82,8 @@ function StatusPill({ status }: { status: Status }) {
   );
 }
 
-/** Staff ids as emails (closer, rejecter, who completed): admins may list staff; others see the id. */
-function useStaffNames(): (id: string | null) => string {
+/** Staff ids as emails (closer, rejecter, who exported): admins may list staff; others know the approvers and themselves, and see other ids. */
+function useStaffNames(known: ReadonlyArray<{ adminId: string; adminEmail: string }> = []): (id: string | null) => string {
   const { run, can, me } = useSession();
   const { t } = useTranslation('settlement');
   const [emails, setEmails] = useState<Map<string, string>>(new Map());
@@ -101,7 +101,7 @@ function useStaffNames(): (id: string | null) => string {
   return (id) => {
     if (!id) return '—';
     if (id === me.id) return `${me.email} (${t('detail.you')})`;
-    return emails.get(id) ?? id;
+    return emails.get(id) ?? known.find((k) => k.adminId === id)?.adminEmail ?? id;
   };
 }
 
@@ -279,7 +279,7 @@ function useHeldColumns(currency: string) {
         ),
       }),
       col.accessor('netMinor', {
-        header: t('columns.net'),
+        header: t('columns.heldNet'),
         meta: { numeric: true, csv: (r) => minorToDecimal(r.netMinor, currency) },
         sortingFn: (a, b) => compareMinor(a.original.netMinor, b.original.netMinor),
         cell: (c) => formatMinor(c.getValue(), currency),
@@ -372,7 +372,7 @@ function ClosePanel() {
         <ConfirmDialog
           title={t('close.title', { month: preview.month, currency: preview.currency })}
           consequence={
-            <>
+            <div className="stack">
               <p>{t('close.consequence', { lines: String(preview.lineCount), total, environment: preview.environment })}</p>
               {preview.held.length > 0 && (
                 <>
@@ -387,7 +387,7 @@ function ClosePanel() {
                 </>
               )}
               <p className="muted">{t('close.approvalNote')}</p>
-            </>
+            </div>
           }
           confirmLabel={t('close.confirm')}
           stepUp={BRIDGE_COMMANDS['settlement:close'].stepUp}
@@ -414,7 +414,8 @@ function BatchView({ id }: { id: string }) {
   const { can, me } = useSession();
   const shown = useCommand('settlement:show', { batch: id });
   const b = shown.data;
-  const who = useStaffNames();
+  // The approvers' emails come with the batch: who produced the files is known to every role.
+  const who = useStaffNames(b?.approvals);
   const [dialog, setDialog] = useState<Dialog>();
   const [done, setDone] = useState<string | undefined>(() => {
     const f = flash;
@@ -546,12 +547,23 @@ function BatchView({ id }: { id: string }) {
             {money(b.totalMinor)}
           </dd>
         </dl>
-        <div className="facts approvals" data-testid="approvals">
-          <div className="muted">
+      </div>
+      <div className="approval-panel">
+        <div className="hash-row">
+          <span className="muted">{t('detail.contentHash')}</span>
+          <code className="hash" data-testid="content-hash">
+            {b.contentHash}
+          </code>
+          <button type="button" className="small" onClick={() => void copy()}>
+            {copied ? t('detail.copied') : t('detail.copy')}
+          </button>
+        </div>
+        <div className="approvals" data-testid="approvals">
+          <span className="muted">
             {t('detail.approvals')} · {t('batches.approvalsOf', { n: String(current.length) })}
-          </div>
+          </span>
           {b.approvals.length === 0 ? (
-            <div className="muted">{t('detail.noApprovals')}</div>
+            <span className="muted">{t('detail.noApprovals')}</span>
           ) : (
             <ul className="plain">
               {b.approvals.map((a) => (
@@ -563,15 +575,6 @@ function BatchView({ id }: { id: string }) {
             </ul>
           )}
         </div>
-      </div>
-      <div className="hash-row">
-        <span className="muted">{t('detail.contentHash')}</span>
-        <code className="hash" data-testid="content-hash">
-          {b.contentHash}
-        </code>
-        <button type="button" className="small" onClick={() => void copy()}>
-          {copied ? t('detail.copied') : t('detail.copy')}
-        </button>
       </div>
 
       <h2>{t('detail.linesTitle')}</h2>
@@ -586,17 +589,28 @@ function BatchView({ id }: { id: string }) {
               <th className="num">{t('columns.fees')}</th>
               <th className="num">{t('columns.refunds')}</th>
               <th className="num">{t('columns.net')}</th>
-              <th>{t('columns.reference')}</th>
               <th>{t('columns.status')}</th>
               <th>{t('columns.actions')}</th>
             </tr>
           </thead>
           <tbody>
+            {b.lines.length === 0 && (
+              <tr>
+                <td className="empty" colSpan={9}>
+                  {t('detail.linesEmpty')}
+                </td>
+              </tr>
+            )}
             {b.lines.map((l) => (
               <Fragment key={l.id}>
                 <tr data-line-id={l.id}>
                   <td className="num">{l.lineNo}</td>
-                  <td className="merchant">{l.merchantName}</td>
+                  <td>
+                    <span className="merchant">{l.merchantName}</span>
+                    <code className="id ref" title={t('columns.reference')}>
+                      {l.reference}
+                    </code>
+                  </td>
                   <td>
                     <Destination d={l.destination} />
                   </td>
@@ -605,13 +619,11 @@ function BatchView({ id }: { id: string }) {
                   <td className="num">{l.refundsMinor === '0' ? money('0') : `−${money(l.refundsMinor)}`}</td>
                   <td className="num strong">{money(l.netMinor)}</td>
                   <td>
-                    <code className="id">{l.reference}</code>
-                  </td>
-                  <td>
                     <span className={`pill line-${l.status}`}>{t(`lineStatuses.${l.status}`)}</span>
                     {l.completedAt && (
-                      <div className="muted small" data-testid="completion">
-                        {t('detail.completedWith', { reference: l.completionReference ?? '', at: formatInstant(l.completedAt) })}
+                      <div className="completion" data-testid="completion">
+                        <code className="id">{l.completionReference}</code>
+                        <span className="muted small">{formatInstant(l.completedAt)}</span>
                       </div>
                     )}
                   </td>
@@ -631,7 +643,7 @@ function BatchView({ id }: { id: string }) {
                 {open.has(l.id) && (
                   <tr className="sub">
                     <td />
-                    <td colSpan={9}>
+                    <td colSpan={8}>
                       <table className="invoices" aria-label={t('detail.invoicesOf', { n: String(l.lineNo) })}>
                         <thead>
                           <tr>
@@ -669,7 +681,7 @@ function BatchView({ id }: { id: string }) {
                 {t('detail.totalRow')}
               </td>
               <td className="num strong">{money(b.totalMinor)}</td>
-              <td colSpan={3} />
+              <td colSpan={2} />
             </tr>
           </tfoot>
         </table>
@@ -691,7 +703,6 @@ function BatchView({ id }: { id: string }) {
             <thead>
               <tr>
                 <th>{t('detail.fileColumns.kind')}</th>
-                <th>{t('detail.fileColumns.format')}</th>
                 <th>{t('detail.fileColumns.fileName')}</th>
                 <th>{t('detail.fileColumns.sha256')}</th>
                 <th className="num">{t('detail.fileColumns.size')}</th>
@@ -703,8 +714,10 @@ function BatchView({ id }: { id: string }) {
               {b.files.map((f) => (
                 <tr key={f.id}>
                   <td>{t(`detail.fileKinds.${f.kind}`)}</td>
-                  <td>{f.format}</td>
-                  <td className="file-name">{f.fileName}</td>
+                  <td className="file-name">
+                    {f.fileName}
+                    <span className="muted small"> · {f.format}</span>
+                  </td>
                   <td>
                     <code className="hash small-hash">{f.sha256}</code>
                   </td>
@@ -746,7 +759,7 @@ function ApproveDialog({ batch: b, closer, onDone, onCancel }: DialogProps & { c
     <ConfirmDialog
       title={t('approve.title', { month: b.month, currency: b.currency })}
       consequence={
-        <>
+        <div className="stack">
           <p>{t('approve.rule')}</p>
           <p className="muted">{t('approve.totals', { lines: String(b.lineCount), total: formatMinor(b.totalMinor, b.currency), closer })}</p>
           <p className="hash-label">{t('approve.hashLabel')}</p>
@@ -766,7 +779,7 @@ function ApproveDialog({ batch: b, closer, onDone, onCancel }: DialogProps & { c
             </>
           )}
           <p className="strong">{current.length === 0 ? t('approve.first') : t('approve.second')}</p>
-        </>
+        </div>
       }
       confirmLabel={t('approve.confirm')}
       stepUp={BRIDGE_COMMANDS['settlement:approve'].stepUp}
