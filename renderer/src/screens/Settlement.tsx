@@ -699,7 +699,7 @@ function BatchView({ id }: { id: string }) {
         <p className="muted">{t('detail.filesEmpty')}</p>
       ) : (
         <div className="table-wrap">
-          <table aria-label={t('detail.filesTable')}>
+          <table className="files" aria-label={t('detail.filesTable')}>
             <thead>
               <tr>
                 <th>{t('detail.fileColumns.kind')}</th>
@@ -753,7 +753,7 @@ interface DialogProps {
  */
 function ApproveDialog({ batch: b, closer, onDone, onCancel }: DialogProps & { closer: string }) {
   const { t } = useTranslation('settlement');
-  const { run } = useSession();
+  const { run, me } = useSession();
   const current = b.approvals.filter((a) => a.current);
   return (
     <ConfirmDialog
@@ -778,7 +778,15 @@ function ApproveDialog({ batch: b, closer, onDone, onCancel }: DialogProps & { c
               </ul>
             </>
           )}
-          <p className="strong">{current.length === 0 ? t('approve.first') : t('approve.second')}</p>
+          <p className="strong">
+            {b.closedBy === me.id
+              ? t('approve.youClosed')
+              : current.some((a) => a.adminId === me.id)
+                ? t('approve.youApproved')
+                : current.length === 0
+                  ? t('approve.first')
+                  : t('approve.second')}
+          </p>
         </div>
       }
       confirmLabel={t('approve.confirm')}

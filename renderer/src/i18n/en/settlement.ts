@@ -140,7 +140,7 @@ export default {
     rule: 'Two distinct admins approve, each with a fresh two-factor code; whoever closed the batch cannot approve it.',
     hashLabel: 'You approve exactly this content (SHA-256):',
     already: 'Approved so far ({{n}} of 2):',
-    none: 'No one has approved yet: this is approval 1 of 2.',
+    none: 'No one has approved yet.',
     first: 'This is approval 1 of 2: the batch then waits for a second admin.',
     second:
       'This is approval 2 of 2: the batch executes now — FX is cleared at the rate in force, each merchant’s payable moves to payout clearing and the payout file is produced.',
