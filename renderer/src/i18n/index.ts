@@ -14,6 +14,7 @@ import en_settings from './en/settings';
 import en_ui from './en/ui';
 import en_payments from './en/payments';
 import en_webhooks from './en/webhooks';
+import en_settlement from './en/settlement';
 import zh_common from './zh/common';
 import zh_signin from './zh/signin';
 import zh_home from './zh/home';
@@ -28,6 +29,7 @@ import zh_settings from './zh/settings';
 import zh_ui from './zh/ui';
 import zh_payments from './zh/payments';
 import zh_webhooks from './zh/webhooks';
+import zh_settlement from './zh/settlement';
 
 /**
  * The back office speaks English and Simplified Chinese, switchable at any time (the choice is kept
@@ -51,6 +53,7 @@ export const resources = {
     ui: en_ui,
     payments: en_payments,
     webhooks: en_webhooks,
+    settlement: en_settlement,
   },
   zh: {
     common: zh_common,
@@ -67,6 +70,7 @@ export const resources = {
     ui: zh_ui,
     payments: zh_payments,
     webhooks: zh_webhooks,
+    settlement: zh_settlement,
   },
 } as const;
 
