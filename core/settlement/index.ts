@@ -436,6 +436,7 @@ export interface BatchSummary {
   currency: string;
   status: SettlementBatchesTable['status'];
   closedBy: string;
+  closedByEmail: string | null;
   closedAt: string;
   lineCount: number;
   totalMinor: string;
@@ -448,6 +449,7 @@ export interface BatchSummary {
   fxRate: string | null;
   fxRateId: string | null;
   rejectedBy: string | null;
+  rejectedByEmail: string | null;
   rejectedAt: string | null;
   rejectReason: string | null;
   completedAt: string | null;
@@ -499,6 +501,9 @@ async function summaries(ctx: CoreContext, rows: SettlementBatchesTable[]): Prom
     .orderBy('a.id')
     .execute();
   const files = await k.selectFrom('settlement_payout_files').selectAll().where('batch_id', 'in', ids).orderBy('id').execute();
+  // Who closed and who rejected, by email: every role reading a batch may see who acted on it.
+  const actorIds = [...new Set(rows.flatMap((r) => [r.closed_by, r.rejected_by]).filter((x): x is string => x !== null))];
+  const emails = new Map((await k.selectFrom('staff').select(['id', 'email']).where('id', 'in', actorIds).execute()).map((s) => [s.id, s.email]));
   return rows.map((r) => ({
     id: r.id,
     environment: r.environment,
@@ -506,6 +511,7 @@ async function summaries(ctx: CoreContext, rows: SettlementBatchesTable[]): Prom
     currency: r.currency,
     status: r.status,
     closedBy: r.closed_by,
+    closedByEmail: emails.get(r.closed_by) ?? null,
     closedAt: new Date(r.closed_at).toISOString(),
     lineCount: Number(r.line_count),
     totalMinor: String(r.total_minor),
@@ -525,6 +531,7 @@ async function summaries(ctx: CoreContext, rows: SettlementBatchesTable[]): Prom
     fxRate: r.fx_rate,
     fxRateId: r.fx_rate_id,
     rejectedBy: r.rejected_by,
+    rejectedByEmail: r.rejected_by ? (emails.get(r.rejected_by) ?? null) : null,
     rejectedAt: r.rejected_at ? new Date(r.rejected_at).toISOString() : null,
     rejectReason: r.reject_reason,
     completedAt: r.completed_at ? new Date(r.completed_at).toISOString() : null,

@@ -415,7 +415,15 @@ function BatchView({ id }: { id: string }) {
   const shown = useCommand('settlement:show', { batch: id });
   const b = shown.data;
   // The approvers' emails come with the batch: who produced the files is known to every role.
-  const who = useStaffNames(b?.approvals);
+  const who = useStaffNames(
+    b
+      ? [
+          ...b.approvals,
+          ...(b.closedByEmail ? [{ adminId: b.closedBy, adminEmail: b.closedByEmail }] : []),
+          ...(b.rejectedBy && b.rejectedByEmail ? [{ adminId: b.rejectedBy, adminEmail: b.rejectedByEmail }] : []),
+        ]
+      : undefined,
+  );
   const [dialog, setDialog] = useState<Dialog>();
   const [done, setDone] = useState<string | undefined>(() => {
     const f = flash;
