@@ -16,6 +16,7 @@ import * as m0016 from './0016_payments.js';
 import * as m0017 from './0017_usage_index_file.js';
 import * as m0018 from './0018_webhooks.js';
 import * as m0019 from './0019_sandbox_channel_records.js';
+import * as m0020 from './0020_settlement.js';
 import * as m0021 from './0021_chain.js';
 
 /**
@@ -40,5 +41,6 @@ export const migrations: Record<string, Migration> = {
   '0017_usage_index_file': m0017,
   '0018_webhooks': m0018,
   '0019_sandbox_channel_records': m0019,
+  '0020_settlement': m0020,
   '0021_chain': m0021,
 };

@@ -14,6 +14,8 @@ import { applyChannelNotification, createCheckout, installPaymentChannels, insta
 import { fakeChannels } from '../payments/testing.js';
 import { insertUsageRowForTest } from '../usage/testing.js';
 import { submitKyb } from '../merchants/kyb.js';
+import { approveSettlementBatch, closeSettlementBatch } from '../settlement/index.js';
+import { setBankAccountForTest } from '../settlement/testing.js';
 import { createWebhookEndpoint, sendTestEvent } from '../webhooks/index.js';
 import { seedChainCursorForTest, seedUnmatchedRegistrationForTest } from '../chain/testing.js';
 import type { StaffRole } from '../staff/tables.js';
@@ -69,6 +71,15 @@ const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boo
   'refunds:retry': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'payments:reconcile': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'sandbox:pay': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  // Settlement (commands/settlement.ts): finance closes, two admins approve with step-up.
+  'settlement:preview': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'settlement:close': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'settlement:list': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'settlement:show': { roles: ['admin', 'finance'], stepUp: false, mutates: false },
+  'settlement:approve': { roles: ['admin'], stepUp: true, mutates: true },
+  'settlement:reject': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'settlement:export': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
+  'settlement:complete': { roles: ['admin', 'finance'], stepUp: false, mutates: true },
   'webhooks:endpoints': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'webhooks:deliveries': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'webhooks:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
@@ -158,6 +169,51 @@ async function paymentsWorld(h: Harness, merchantId: string) {
   return { paidInvoice: invoices.live, sandboxOrder, exceptionId: exception.exceptionId! };
 }
 
+/**
+ * What the settlement commands act on: a merchant with a USD bank account and two April invoices
+ * paid through the fake channel (call after `paymentsWorld`). The first is in a batch closed by
+ * finance and approved once by another admin; the second waits for settlement:close.
+ */
+async function settlementWorld(h: Harness, merchantId: string, finance: TestStaff, otherAdmin: TestStaff) {
+  const fake = fakeChannels();
+  await setBankAccountForTest(h.ctx, merchantId, { holderName: 'Settle Co', accountNumber: '12345678', bankName: 'DBS', swiftBic: 'DBSSSGSG', currency: 'USD' });
+  await setFxRate(h.ctx, FxRateInput.parse({ from: 'CNY', to: 'USD', rate: '0.1408', effectiveAt: '2026-01-01T00:00:00Z' }), null);
+  const scope = { merchantId, environment: 'live' as const };
+  const product = await createProduct(h.ctx, scope, { key: 'settle', name: 'Settle' } as never);
+  const card = await createRateCard(h.ctx, scope, product.id, { currency: 'USD', prices: [{ metric: 'agent_run', model: 'per_unit', unitPriceMinor: '5' }] } as never);
+  await publishRateCard(h.ctx, scope, card.id);
+  const pay = async (n: number) => {
+    await createCustomer(h.ctx, scope, { externalId: `settle${n}`, name: `Settle ${n}` } as never);
+    const contract = await createContract(h.ctx, scope, {
+      customerExternalId: `settle${n}`,
+      rateCardId: card.id,
+      billingCycle: 'monthly_calendar',
+      startsAt: '2026-04-01T00:00:00Z',
+      endsAt: '2026-05-01T00:00:00Z',
+    } as never);
+    await insertUsageRowForTest(h.db, {
+      ...scope,
+      customerId: contract.customerId,
+      idempotencyKey: `settle-${n}`,
+      metric: 'agent_run',
+      quantity: '100',
+      occurredAt: '2026-04-10T00:00:00.000Z',
+      dimensions: '{}',
+    });
+    const report = await generateInvoices(h.ctx, { merchantId });
+    const invoiceId = report.created[0].invoiceId;
+    const urls = { notifyUrl: (c: string) => `https://pay.example/api/webhooks/${c}`, hostedUrl: (t: string) => `https://pay.example/checkout/${t}` };
+    const order = await createCheckout(h.ctx, fake.registry, { ...scope, invoiceId, channel: 'alipay', ...urls });
+    const row = await h.db.kysely.selectFrom('payment_orders').select('out_trade_no').where('id', '=', order.paymentOrderId).executeTakeFirstOrThrow();
+    await applyChannelNotification(h.ctx, fake.alipay.pay(row.out_trade_no, { at: '2026-04-20T00:00:00.000Z' }));
+  };
+  await pay(1);
+  const batch = await closeSettlementBatch(h.ctx, { id: finance.id, role: 'finance' }, { environment: 'live', month: '2026-04', currency: 'USD' });
+  await approveSettlementBatch(h.ctx, { id: otherAdmin.id, role: 'admin' }, batch.id);
+  await pay(2);
+  return { approvedOnce: batch.id };
+}
+
 async function merchantWithKyb(h: Harness, n: number, submit = true) {
   const m = await signup(h.ctx, { name: `Merchant ${n}`, email: `m${n}@merchant.test`, password: 'merchant password' } as never);
   if (submit) {
@@ -203,6 +259,10 @@ describe('back-office command registry', () => {
       'refunds:retry',
       'payments:reconcile',
       'sandbox:pay',
+      'settlement:close',
+      'settlement:reject',
+      'settlement:export',
+      'settlement:complete',
     ]);
     for (const c of backOffice.list().filter((c) => c.mutates)) expect([...c.roles].sort()).toEqual(financeDesk.has(c.name) ? ['admin', 'finance'] : ['admin']);
   });
@@ -273,6 +333,7 @@ describe('back-office command registry', () => {
     const [m1, m2, m3] = [await merchantWithKyb(h, 1), await merchantWithKyb(h, 2), await merchantWithKyb(h, 3)];
     const money = await invoiceAndPosting(h, m1);
     const pay = await paymentsWorld(h, m3);
+    const settle = await settlementWorld(h, await merchantWithKyb(h, 4, false), staff.finance, await h.staff('admin'));
     // A webhook delivery to show, then (finished) to resend.
     const hook = await createWebhookEndpoint(h.ctx, { merchantId: m1, environment: 'live' }, { url: 'https://93.184.216.34/hooks' });
     const delivery = await sendTestEvent(h.ctx, { merchantId: m1, environment: 'live' }, hook.id);
@@ -306,6 +367,9 @@ describe('back-office command registry', () => {
       ['payments:list', { merchant: m1 }],
       ['payments:exceptions', { status: 'open' }],
       ['refunds:list', { invoice: money.invoiceId }],
+      ['settlement:preview', { month: '2026-04', currency: 'USD' }],
+      ['settlement:list', {}],
+      ['settlement:show', { batch: settle.approvedOnce }],
       ['webhooks:endpoints', { merchant: m1 }],
       ['webhooks:deliveries', { merchant: m1, failing: true }],
       ['webhooks:show', { delivery: delivery.id }],
@@ -372,6 +436,11 @@ describe('back-office command registry', () => {
       ['refunds:retry', { refund: '' }, [pay.paidInvoice]],
       ['payments:reconcile', {}, []],
       ['sandbox:pay', { order: pay.sandboxOrder }, [pay.sandboxOrder, m3]],
+      ['settlement:close', { month: '2026-04', currency: 'USD' }, []],
+      ['settlement:reject', { batch: '', reason: 'closed too early' }, []],
+      ['settlement:approve', { batch: settle.approvedOnce }, [settle.approvedOnce]],
+      ['settlement:export', { batch: settle.approvedOnce, format: 'pain001' }, [settle.approvedOnce]],
+      ['settlement:complete', { batch: settle.approvedOnce, reference: 'DBS-20260502-001' }, [settle.approvedOnce]],
       ['webhooks:resend', { delivery: delivery.id }, [delivery.id, hook.id, m1]],
       ['chain:review', { log: unmatchedLog, resolution: 'matched', merchant: m1, note: 'merchant 1 registered from a second wallet' }, [unmatchedLog, m1]],
     ];
@@ -383,6 +452,9 @@ describe('back-office command registry', () => {
     for (const [name, input, touched] of mutations) {
       // the refund to ask about again is the one refunds:create just made
       if (name === 'refunds:retry') input.refund = (await h.db.kysely.selectFrom('refunds').select('id').executeTakeFirstOrThrow()).id;
+      // the batch to reject is the one settlement:close just made
+      if (name === 'settlement:reject')
+        input.batch = (await h.db.kysely.selectFrom('settlement_batches').select('id').where('status', '=', 'closed').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
       const r = await h.run(a, name, input, POLICY[name].stepUp ? a.nextOtp() : undefined);
       expect(r, name).toMatchObject({ ok: true });
       const rows = await auditRows(h);

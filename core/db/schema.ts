@@ -15,6 +15,7 @@ import type { InvoiceTables } from '../invoices/tables.js';
 import type { LedgerTables } from '../ledger/tables.js';
 import type { MerchantTables } from '../merchants/tables.js';
 import type { PaymentTables } from '../payments/tables.js';
+import type { SettlementTables } from '../settlement/tables.js';
 import type { StaffTables } from '../staff/tables.js';
 import type { UsageTables } from '../usage/tables.js';
 import type { WebhookTables } from '../webhooks/tables.js';
@@ -33,5 +34,6 @@ export interface Database
     InvoiceTables,
     RateLimitTables,
     PaymentTables,
+    SettlementTables,
     WebhookTables,
     ChainTables {}

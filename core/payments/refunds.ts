@@ -85,6 +85,28 @@ export async function createRefund(ctx: CoreContext, channels: ChannelRegistry, 
     if (invoice.status !== 'paid') throw conflict('invoice_not_paid', `Invoice ${invoice.invoice_number} is ${invoice.status}; only a paid invoice can be refunded`);
     const payment = await k.selectFrom('payments').selectAll().where('invoice_id', '=', invoice.id).orderBy('id').executeTakeFirst();
     if (!payment) throw conflict('invoice_not_paid', `Invoice ${invoice.invoice_number} has no payment`);
+    // Once a settlement batch has gathered the invoice, its net is promised to the merchant (and,
+    // once approved, posted to payout clearing): a refund now would pay out money already given
+    // back. Refunds wait until the batch is rejected (which releases the invoice); after a payout
+    // the money is the merchant's and a refund is theirs to make. The check runs under the write
+    // lock every transaction takes (core/db/transaction.ts), so a concurrent close cannot slip by.
+    const inBatch = await k
+      .selectFrom('settlement_line_invoices as sli')
+      .innerJoin('settlement_batches as b', 'b.id', 'sli.batch_id')
+      .select(['b.id', 'b.status', 'b.month'])
+      .where('sli.invoice_id', '=', invoice.id)
+      .where('sli.released_at', 'is', null)
+      .executeTakeFirst();
+    if (inBatch) {
+      throw conflict(
+        'invoice_in_settlement',
+        `Invoice ${invoice.invoice_number} is in settlement batch ${inBatch.id} (${inBatch.month}, ${inBatch.status}); it cannot be refunded unless that batch is rejected`,
+        {
+          batchId: inBatch.id,
+          batchStatus: inBatch.status,
+        },
+      );
+    }
     const paid = BigInt(payment.amount_minor);
     const committed = await refundedTotal(tx, invoice.id, ['requested', 'pending', 'succeeded']);
     if (committed + amount > paid) {

@@ -14,11 +14,12 @@ import { LedgerScreen } from './screens/Ledger';
 import { MerchantDetail, MerchantsScreen } from './screens/Merchants';
 import { PaymentsScreen } from './screens/Payments';
 import { SettingsScreen } from './screens/Settings';
+import { SettlementScreen } from './screens/Settlement';
 import { SignInScreen } from './screens/SignIn';
 import { StaffScreen } from './screens/Staff';
 import { WebhooksScreen } from './screens/Webhooks';
 
-type RoutePath = 'home' | 'kyb' | 'merchants' | 'invoices' | 'payments' | 'webhooks' | 'chain' | 'fx' | 'ledger' | 'staff' | 'audit' | 'settings';
+type RoutePath = 'home' | 'kyb' | 'merchants' | 'invoices' | 'payments' | 'settlement' | 'webhooks' | 'chain' | 'fx' | 'ledger' | 'staff' | 'audit' | 'settings';
 
 interface Route {
   path: RoutePath;
@@ -34,6 +35,8 @@ const ROUTES: Route[] = [
   { path: 'merchants', needs: 'merchants:list', render: (rest) => (rest[0] ? <MerchantDetail merchantId={rest[0]} /> : <MerchantsScreen />) },
   { path: 'invoices', needs: 'invoices:list', render: (rest) => (rest[0] ? <InvoiceDetail id={rest[0]} /> : <InvoicesScreen />) },
   { path: 'payments', needs: 'payments:list', render: (rest) => <PaymentsScreen key={rest[0] ?? ''} tab={rest[0]} /> },
+  // Not keyed by the sub-route: the batches filters stay when the tabs switch.
+  { path: 'settlement', needs: 'settlement:list', render: (rest) => <SettlementScreen route={rest} /> },
   // Not keyed by the sub-route: the filters stay when the tabs (#/webhooks, #/webhooks/endpoints) switch.
   { path: 'webhooks', needs: 'webhooks:deliveries', render: (rest) => <WebhooksScreen route={rest} /> },
   { path: 'chain', needs: 'chain:status', render: () => <ChainScreen /> },

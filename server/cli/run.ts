@@ -142,7 +142,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
       io.stderr(`${cmd.name}: ${done}/${total}\n`);
     };
     const out = single(args.flags, 'out');
-    if (out !== undefined && cmd.name !== 'kyb:export-document') return usage(io, json, '--out is only for kyb:export-document');
+    const writesFile = cmd.name === 'kyb:export-document' || cmd.name === 'settlement:export';
+    if (out !== undefined && !writesFile) return usage(io, json, '--out is only for kyb:export-document and settlement:export');
     return await withContext(env, async (ctx) => {
       const result = await backOffice.execute(
         ctx,
@@ -151,7 +152,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
       );
       if (!result.ok) return printError(io, json, result.error);
       let data = result.data as Record<string, unknown>;
-      if (cmd.name === 'kyb:export-document') data = exportDocument(data, out);
+      if (writesFile) data = exportDocument(data, out);
       return printOk(io, json, data, cmd.name === 'staff:add' ? credentialsNotice('generatedPassword' in data) : undefined);
     });
   } catch (e) {

@@ -7,6 +7,7 @@ import { customerRoutes } from './customers.js';
 import { invoiceRoutes } from './invoices.js';
 import { merchantRoutes } from './merchants.js';
 import { registerIntentRoutes } from './register-intent.js';
+import { payoutRoutes } from './payouts.js';
 import { sandboxRoutes } from './sandbox.js';
 import { usageEventRoutes } from './usage-events.js';
 import { usageSummaryRoutes } from './usage-summary.js';
@@ -22,6 +23,7 @@ export function allRoutes(deps: ServerDeps): RouteSpec[] {
     ...contractRoutes(deps),
     ...usageSummaryRoutes(deps),
     ...invoiceRoutes(deps),
+    ...payoutRoutes(deps),
     ...checkoutRoutes(deps),
     ...sandboxRoutes(deps),
     ...usageEventRoutes(deps),

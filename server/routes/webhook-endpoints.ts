@@ -3,6 +3,7 @@ import type { DOMAIN_EVENT_TYPES } from '../../core/events/index.js';
 import { InvoiceSchema } from '../../core/invoices/index.js';
 import { MerchantProfile } from '../../core/merchants/schemas.js';
 import { PageQuery } from '../../core/pagination/index.js';
+import { PayoutSchema } from '../../core/settlement/schemas.js';
 import {
   CreateWebhookEndpointInput,
   MAX_ATTEMPTS,
@@ -208,8 +209,8 @@ export function webhookEventDocs(): WebhookEventDoc[] {
     'invoice.refunded': invoice('A refund of the invoice succeeded at the channel.'),
     'invoice.voided': invoice('Staff voided the invoice; it will not be collected.'),
     'payout.completed': {
-      description: 'A settlement payout to the merchant completed (bank wire or on-chain transfer). `data` is the payout as the settlement API returns it.',
-      data: z.looseObject({ id: z.string() }).meta({ description: 'The payout.' }),
+      description: 'A settlement payout to the merchant completed (bank wire or on-chain transfer). `data` is the Payout as GET /payouts lists it.',
+      data: PayoutSchema,
     },
     'merchant.registered': {
       description:

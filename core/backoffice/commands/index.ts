@@ -8,6 +8,7 @@ import { ledgerTransactions } from './ledger-transactions.js';
 import { kybApprove, kybExportDocument, kybList, kybReject, kybRequestInfo, kybShow } from './kyb.js';
 import { paymentsExceptions, paymentsList, paymentsReconcile, paymentsResolveException, refundsCreate, refundsList, refundsRetry, sandboxPay } from './payments.js';
 import { reportsOverview } from './reports.js';
+import { settlementApprove, settlementClose, settlementComplete, settlementExport, settlementList, settlementPreview, settlementReject, settlementShow } from './settlement.js';
 import { merchantsDestinationHistory, merchantsList, merchantsReactivate, merchantsSetFee, merchantsShow, merchantsSuspend } from './merchants.js';
 import { staffAdd, staffDisable, staffList, staffMe } from './staff.js';
 import { webhooksDeliveries, webhooksEndpoints, webhooksResend, webhooksShow } from './webhooks.js';
@@ -57,6 +58,14 @@ export const backOfficeCommandList = [
   refundsRetry,
   paymentsReconcile,
   sandboxPay,
+  settlementPreview,
+  settlementClose,
+  settlementList,
+  settlementShow,
+  settlementApprove,
+  settlementReject,
+  settlementExport,
+  settlementComplete,
   webhooksEndpoints,
   webhooksDeliveries,
   webhooksShow,

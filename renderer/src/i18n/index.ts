@@ -14,6 +14,7 @@ import en_settings from './en/settings';
 import en_ui from './en/ui';
 import en_payments from './en/payments';
 import en_webhooks from './en/webhooks';
+import en_settlement from './en/settlement';
 import en_chain from './en/chain';
 import zh_common from './zh/common';
 import zh_signin from './zh/signin';
@@ -29,6 +30,7 @@ import zh_settings from './zh/settings';
 import zh_ui from './zh/ui';
 import zh_payments from './zh/payments';
 import zh_webhooks from './zh/webhooks';
+import zh_settlement from './zh/settlement';
 import zh_chain from './zh/chain';
 
 /**
@@ -53,6 +55,7 @@ export const resources = {
     ui: en_ui,
     payments: en_payments,
     webhooks: en_webhooks,
+    settlement: en_settlement,
     chain: en_chain,
   },
   zh: {
@@ -70,6 +73,7 @@ export const resources = {
     ui: zh_ui,
     payments: zh_payments,
     webhooks: zh_webhooks,
+    settlement: zh_settlement,
     chain: zh_chain,
   },
 } as const;

@@ -75,6 +75,8 @@ export function HomeScreen() {
   // endpoints and merchants today; a role that could not simply sees no webhook card.
   const failingWebhooks = useCommand('webhooks:endpoints', { failing: true, limit: 100 });
   const merchants = useCommand('merchants:list', { limit: 500 }).data?.items;
+  // Closed batches wait for two admins; a role without settlement simply sees no card.
+  const awaitingSettlement = useCommand('settlement:list', { status: 'closed', limit: 100 });
   const data = overview.data;
 
   return (
@@ -101,6 +103,7 @@ export function HomeScreen() {
               <AttentionCard key={a.kind} item={a} asOf={data.asOf} />
             ))}
             {can('webhooks:endpoints') && failingWebhooks.data && <FailingWebhooks failing={failingWebhooks.data} merchants={merchants} asOf={data.asOf} />}
+            {can('settlement:list') && awaitingSettlement.data && <AwaitingSettlement batches={awaitingSettlement.data} asOf={data.asOf} />}
           </div>
           {data.series ? (
             <div className="chart-grid">
@@ -269,6 +272,41 @@ function UsageChart({ series }: { series: Series }) {
         <p className="empty-state muted">{t('usage.empty')}</p>
       )}
     </div>
+  );
+}
+
+/**
+ * Settlement batches closed and waiting for their two approvals: a card linking to the batch (one)
+ * or to the batches (several); how many already have one approval, so the second admin knows.
+ */
+function AwaitingSettlement({ batches, asOf }: { batches: CommandOutput<'settlement:list'>; asOf: string }) {
+  const { t } = useTranslation('home');
+  const items = batches.items;
+  const clear = items.length === 0;
+  const oldest = items.map((b) => b.closedAt).sort()[0];
+  const half = items.filter((b) => b.approvals.some((a) => a.current)).length;
+  const body = (
+    <>
+      <span className="count num">
+        {items.length}
+        {batches.nextCursor ? '+' : ''}
+      </span>
+      <span className="what">{t('attention.settlement.label')}</span>
+      <span className="detail muted">
+        {clear ? t('attention.settlement.clear') : t('attention.settlement.oldest', { at: formatInstant(oldest), days: String(daysSince(oldest, asOf)) })}
+        {half > 0 && t('attention.settlement.half', { half: String(half) })}
+      </span>
+      {!clear && <span className="go">{t('attention.settlement.go')} →</span>}
+    </>
+  );
+  return clear ? (
+    <div className="attention-card clear" data-kind="settlement_awaiting_approval">
+      {body}
+    </div>
+  ) : (
+    <a className="attention-card action" href={items.length === 1 ? `#/settlement/${items[0].id}` : '#/settlement'} data-kind="settlement_awaiting_approval">
+      {body}
+    </a>
   );
 }
 

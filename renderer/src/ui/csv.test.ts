@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
-import { csvFileName, formulaSafe, minorToDecimal, toCsv } from './csv';
+import { base64Bytes, csvFileName, formulaSafe, minorToDecimal, toCsv } from './csv';
 
 const FORMULA_CHARS = ['=', '+', '-', '@', '\t', '\r'];
 
@@ -107,5 +107,17 @@ describe('file name', () => {
     expect(csvFileName('FX snapshot', new Date('2026-07-05T10:00:00Z'))).toBe('fx-snapshot-2026-07-05.csv');
     expect(csvFileName('发票 列表', new Date('2026-07-05T10:00:00Z'))).toBe('发票-列表-2026-07-05.csv');
     expect(csvFileName('***', new Date('2026-07-05T10:00:00Z'))).toBe('table-2026-07-05.csv');
+  });
+});
+
+describe('base64Bytes', () => {
+  it('gives back exactly the bytes a command sent (a payout file: UTF-8 CJK, CRLF, no BOM added)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
+        expect([...base64Bytes(Buffer.from(bytes).toString('base64'))]).toEqual([...bytes]);
+      }),
+    );
+    const file = 'reference,beneficiary_name\r\nBM-1,北京智谱科技有限公司\r\n';
+    expect(new TextDecoder().decode(base64Bytes(Buffer.from(file, 'utf8').toString('base64')))).toBe(file);
   });
 });

@@ -69,7 +69,27 @@ export function csvFileName(label: string, at: Date): string {
  * and Electron's will-navigate guard are not involved); the URL is revoked once the click is done.
  */
 export function downloadCsv(fileName: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  downloadBlob(fileName, new Blob([text], { type: 'text/csv;charset=utf-8' }));
+}
+
+/**
+ * Saves bytes exactly as they are (a payout file whose SHA-256 was recorded: no BOM added, no
+ * re-encoding). In Electron an <a download> opens the native save dialog; in a browser, a download.
+ */
+export function downloadBytes(fileName: string, bytes: Uint8Array, mime: string): void {
+  downloadBlob(fileName, new Blob([bytes as BlobPart], { type: mime }));
+}
+
+/** Base64 (as commands carry files) → the exact bytes. */
+export function base64Bytes(base64: string): Uint8Array {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function downloadBlob(fileName: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = fileName;

@@ -32,6 +32,13 @@ export default {
         go: 'Run the billing job',
       },
     },
+    settlement: {
+      label: 'Payout batches awaiting approval',
+      clear: 'No batch is waiting for approval.',
+      oldest: 'Oldest closed {{at}} ({{days}} d ago)',
+      half: '; {{half}} already approved once, waiting for a second admin',
+      go: 'Review and approve',
+    },
     webhooks: {
       label: 'Merchant webhook endpoints failing',
       clear: 'Every endpoint is answering.',

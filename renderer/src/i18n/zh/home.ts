@@ -32,6 +32,13 @@ export default {
         go: '运行开票任务',
       },
     },
+    settlement: {
+      label: '等待审批的付款批次',
+      clear: '没有等待审批的批次。',
+      oldest: '最早于 {{at}} 关闭（{{days}} 天前）',
+      half: '；{{half}} 个已审批 1 次，等待第二位管理员',
+      go: '核对并审批',
+    },
     webhooks: {
       label: '投递失败的商户 Webhook 端点',
       clear: '所有端点均正常响应。',
