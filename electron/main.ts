@@ -9,6 +9,7 @@ import { throttleProgress } from '../core/backoffice/progress.js';
 import { toCommandFailure } from '../core/backoffice/registry.js';
 import { createContext } from '../core/context/index.js';
 import { installHostPaymentChannels } from '../core/payments/setup/install.js';
+import { installHostChainConfigs } from '../core/chain/status.js';
 import { loadSecretsFile } from '../core/context/secrets-file.js';
 import { type MigrationBackup, migrateWithBackup } from '../core/db/backup.js';
 import { type Db, openDatabase } from '../core/db/index.js';
@@ -120,6 +121,7 @@ function registerBridge(db: Db, secretsDir: string): void {
     publicUrl: () => process.env.BUFFMONEY_PUBLIC_URL ?? run.server?.state.url ?? `http://127.0.0.1:${run.loaded.settings.server.port}`,
     sandbox: process.env.BUFFMONEY_SANDBOX_CHANNELS !== '0',
   });
+  installHostChainConfigs(ctx, process.env);
   const host = createBridgeHost(ctx, { onUnexpectedError: (e) => console.error('[buffmoney] back office error:', e) });
   requireAdmin = async () => {
     const me = await host.session(sessionToken);

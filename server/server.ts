@@ -17,6 +17,10 @@ import { sandboxPeerStore } from '../core/payments/setup/sandbox-peer-store.js';
 import { type PaymentChannelSetup, type SandboxChannelPeers, createPaymentChannelRegistry, createSandboxChannelPeers, createSandboxPayer } from './payments/index.js';
 import { type RunningPaymentsReconcile, describeReconcileReport, startPaymentsReconcile } from './workers/payments-reconcile.js';
 import { type RunningWebhookDelivery, startWebhookDelivery } from './workers/webhook-delivery.js';
+import { type RunningChainListener, describeChainReport, startChainListener } from './workers/chain-listener.js';
+import { listenableChains } from '../core/chain/config.js';
+import { describeChainError } from '../core/chain/listener.js';
+import { installChainConfigs } from '../core/chain/status.js';
 
 export interface RunningServer {
   url: string;
@@ -32,6 +36,8 @@ export interface RunningServer {
   usageWriter?: ThreadedUsageEventWriter;
   /** The webhook delivery worker (absent with BUFFMONEY_WEBHOOK_DELIVERY=0). */
   webhookDelivery?: RunningWebhookDelivery;
+  /** The chain listener (absent with BUFFMONEY_CHAIN_LISTENER=0 or no chain with an RPC URL and a contract). */
+  chainListener?: RunningChainListener;
   close(): Promise<void>;
 }
 
@@ -207,6 +213,48 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         onError: (e) => console.error('[buffmoney] webhook delivery failed:', e),
       })
     : undefined;
+  // The chain listener: one loop per chain with an RPC URL and a contract; on PostgreSQL one
+  // elected leader per chain reads it (core/chain/README.md).
+  installChainConfigs(ctx, async () => config.chains);
+  const chains = config.chainListener ? listenableChains(config.chains) : [];
+  const chainElectionErrors = new Map<number, string>();
+  const chainLeadership = new Map(
+    chains.map((chain) => [
+      chain.chainId,
+      startLeaderElection(db, {
+        name: `chain-listener:${chain.chainId}`,
+        applicationName: `buffmoney:server:${process.pid}`,
+        onChange: (leader) => {
+          chainElectionErrors.delete(chain.chainId);
+          console.log(`[buffmoney] chain-listener:${chain.chainId}: this process (pid ${process.pid}) is ${leader ? 'now the leader' : 'no longer the leader'}`);
+        },
+        onError: (e) => {
+          const message = e instanceof Error ? e.message : String(e);
+          if (message !== chainElectionErrors.get(chain.chainId)) console.error(`[buffmoney] chain-listener:${chain.chainId} leader election:`, message);
+          chainElectionErrors.set(chain.chainId, message);
+        },
+      }),
+    ]),
+  );
+  const chainErrors = new Map<number, string>();
+  const chainListener =
+    chains.length > 0
+      ? startChainListener(ctx, {
+          chains,
+          pollMs: config.chainPollMs,
+          leadership: (chainId) => chainLeadership.get(chainId)!,
+          onReport: (chain, report) => {
+            chainErrors.delete(chain.chainId);
+            console.log(`[buffmoney] chain listener: ${describeChainReport(chain, report)}`);
+          },
+          // Said once per distinct failure, not at every retry while an RPC is down.
+          onError: (chain, e) => {
+            const message = describeChainError(e);
+            if (message !== chainErrors.get(chain.chainId)) console.error(`[buffmoney] chain listener: ${chain.name} (${chain.chainId}) failed:`, message);
+            chainErrors.set(chain.chainId, message);
+          },
+        })
+      : undefined;
   const server = http.createServer(options.wrapListener ? options.wrapListener(listener) : listener);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -228,6 +276,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     sandboxPeers,
     usageWriter,
     webhookDelivery,
+    chainListener,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -235,6 +284,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       });
       sandboxPeers?.close();
       await webhookDelivery?.stop();
+      await chainListener?.stop();
+      for (const election of chainLeadership.values()) await election.stop();
       await paymentsReconcile?.stop();
       await reconcileLeadership?.stop();
       await invoiceScheduler?.stop();

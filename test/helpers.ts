@@ -60,6 +60,8 @@ export async function startTestServer(options: StartOptions & { realRateLimits?:
       paymentsReconcile: false,
       // …and deliver webhooks themselves (webhookDelivery.runOnce(), or config: { webhookDelivery: true }).
       webhookDelivery: false,
+      // …and run the chain listener themselves (server/workers/chain-listener.ts), whatever CHAIN_* says.
+      chainListener: false,
       ...(options.realRateLimits ? {} : { limits: { loginPerMinute: 10_000, signupPerMinute: 10_000, channelCallbacksPerMinute: 10_000 } }),
       ...options.config,
     },

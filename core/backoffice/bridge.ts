@@ -153,6 +153,9 @@ export const BRIDGE_COMMANDS: Readonly<Record<BackOfficeCommandName, CommandPoli
   'webhooks:deliveries': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'webhooks:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'webhooks:resend': { roles: ['admin'], stepUp: false, mutates: true },
+  'chain:status': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'chain:unmatched': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'chain:review': { roles: ['admin'], stepUp: false, mutates: true },
 };
 
 export const BRIDGE_COMMAND_NAMES = Object.keys(BRIDGE_COMMANDS) as BackOfficeCommandName[];

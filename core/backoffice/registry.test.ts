@@ -17,6 +17,7 @@ import { submitKyb } from '../merchants/kyb.js';
 import { approveSettlementBatch, closeSettlementBatch } from '../settlement/index.js';
 import { setBankAccountForTest } from '../settlement/testing.js';
 import { createWebhookEndpoint, sendTestEvent } from '../webhooks/index.js';
+import { seedChainCursorForTest, seedUnmatchedRegistrationForTest } from '../chain/testing.js';
 import type { StaffRole } from '../staff/tables.js';
 import { backOffice, backOfficeCommands } from './index.js';
 import { CommandRegistry, defineCommand } from './registry.js';
@@ -83,6 +84,9 @@ const POLICY: Record<string, { roles: StaffRole[]; stepUp: boolean; mutates: boo
   'webhooks:deliveries': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'webhooks:show': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
   'webhooks:resend': { roles: ['admin'], stepUp: false, mutates: true },
+  'chain:status': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'chain:unmatched': { roles: ['admin', 'finance', 'support'], stepUp: false, mutates: false },
+  'chain:review': { roles: ['admin'], stepUp: false, mutates: true },
 };
 const ROLES: StaffRole[] = ['admin', 'finance', 'support'];
 
@@ -334,6 +338,10 @@ describe('back-office command registry', () => {
     const hook = await createWebhookEndpoint(h.ctx, { merchantId: m1, environment: 'live' }, { url: 'https://93.184.216.34/hooks' });
     const delivery = await sendTestEvent(h.ctx, { merchantId: m1, environment: 'live' }, hook.id);
     await h.db.kysely.updateTable('webhook_deliveries').set({ status: 'failed', due_at: '9999-12-31T23:59:59.999Z' }).where('id', '=', delivery.id).execute();
+    // What the chain listener leaves behind: a cursor and a registration it could not match.
+    const contract = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+    await seedChainCursorForTest(h.ctx, { chainId: 31337, contract, nextBlock: 12, head: 15, safe: 13 });
+    const unmatchedLog = await seedUnmatchedRegistrationForTest(h.ctx, { chainId: 31337, contract, onChainMerchantId: '7', blockNumber: 9 });
     const before = (await auditRows(h)).length;
 
     // every plain read command, successfully: nothing audited
@@ -365,6 +373,8 @@ describe('back-office command registry', () => {
       ['webhooks:endpoints', { merchant: m1 }],
       ['webhooks:deliveries', { merchant: m1, failing: true }],
       ['webhooks:show', { delivery: delivery.id }],
+      ['chain:status', { offline: true }],
+      ['chain:unmatched', { state: 'open' }],
     ];
     expect(reads.map(([n]) => n).sort()).toEqual(
       Object.keys(POLICY)
@@ -432,6 +442,7 @@ describe('back-office command registry', () => {
       ['settlement:export', { batch: settle.approvedOnce, format: 'pain001' }, [settle.approvedOnce]],
       ['settlement:complete', { batch: settle.approvedOnce, reference: 'DBS-20260502-001' }, [settle.approvedOnce]],
       ['webhooks:resend', { delivery: delivery.id }, [delivery.id, hook.id, m1]],
+      ['chain:review', { log: unmatchedLog, resolution: 'matched', merchant: m1, note: 'merchant 1 registered from a second wallet' }, [unmatchedLog, m1]],
     ];
     expect(mutations.map(([n]) => n).sort()).toEqual(
       Object.keys(POLICY)

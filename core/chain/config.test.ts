@@ -27,5 +27,7 @@ describe('chain configuration', () => {
     expect(() => parseChainConfigs({ SUBSCRIPTION_MANAGER_42161: '0x1234' })).toThrow(/SUBSCRIPTION_MANAGER_42161 must be an EVM address/);
     expect(() => parseChainConfigs({ CHAIN_RPC_URL_421614: 'ftp://x' })).toThrow(/CHAIN_RPC_URL_421614 must be an http\(s\) URL/);
     expect(() => parseChainConfigs({ CHAIN_RPC_URL_42161: 'https://arb1.example', CHAIN_CONFIRMATIONS_42161: '-1' })).toThrow(/CHAIN_CONFIRMATIONS_42161/);
+    expect(() => parseChainConfigs({ CHAIN_START_BLOCK_42161: 'genesis' })).toThrow(/CHAIN_START_BLOCK_42161 must be a block number/);
+    expect(parseChainConfigs({ CHAIN_START_BLOCK_42161: '123456' })[0].startBlock).toBe(123456);
   });
 });

@@ -5,6 +5,8 @@
  * - `SUBSCRIPTION_MANAGER_<chainId>`: the contract address (any case in; EIP-55 kept).
  * - `CHAIN_CONFIRMATIONS_<chainId>` (optional): read up to `latest − N` instead of the chain's
  *   `finalized` block — for chains without a finality tag. Unset: the `finalized` tag.
+ * - `CHAIN_START_BLOCK_<chainId>` (optional): where the listener starts reading when it has no
+ *   cursor yet for the chain's contract — set it to the contract's deployment block; unset: 0.
  *
  * Arbitrum One (42161) and Arbitrum Sepolia (421614) are known by name whether or not they are
  * configured, so register-intent can tell "no contract set for this chain" from "not a chain we
@@ -26,6 +28,8 @@ export interface ChainConfig {
   subscriptionManager?: Address;
   /** Blocks behind `latest` the listener stays; undefined: the `finalized` tag. */
   confirmations?: number;
+  /** The first block the listener reads when it has no cursor yet (CHAIN_START_BLOCK_<id>); undefined: 0. */
+  startBlock?: number;
 }
 
 export const KNOWN_CHAINS: Readonly<Record<number, string>> = {
@@ -40,7 +44,7 @@ function chainVars(env: NodeJS.ProcessEnv, chainId: number) {
     const v = env[`${name}_${chainId}`];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
-  return { rpc: get('CHAIN_RPC_URL'), manager: get('SUBSCRIPTION_MANAGER'), confirmations: get('CHAIN_CONFIRMATIONS') };
+  return { rpc: get('CHAIN_RPC_URL'), manager: get('SUBSCRIPTION_MANAGER'), confirmations: get('CHAIN_CONFIRMATIONS'), startBlock: get('CHAIN_START_BLOCK') };
 }
 
 function parseOne(env: NodeJS.ProcessEnv, chainId: number, name: string): ChainConfig {
@@ -63,6 +67,10 @@ function parseOne(env: NodeJS.ProcessEnv, chainId: number, name: string): ChainC
   if (v.confirmations !== undefined) {
     if (!/^\d{1,6}$/.test(v.confirmations)) throw new Error(`CHAIN_CONFIRMATIONS_${chainId} must be a whole number of blocks, got ${JSON.stringify(v.confirmations)}`);
     config.confirmations = Number(v.confirmations);
+  }
+  if (v.startBlock !== undefined) {
+    if (!/^\d{1,15}$/.test(v.startBlock)) throw new Error(`CHAIN_START_BLOCK_${chainId} must be a block number, got ${JSON.stringify(v.startBlock)}`);
+    config.startBlock = Number(v.startBlock);
   }
   return config;
 }

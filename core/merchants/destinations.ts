@@ -16,7 +16,7 @@ import type { DestinationCredential, DestinationField, MerchantDestinationChange
  */
 
 export const DESTINATION_COOLING_OFF_HOURS = 72;
-export const DESTINATION_FIELDS = ['receivingAddresses', 'bankAccount', 'settlementCurrency'] as const satisfies readonly DestinationField[];
+export const DESTINATION_FIELDS = ['receivingAddresses', 'bankAccount', 'settlementCurrency', 'receiverAddress'] as const satisfies readonly DestinationField[];
 
 /** Refuses a destination change from a credential that may not make one (a sandbox key). */
 export function assertMayChangeDestination(credential: MerchantCredential, fields: readonly DestinationField[]): void {
@@ -88,7 +88,7 @@ const DestinationValue = z
   .nullable()
   .meta({
     description:
-      'receivingAddresses: the whole map {chain: address}; bankAccount: the masked view (holderName, accountNumberMasked, bankName, swiftBic, cnapsCode, currency) — never the full number; settlementCurrency: the currency code. null when unset.',
+      'receivingAddresses: the whole map {chain: address}; receiverAddress: the on-chain receiver (EIP-55); bankAccount: the masked view (holderName, accountNumberMasked, bankName, swiftBic, cnapsCode, currency) — never the full number; settlementCurrency: the currency code. null when unset.',
   });
 
 export const DestinationChangeView = z
@@ -98,7 +98,9 @@ export const DestinationChangeView = z
     before: DestinationValue,
     after: DestinationValue,
     changedAt: z.string(),
-    credential: z.enum(['jwt', 'api_key', 'signup']).meta({ description: 'What made the change: the dashboard session, an API key, or the signup request.' }),
+    credential: z
+      .enum(['jwt', 'api_key', 'signup', 'chain'])
+      .meta({ description: 'What made the change: the dashboard session, an API key, the signup request, or a confirmed SubscriptionManager event (receiverAddress).' }),
     apiKeyPrefix: z.string().nullable().meta({ description: 'The prefix of the API key that made the change, when one did.' }),
   })
   .meta({ id: 'DestinationChange' });

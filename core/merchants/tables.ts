@@ -91,8 +91,10 @@ export interface KybDocumentsTable {
   sha256: string;
 }
 
-export type DestinationField = 'receivingAddresses' | 'bankAccount' | 'settlementCurrency';
-export type DestinationCredential = 'jwt' | 'api_key' | 'signup';
+/** `receiverAddress`: the on-chain (V2) receiver, changed only by a confirmed contract event. */
+export type DestinationField = 'receivingAddresses' | 'bankAccount' | 'settlementCurrency' | 'receiverAddress';
+/** `chain`: applied by the chain listener from a contract event (core/chain/listener.ts). */
+export type DestinationCredential = 'jwt' | 'api_key' | 'signup' | 'chain';
 
 /** Append-only (database triggers): one row per destination field a request changed. */
 export interface MerchantDestinationChangesTable {

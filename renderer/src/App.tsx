@@ -5,6 +5,7 @@ import { SessionContext, makeSession, useSession } from './api';
 import { bridge } from './bridge';
 import { LANGUAGES, type Language, setLanguage } from './i18n';
 import { AuditScreen } from './screens/Audit';
+import { ChainScreen } from './screens/Chain';
 import { FxScreen } from './screens/Fx';
 import { HomeScreen } from './screens/Home';
 import { InvoiceDetail, InvoicesScreen } from './screens/Invoices';
@@ -18,7 +19,7 @@ import { SignInScreen } from './screens/SignIn';
 import { StaffScreen } from './screens/Staff';
 import { WebhooksScreen } from './screens/Webhooks';
 
-type RoutePath = 'home' | 'kyb' | 'merchants' | 'invoices' | 'payments' | 'settlement' | 'webhooks' | 'fx' | 'ledger' | 'staff' | 'audit' | 'settings';
+type RoutePath = 'home' | 'kyb' | 'merchants' | 'invoices' | 'payments' | 'settlement' | 'webhooks' | 'chain' | 'fx' | 'ledger' | 'staff' | 'audit' | 'settings';
 
 interface Route {
   path: RoutePath;
@@ -38,6 +39,7 @@ const ROUTES: Route[] = [
   { path: 'settlement', needs: 'settlement:list', render: (rest) => <SettlementScreen route={rest} /> },
   // Not keyed by the sub-route: the filters stay when the tabs (#/webhooks, #/webhooks/endpoints) switch.
   { path: 'webhooks', needs: 'webhooks:deliveries', render: (rest) => <WebhooksScreen route={rest} /> },
+  { path: 'chain', needs: 'chain:status', render: () => <ChainScreen /> },
   { path: 'fx', needs: 'fx:list', render: () => <FxScreen /> },
   { path: 'ledger', needs: 'ledger:balances', render: () => <LedgerScreen /> },
   { path: 'staff', needs: 'staff:list', render: () => <StaffScreen /> },

@@ -61,4 +61,7 @@ export const COMMAND_COVERAGE: Record<BackOfficeCommandName, Coverage> = {
   'webhooks:deliveries': { screen: 'Webhooks' },
   'webhooks:show': { screen: 'Webhooks' },
   'webhooks:resend': { screen: 'Webhooks' },
+  'chain:status': { screen: 'Chain' },
+  'chain:unmatched': { screen: 'Chain' },
+  'chain:review': { screen: 'Chain' },
 };

@@ -7,6 +7,7 @@ import { openDatabase, poolSizeFromEnv } from '../../core/db/index.js';
 import { migrateToLatest } from '../../core/db/migrate.js';
 import { isDomainError } from '../../core/errors/index.js';
 import { installHostPaymentChannels } from '../../core/payments/setup/install.js';
+import { installHostChainConfigs } from '../../core/chain/status.js';
 import { bootstrapStaff, loginStaff, logoutStaff } from '../../core/staff/index.js';
 import { loadSecrets } from '../config.js';
 import { type ParsedArgs, UsageError, parseArgs, positionalInput, single } from './args.js';
@@ -171,6 +172,7 @@ async function withContext(env: NodeJS.ProcessEnv, fn: (ctx: CoreContext) => Pro
     const file = db.capabilities.embeddedFile;
     const secrets = loadSecrets(file !== null ? path.dirname(file) : path.resolve(env.BUFFMONEY_DATA_DIR ?? './data'), env);
     const ctx = createContext({ db, secrets });
+    installHostChainConfigs(ctx, env);
     // Refunds and reconciliation reach the channels from here too: live from the environment,
     // sandbox through the peers the server mounts at its public URL (README: Payment channels).
     await installHostPaymentChannels(ctx, {

@@ -1,5 +1,6 @@
 import type { AnyCommand } from '../registry.js';
 import { auditList, auditVerify } from './audit.js';
+import { chainReview, chainStatusCommand, chainUnmatched } from './chain.js';
 import { fxImport, fxList, fxSet } from './fx.js';
 import { invoicesGenerate, invoicesList, invoicesShow, invoicesUnbilled, invoicesVoid } from './invoices.js';
 import { ledgerAccounts, ledgerBalancesCommand, ledgerShow, ledgerVerify } from './ledger.js';
@@ -69,6 +70,9 @@ export const backOfficeCommandList = [
   webhooksDeliveries,
   webhooksShow,
   webhooksResend,
+  chainStatusCommand,
+  chainUnmatched,
+  chainReview,
 ] as const;
 
 /** Each command's definition by name, with its schemas' types: the contract the bridge is typed from. */

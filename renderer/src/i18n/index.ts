@@ -15,6 +15,7 @@ import en_ui from './en/ui';
 import en_payments from './en/payments';
 import en_webhooks from './en/webhooks';
 import en_settlement from './en/settlement';
+import en_chain from './en/chain';
 import zh_common from './zh/common';
 import zh_signin from './zh/signin';
 import zh_home from './zh/home';
@@ -30,6 +31,7 @@ import zh_ui from './zh/ui';
 import zh_payments from './zh/payments';
 import zh_webhooks from './zh/webhooks';
 import zh_settlement from './zh/settlement';
+import zh_chain from './zh/chain';
 
 /**
  * The back office speaks English and Simplified Chinese, switchable at any time (the choice is kept
@@ -54,6 +56,7 @@ export const resources = {
     payments: en_payments,
     webhooks: en_webhooks,
     settlement: en_settlement,
+    chain: en_chain,
   },
   zh: {
     common: zh_common,
@@ -71,6 +74,7 @@ export const resources = {
     payments: zh_payments,
     webhooks: zh_webhooks,
     settlement: zh_settlement,
+    chain: zh_chain,
   },
 } as const;
 

@@ -330,7 +330,7 @@ function DestinationHistory({ merchantId }: { merchantId: string }) {
         c.getValue() === 'api_key'
           ? t('history.credentials.api_key', { prefix: c.row.original.apiKeyPrefix ?? c.row.original.apiKeyId ?? '' })
           : c.getValue() in en.history.credentials
-            ? t(`history.credentials.${c.getValue() as 'jwt' | 'signup'}`)
+            ? t(`history.credentials.${c.getValue() as 'jwt' | 'signup' | 'chain'}`)
             : c.getValue(),
     }),
   ];

@@ -1,6 +1,7 @@
 import type { CoreContext } from '../../../core/context/index.js';
 import type { Db } from '../../../core/db/index.js';
 import { seedAdmin } from './admin.js';
+import { seedChain } from './chain.js';
 import { seedFinance } from './finance.js';
 import { seedPayments } from './payments.js';
 import { seedWebhooks } from './webhooks.js';
@@ -16,4 +17,4 @@ export interface SeedInput {
 export type Seed = (input: SeedInput) => Promise<void>;
 
 /** One entry per screen family that seeds data of its own (one file each in this folder). */
-export const SEEDS: Seed[] = [seedAdmin, seedFinance, seedPayments, seedWebhooks];
+export const SEEDS: Seed[] = [seedAdmin, seedFinance, seedPayments, seedWebhooks, seedChain];

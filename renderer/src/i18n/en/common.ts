@@ -11,6 +11,7 @@ export default {
     payments: 'Payments',
     settlement: 'Settlement',
     webhooks: 'Webhooks',
+    chain: 'On-chain',
     fx: 'FX rates',
     ledger: 'Ledger',
     staff: 'Staff',

@@ -96,11 +96,13 @@ export default {
       receivingAddresses: 'Receiving addresses',
       bankAccount: 'Bank account',
       settlementCurrency: 'Settlement currency',
+      receiverAddress: 'On-chain receiver',
     },
     credentials: {
       jwt: 'Merchant dashboard',
       api_key: 'API key {{prefix}}',
       signup: 'Sign-up',
+      chain: 'On-chain event',
     },
     none: 'none',
     notSet: 'not set',

@@ -14,6 +14,7 @@ export default {
     payments: '收款',
     settlement: '结算',
     webhooks: 'Webhook',
+    chain: '链上注册',
     fx: '汇率',
     ledger: '总账',
     staff: '员工',

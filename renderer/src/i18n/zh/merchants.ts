@@ -99,11 +99,13 @@ export default {
       receivingAddresses: '收款地址',
       bankAccount: '银行账户',
       settlementCurrency: '结算币种',
+      receiverAddress: '链上收款地址',
     },
     credentials: {
       jwt: '商户后台',
       api_key: 'API 密钥 {{prefix}}',
       signup: '注册时',
+      chain: '链上事件',
     },
     none: '无',
     notSet: '未设置',
