@@ -197,6 +197,13 @@ async function applyRegistered(tx: CoreContext, chain: ListenableChain, log: Dec
   if (m.on_chain_merchant_id !== null) return unmatched(`merchant ${m.id} is already registered as #${m.on_chain_merchant_id} on chain ${m.chain_id}`, m.id);
   const holder = await merchantByChainId(tx, chain.chainId, onChainId);
   if (holder) return unmatched(`on-chain merchant #${onChainId} already belongs to ${holder.id}`, m.id);
+  // The metadataHash is public once the merchant's transaction is in the mempool: anyone can send
+  // registerMerchant(theirWallet, sameHash) first. A registration whose receiver is not the one the
+  // merchant asked for is therefore not theirs to take: kept for staff review, never applied.
+  const intended = m.intent_receiver_address;
+  if (intended === null || intended.toLowerCase() !== receiver.toLowerCase()) {
+    return unmatched(`registered with receiver ${receiver}, not the receiver of ${m.id}'s pending register-intent (${intended ?? 'none'})`, m.id);
+  }
   const now = tx.clock.now().toISOString();
   await tx.db.kysely
     .updateTable('merchants')
@@ -223,9 +230,7 @@ async function applyRegistered(tx: CoreContext, chain: ListenableChain, log: Dec
   // attacker's wallet and be paid at once.
   await recordDestinationChanges(tx, m.id, [{ field: 'receiverAddress', before: null, after: receiver }], { credential: 'chain', apiKeyId: null });
   await recordEvent(tx, { type: 'merchant.registered', merchantId: m.id, environment: PROFILE_ENVIRONMENT, data: await merchantView(tx, await loadMerchantRow(tx, m.id)) });
-  const intended = m.intent_receiver_address;
-  const differs = intended !== null && intended.toLowerCase() !== receiver.toLowerCase();
-  return { outcome: 'applied', merchantId: m.id, detail: differs ? `registered with receiver ${receiver}, not the intent's ${intended}` : null };
+  return { outcome: 'applied', merchantId: m.id, detail: null };
 }
 
 async function applyActiveChanged(tx: CoreContext, chain: ListenableChain, log: DecodedLog): Promise<Applied> {

@@ -204,6 +204,27 @@ describe('chain listener (real local EVM)', () => {
     expect(await ctx.db.kysely.selectFrom('domain_events').selectAll().execute()).toEqual([]);
   });
 
+  it('a front-run registration (the merchant’s hash, another receiver) is kept for review; the merchant’s own then applies', async () => {
+    const address = await deploySubscriptionManager(evm.rpcUrl);
+    await insertTestMerchant(ctx, 'mer_f');
+    const meta = metadata('Front Run Victim');
+    await setIntent(ctx, 'mer_f', { ...meta, receiver: testAccount(3).address });
+    // an attacker saw the hash in the mempool and registers it first with their own wallet
+    await send(6, address, 'registerMerchant', [testAccount(6).address, meta.hash]);
+    const first = await catchUp(ctx, chainOf(address));
+    expect(first).toMatchObject({ logs: 1, applied: 0, unmatched: 1 });
+    const [stolen] = await chainLogs(ctx);
+    expect([stolen.outcome, stolen.merchant_id]).toEqual(['unmatched', 'mer_f']);
+    expect(stolen.detail).toMatch(new RegExp(`registered with receiver ${testAccount(6).address}, not the receiver of mer_f's pending register-intent`));
+    const untouched = await merchantRow(ctx, 'mer_f');
+    expect([untouched.on_chain_merchant_id, untouched.receiver_address, untouched.intent_metadata_hash]).toEqual([null, null, meta.hash]);
+    // the merchant's own transaction, with the receiver it asked for, is the one applied
+    await send(1, address, 'registerMerchant', [testAccount(3).address, meta.hash]);
+    expect(await catchUp(ctx, chainOf(address))).toMatchObject({ logs: 1, applied: 1, unmatched: 0 });
+    const registered = await merchantRow(ctx, 'mer_f');
+    expect([registered.on_chain_merchant_id, registered.receiver_address, registered.admin_address]).toEqual(['2', testAccount(3).address, testAccount(1).address]);
+  });
+
   it('follows deactivation, reactivation and receiver updates; events for an unknown merchant id are unmatched', async () => {
     const address = await deploySubscriptionManager(evm.rpcUrl);
     await insertTestMerchant(ctx, 'mer_acme');
