@@ -32,7 +32,19 @@ export interface SettlementActor {
   role: string;
 }
 
-export const HELD_REASONS = ['merchant_suspended', 'no_destination', 'destination_currency_mismatch', 'destination_cooling_off', 'refund_in_flight', 'nothing_to_pay'] as const;
+/** The chain token payouts are sent on (core/settlement/files.ts TOKEN_CONTRACTS). */
+const ARBITRUM_ONE_CHAIN_ID = 42161;
+
+export const HELD_REASONS = [
+  'merchant_suspended',
+  'no_destination',
+  'destination_currency_mismatch',
+  'destination_cooling_off',
+  'registration_inactive',
+  'receiver_chain_unsupported',
+  'refund_in_flight',
+  'nothing_to_pay',
+] as const;
 export type HeldReason = (typeof HELD_REASONS)[number];
 
 export interface InvoiceFigures {
@@ -100,10 +112,34 @@ const sum = (xs: Iterable<string | bigint>) => {
 /** The full destination the merchant has for a batch of `currency`, or why there is none usable. */
 async function destinationFor(
   ctx: CoreContext,
-  m: { id: string; bank_account_enc: string | null; receiver_address: string | null; receiving_addresses: string },
+  m: {
+    id: string;
+    bank_account_enc: string | null;
+    receiver_address: string | null;
+    receiving_addresses: string;
+    on_chain_merchant_id: string | null;
+    chain_id: number | null;
+    chain_active: number | null;
+  },
   currency: string,
+  environment: Environment,
 ): Promise<{ ok: true; destination: PayoutDestination } | { ok: false; reason: HeldReason; detail: string }> {
   if (isTokenCurrency(currency)) {
+    // A V2 registration is the source of truth for where tokens go (the merchants API): while the
+    // contract says the merchant is deactivated nothing is paid, and a live payout goes only to a
+    // receiver registered on the chain the tokens are sent on (Arbitrum One): an address confirmed
+    // on a testnet or the local chain may be a contract that does not exist there.
+    if (m.on_chain_merchant_id !== null && m.receiver_address !== null) {
+      if (m.chain_active !== 1)
+        return { ok: false, reason: 'registration_inactive', detail: `On-chain registration #${m.on_chain_merchant_id} is deactivated on chain ${m.chain_id}` };
+      if (environment === 'live' && m.chain_id !== ARBITRUM_ONE_CHAIN_ID) {
+        return {
+          ok: false,
+          reason: 'receiver_chain_unsupported',
+          detail: `The receiver is registered on chain ${m.chain_id}; live ${currency} payouts are sent on Arbitrum One (${ARBITRUM_ONE_CHAIN_ID})`,
+        };
+      }
+    }
     const addresses = JSON.parse(m.receiving_addresses) as Record<string, string>;
     const receiver = m.receiver_address ?? addresses.arbitrum ?? null;
     if (!receiver) return { ok: false, reason: 'no_destination', detail: `No on-chain receiver (registration or an "arbitrum" receiving address) for a ${currency} payout` };
@@ -219,7 +255,7 @@ export async function previewSettlement(ctx: CoreContext, input: { environment: 
       hold('merchant_suspended', `The merchant is ${m.status}`);
       continue;
     }
-    const dest = await destinationFor(ctx, m, input.currency);
+    const dest = await destinationFor(ctx, m, input.currency, input.environment);
     if (!dest.ok) {
       hold(dest.reason, dest.detail);
       continue;

@@ -380,4 +380,32 @@ ${txs}    </PmtInf>
     );
     expect(preview.data.held.find((x: any) => x.reason === 'destination_cooling_off').detail).toContain('2026-07-04T08:00:00.000Z');
   });
+
+  it('pays tokens to a V2 receiver only while the registration is active, and (live) only one registered on Arbitrum One', async () => {
+    const v2 = (chainId: number, active: number) =>
+      h.db.kysely
+        .updateTable('merchants')
+        .set({
+          on_chain_merchant_id: '7',
+          chain_id: chainId,
+          chain_active: active,
+          receiver_address: '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359',
+          registered_at: '2026-01-01T00:00:00.000Z',
+        })
+        .where('id', '=', m.token)
+        .execute();
+    const tokenLine = async () => {
+      const p = await run(finance, 'settlement:preview', { month: '2026-06', currency: 'USDC' });
+      expect(p.ok).toBe(true);
+      return { line: p.data.lines.find((l: any) => l.merchantId === m.token), held: p.data.held.find((x: any) => x.merchantId === m.token) };
+    };
+    await v2(42161, 0);
+    expect((await tokenLine()).held).toMatchObject({ reason: 'registration_inactive', detail: 'On-chain registration #7 is deactivated on chain 42161' });
+    await v2(421614, 1);
+    expect((await tokenLine()).held).toMatchObject({ reason: 'receiver_chain_unsupported' });
+    await v2(42161, 1);
+    const paid = await tokenLine();
+    expect(paid.held).toBeUndefined();
+    expect(paid.line.destination).toMatchObject({ kind: 'token', receiver: '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359' });
+  });
 });

@@ -76,6 +76,8 @@ export default {
       no_destination: 'No payout destination: the merchant has no bank account (or on-chain receiver) for this currency',
       destination_currency_mismatch: 'The merchant’s bank account is in another currency',
       destination_cooling_off: 'The payout destination changed recently: cooling-off period',
+      registration_inactive: 'The merchant’s on-chain registration is deactivated',
+      receiver_chain_unsupported: 'The on-chain receiver is registered on another chain than the one payouts are sent on',
       refund_in_flight: 'A refund is still on its way on an invoice',
       nothing_to_pay: 'Refunds took back everything: nothing to pay',
     },

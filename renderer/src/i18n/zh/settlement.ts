@@ -79,6 +79,8 @@ export default {
       no_destination: '没有收款方：商户没有该币种的银行账户（或链上收款地址）',
       destination_currency_mismatch: '商户银行账户的币种与批次不同',
       destination_cooling_off: '收款方最近变更过：处于冷静期',
+      registration_inactive: '商户的链上注册已停用',
+      receiver_chain_unsupported: '链上收款地址注册在与付款链不同的链上',
       refund_in_flight: '某张账单仍有处理中的退款',
       nothing_to_pay: '退款已全部收回：无需付款',
     },
