@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { http as viemHttp, createWalletClient, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../core/auth/totp.js';
 import { createProduct } from '../../core/catalog/products.js';
@@ -17,6 +18,7 @@ import { createStaff } from '../../core/staff/index.js';
 import { type TestDatabase, createTestDatabase, onPostgres } from '../../core/testing/database.js';
 import { insertTestMerchant } from '../../core/testing/index.js';
 import { insertUsageRowForTest } from '../../core/usage/testing.js';
+import { type LocalEvm, deploySubscriptionManager, localChain, startLocalEvm, testAccount } from '../../server/chain/local-evm.js';
 import { tempDir } from '../helpers.js';
 
 /**
@@ -38,16 +40,21 @@ interface Replica {
   web: string;
   exited: Promise<number | null>;
   output(): string;
+  dataDir: string;
 }
 
 const JWT_SECRET = randomBytes(32).toString('base64');
 const DATA_KEY = randomBytes(32).toString('base64');
+
+/** The local chain both replicas listen to (CHAIN_RPC_URL_31337 …), set in beforeAll. */
+let chainEnv: Record<string, string> = {};
 
 async function startReplica(name: string, dbUrl: string, dataDir: string): Promise<Replica> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/backoffice-web/main.ts'], {
     cwd: root,
     env: {
       ...process.env,
+      ...chainEnv,
       NODE_ENV: 'test',
       BUFFMONEY_DB: dbUrl,
       BUFFMONEY_DB_POOL: '4',
@@ -79,7 +86,7 @@ async function startReplica(name: string, dbUrl: string, dataDir: string): Promi
     child.stderr.on('data', onData);
     void exited.then((code) => reject(new Error(`replica ${name} exited ${code}: ${output}`)));
   });
-  return { name, child, ...urls, exited, output: () => output };
+  return { name, child, ...urls, exited, output: () => output, dataDir };
 }
 
 interface Reply {
@@ -125,6 +132,7 @@ let a: Replica;
 let b: Replica;
 let db: Db;
 let ctx: CoreContext;
+let evm: LocalEvm | undefined;
 let ip = 0;
 /** A client address of its own per test (rate limits count per client IP). */
 const clientIp = () => `203.0.113.${++ip}`;
@@ -186,8 +194,17 @@ describe.skipIf(!onPostgres)('two server replicas on one PostgreSQL database', (
     const dirA = tempDir('buffmoney-replica-a-');
     const dirB = tempDir('buffmoney-replica-b-');
     dirs = [dirA.cleanup, dirB.cleanup];
+    // One local EVM with the SubscriptionManager, listened to by both replicas (one leader per chain).
+    evm = await startLocalEvm();
+    const manager = await deploySubscriptionManager(evm.rpcUrl);
+    chainEnv = {
+      CHAIN_RPC_URL_31337: evm.rpcUrl,
+      SUBSCRIPTION_MANAGER_31337: manager,
+      CHAIN_CONFIRMATIONS_31337: '0',
+      BUFFMONEY_CHAIN_POLL_MS: '200',
+    };
     [a, b] = await Promise.all([startReplica('A', database.url, dirA.dir), startReplica('B', database.url, dirB.dir)]);
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     for (const r of [a, b]) {
@@ -197,6 +214,7 @@ describe.skipIf(!onPostgres)('two server replicas on one PostgreSQL database', (
       }
     }
     await db?.close();
+    await evm?.stop();
     for (const cleanup of dirs) cleanup();
     await database?.cleanup();
   }, 30_000);
@@ -386,6 +404,51 @@ describe.skipIf(!onPostgres)('two server replicas on one PostgreSQL database', (
   });
 
   // Last: it kills a replica.
+  it('postgres: one chain listener per chain across replicas; killing its leader (kill -9) lets the other take over, and every registration is applied once', async () => {
+    const names = new Map([
+      [`buffmoney:server:${a.child.pid}`, a],
+      [`buffmoney:server:${b.child.pid}`, b],
+    ]);
+    await expect.poll(() => leaderOf('chain-listener:31337'), { timeout: 10_000 }).toSatisfy((n: string | null) => n !== null && names.has(n));
+    const rpcUrl = chainEnv.CHAIN_RPC_URL_31337;
+    const wallet = createWalletClient({ account: testAccount(1), chain: { ...localChain, rpcUrls: { default: { http: [rpcUrl] } } }, transport: viemHttp(rpcUrl) });
+    /** Signs up on `via`, asks it for the register-intent and sends the transaction from the wallet. */
+    const register = async (via: Replica, receiver: number) => {
+      const m = await signupOn(via, clientIp());
+      const intent = await request(`${via.url}/api/v1/merchants/register-intent`, 'POST', {
+        body: { receiverAddress: testAccount(receiver).address, metadata: { name: `Replica ${m.id}` }, chainId: 31337 },
+        headers: { authorization: `Bearer ${m.token}` },
+      });
+      expect(intent.status, intent.text).toBe(200);
+      await wallet.sendTransaction({ to: intent.body.to, data: intent.body.encodedTx as Hex });
+      return m.id;
+    };
+    const registered = (id: string) => async () =>
+      (await db.kysely.selectFrom('merchants').select('on_chain_merchant_id').where('id', '=', id).executeTakeFirstOrThrow()).on_chain_merchant_id;
+
+    const first = await register(a, 3);
+    await expect.poll(registered(first), { timeout: 15_000, interval: 200 }).not.toBeNull();
+
+    const holder = names.get((await leaderOf('chain-listener:31337'))!)!;
+    const standby = holder === a ? b : a;
+    holder.child.kill('SIGKILL');
+    await holder.exited;
+    await expect.poll(() => leaderOf('chain-listener:31337'), { timeout: 15_000, interval: 200 }).toBe(`buffmoney:server:${standby.child.pid}`);
+    const second = await register(standby, 4);
+    await expect.poll(registered(second), { timeout: 15_000, interval: 200 }).not.toBeNull();
+
+    // Applied once each, whoever read them: one chain_logs row per log, both matched.
+    const logs = await db.kysely.selectFrom('chain_logs').select(['merchant_id', 'outcome', 'tx_hash', 'log_index']).orderBy('block_number').execute();
+    expect(logs.map((l) => [l.merchant_id, l.outcome])).toEqual([
+      [first, 'applied'],
+      [second, 'applied'],
+    ]);
+    // The killed replica comes back (the tests after this one use two).
+    const restarted = await startReplica(holder.name, database.url, holder.dataDir);
+    if (holder === a) a = restarted;
+    else b = restarted;
+  }, 90_000);
+
   it('postgres: killing the replica that leads the invoice scheduler (kill -9) lets the other take over within seconds', async () => {
     const names = new Map([
       [`buffmoney:server:${a.child.pid}`, a],
