@@ -17,7 +17,8 @@
  * Environment: as bench/ingest.ts (BENCH_SECONDS, BENCH_CLIENTS, BENCH_CUSTOMERS,
  * BENCH_IDEMPOTENCY_HEADER, BENCH_TRACE, BENCH_SERVER_STDERR, BENCH_INVOICES), plus
  * BENCH_PG_KINDS (ulid; `ulid,uuid` adds random keys), BENCH_COPY_ROWS (500), BENCH_PG_POOL
- * (the server's BUFFMONEY_DB_POOL; unset: the server's default).
+ * (the server's BUFFMONEY_DB_POOL; unset: the server's default), BENCH_PG_STATEMENTS (1: print
+ * PostgreSQL's top statements by execution time during the run, from pg_stat_statements).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,6 +61,8 @@ const COPY_ROWS = Number(process.env.BENCH_COPY_ROWS ?? BATCH);
  * an operator would for an ingest-heavy database, so a 5–10 s run does not measure a checkpoint
  * storm of a 16 MB-WAL default.
  */
+const STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+
 export const BENCH_PG_SETTINGS: Record<string, string> = {
   fsync: 'on',
   synchronous_commit: 'on',
@@ -71,7 +74,32 @@ export const BENCH_PG_SETTINGS: Record<string, string> = {
   checkpoint_timeout: '15min',
   wal_compression: 'off',
   max_connections: '100',
+  // BENCH_PG_STATEMENTS=1: PostgreSQL's own account of where its time went (pg_stat_statements).
+  ...(STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {}),
 };
+
+/** BENCH_PG_STATEMENTS=1: zeroes pg_stat_statements just before the measured run. */
+async function resetStatementStats(dbUrl: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  await client.query('create extension if not exists pg_stat_statements');
+  await client.query('select pg_stat_statements_reset()');
+  return client;
+}
+
+/** The statements that took PostgreSQL's time during the run (execution time, calls, rows). */
+async function printStatementStats(client: pg.Client, tag: string): Promise<void> {
+  try {
+    const { rows } = await client.query<{ ms: string; calls: string; rows: string; q: string }>(
+      `select round(total_exec_time::numeric) as ms, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) as q
+       from pg_stat_statements order by total_exec_time desc limit 10`,
+    );
+    console.log(`[${tag}] PostgreSQL's statements by execution time during the run:`);
+    for (const r of rows) console.log(`  ${r.ms} ms, ${r.calls} calls, ${r.rows} rows: ${r.q}`);
+  } finally {
+    await client.end();
+  }
+}
 
 /** Every process of the cluster: the postmaster and its children, by pid. */
 function clusterPids(postmaster: number): number[] {
@@ -262,7 +290,9 @@ async function runKind(kind: KeyKind, adminUrl: string, postmaster: number, n: n
     const pg0 = clusterCpu(postmaster);
     const self0 = process.cpuUsage();
     const t0 = performance.now();
+    const statements = STATEMENTS ? await resetStatementStats(dbUrl) : undefined;
     http = await drive(server.url, apiKey, pool.bodies, SECONDS, tag);
+    if (statements) await printStatementStats(statements, tag);
     serverCpu = cpuSeconds(server.pid) - cpu0;
     const pg1 = clusterCpu(postmaster);
     pgCpu = cpuSince(pg0, pg1);

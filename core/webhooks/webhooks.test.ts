@@ -110,6 +110,30 @@ describe('webhook delivery (a real receiver on 127.0.0.1, verified with the stan
     expect(await fanOutEvents(ctx, { worker: 'w1' })).toEqual({ events: 1, deliveries: 1 });
   });
 
+  it('fans a claimed chunk out in one transaction; an event that fails holds up no other', async () => {
+    await endpoint(live);
+    for (const n of [1, 2, 3]) await announce('invoice.paid', live, { _id: `inv_${n}` });
+    // An event whose fan-out fails (its stored data is not JSON), between the good ones.
+    const bad = ctx.ids.next('event');
+    await inTransaction(ctx, async (tx) => {
+      await tx.db.kysely
+        .insertInto('domain_events')
+        .values({ id: bad, type: 'invoice.paid', merchant_id: 'mer_w', environment: 'live', created_at: tx.clock.now().toISOString(), data: '{not json' })
+        .execute();
+      await tx.db.kysely.insertInto('webhook_dispatch').values({ id: bad, due_at: tx.clock.now().toISOString(), leased_until: null, leased_by: null }).execute();
+    });
+    await announce('invoice.paid', live, { _id: 'inv_4' });
+    // The chunk fails as a whole, then every event goes alone: the four good ones are fanned out,
+    // the failure is reported, and only the bad event stays queued (retried when its lease lapses).
+    await expect(fanOutEvents(ctx, { worker: 'w1' })).rejects.toThrow(/JSON/);
+    expect((await deliveries()).map((d) => JSON.parse(d.payload).data._id).sort()).toEqual(['inv_1', 'inv_2', 'inv_3', 'inv_4']);
+    expect((await ctx.db.kysely.selectFrom('webhook_dispatch').select('id').execute()).map((r) => r.id)).toEqual([bad]);
+    // Exactly once: running again after the lease adds nothing for the good ones.
+    t.clock.advance(DAY);
+    await expect(fanOutEvents(ctx, { worker: 'w2' })).rejects.toThrow(/JSON/);
+    expect(await deliveries()).toHaveLength(4);
+  });
+
   it('retries by the schedule (fake clock), honours Retry-After, and ends failed after the last attempt', async () => {
     const e = await endpoint(live);
     receiver.answer = (_d, n) => (n === 2 ? { status: 503, headers: { 'retry-after': '7200' } } : { status: 500, body: 'x'.repeat(5000) });
