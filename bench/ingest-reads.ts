@@ -5,7 +5,9 @@
  * - `mixed`: ingestion at full speed (the burst's clients and batches) while 20
  *   GET /customers/{externalId}/usage a second run over HTTP (random customers, the default
  *   window: the current period), each read sent on schedule whether or not the previous one has
- *   answered. Prints ingest and read p50/p99 and the verdict against ingest p99 ≤ 50 ms (SQLite).
+ *   answered. Prints ingest and read p50/p99 and the verdict against ingest p99 ≤ 50 ms (SQLite),
+ *   after a control run of the same load without the reads on a fresh database
+ *   (BENCH_MIXED_CONTROL=0 skips it), so the reads' own cost is printed beside the machine's.
  * - `sustained`: ingestion at full speed for BENCH_SUSTAINED_SECONDS (300), printing every 30 s
  *   and over the whole run the rate at which events are stored and the rate at which they are
  *   readable through the per-customer index (its cursor), and the backlog between the two.
@@ -176,14 +178,43 @@ function startReads(base: string, apiKey: string, perSecond: number) {
   };
 }
 
+/**
+ * The same load without the reads, on a fresh database and server set up the same way, run first
+ * (BENCH_MIXED_CONTROL, default 1; 0 skips it): what the reads themselves cost ingestion, in the
+ * same bench run, apart from what the machine's speed that day costs it.
+ */
+const MIXED_CONTROL = process.env.BENCH_MIXED_CONTROL !== '0';
+
 export async function runMixed(label: 'sqlite' | 'postgres') {
+  process.stdout.write(`\n[${label} mixed] building ${fmt(POOL_BATCHES)} batches of ${BATCH} events… `);
+  const warm = buildPool('ulid', 120, Date.now() - 3_600_000);
+  const pool = buildPool('ulid', POOL_BATCHES, Date.now());
+  console.log('done');
+  let control: HttpResult | undefined;
+  if (MIXED_CONTROL) {
+    const target = await openTarget(label, 'mixed-control');
+    if (!target) return undefined;
+    try {
+      const server = await startServerChild(target.url);
+      try {
+        const apiKey = await setUpMerchant(server.url, target.url);
+        await drive(server.url, apiKey, warm.bodies, 3, 'warm-up');
+        control = await drive(server.url, apiKey, pool.bodies, SECONDS, `${label}-control`);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await target.cleanup();
+    }
+    const sorted = control.latencies.slice().sort((a, b) => a - b);
+    console.log(
+      `[${label} mixed] control, the same load without reads (fresh database): ${fmt(control.accepted / control.seconds)} accepted events/s, ` +
+        `batch latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, ${control.errors} errors`,
+    );
+  }
   const target = await openTarget(label, 'mixed');
   if (!target) return undefined;
   try {
-    process.stdout.write(`\n[${label} mixed] building ${fmt(POOL_BATCHES)} batches of ${BATCH} events… `);
-    const warm = buildPool('ulid', 120, Date.now() - 3_600_000);
-    const pool = buildPool('ulid', POOL_BATCHES, Date.now());
-    console.log('done');
     const server = await startServerChild(target.url);
     let http: HttpResult;
     let reads: Awaited<ReturnType<ReturnType<typeof startReads>['stop']>>;
@@ -227,7 +258,13 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
       `[${label} mixed] server CPU ${((total / http.seconds) * 100).toFixed(0)}% of one core, ${((total * 1e6) / Math.max(1, http.accepted)).toFixed(1)} µs per accepted event; ` +
         `by thread: ${threads.map((t) => `${t.main ? 'HTTP ' : ''}${((t.s / http.seconds) * 100).toFixed(0)}%`).join(', ')}`,
     );
-    return { label, p99, readP99: percentile(read, 99), reads: read.length, readErrors: reads.errors };
+    const controlP99 = control
+      ? percentile(
+          control.latencies.slice().sort((a, b) => a - b),
+          99,
+        )
+      : undefined;
+    return { label, p99, controlP99, readP99: percentile(read, 99), reads: read.length, readErrors: reads.errors };
   } finally {
     await target.cleanup();
   }
@@ -389,13 +426,17 @@ export async function runSustained(label: 'sqlite' | 'postgres') {
   }
 }
 
-export function verdicts(mixed: Array<{ label: string; p99: number; readP99: number } | undefined>, sustained: Array<{ label: string; sustained: number } | undefined>): string[] {
+export function verdicts(
+  mixed: Array<{ label: string; p99: number; controlP99?: number; readP99: number } | undefined>,
+  sustained: Array<{ label: string; sustained: number } | undefined>,
+): string[] {
   const out: string[] = [];
   for (const m of mixed) {
     if (!m) continue;
     const ok = m.p99 <= TARGET_MIXED_P99_MS;
     out.push(
-      `  ${m.label} mixed: ingest p99 ${m.p99.toFixed(1)} ms ${ok ? '≤' : '>'} ${TARGET_MIXED_P99_MS} ms with ${READS_PER_SECOND} reads/s running (read p99 ${m.readP99.toFixed(1)} ms)` +
+      `  ${m.label} mixed: ingest p99 ${m.p99.toFixed(1)} ms ${ok ? '≤' : '>'} ${TARGET_MIXED_P99_MS} ms with ${READS_PER_SECOND} reads/s running (read p99 ${m.readP99.toFixed(1)} ms` +
+        `${m.controlP99 === undefined ? '' : `; ${m.controlP99.toFixed(1)} ms without the reads`})` +
         (m.label === 'sqlite' ? ` ${ok ? 'OK' : 'MISSED'}` : ' (no target on PostgreSQL)'),
     );
   }

@@ -20,7 +20,8 @@
  *   same load, and in the same run the raw `COPY` rate of the same rows into the same table;
  *   targets ≥ 50,000 events/s and ≥ 40% of COPY);
  * - `mixed`: the time-ordered burst for BENCH_SECONDS while BENCH_READS_PER_SECOND (20) usage
- *   summaries a second are read over HTTP — ingest p99 and read p99 (bench/ingest-reads.ts);
+ *   summaries a second are read over HTTP — ingest p99 and read p99 (bench/ingest-reads.ts), after
+ *   a control run of the same load without reads on a fresh database (BENCH_MIXED_CONTROL=0 skips it);
  * - `sustained`: full-speed ingestion for BENCH_SUSTAINED_SECONDS (300), printing the rate at
  *   which events are stored and the rate at which they become readable through the per-customer
  *   index (bench/ingest-reads.ts).
