@@ -190,8 +190,9 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
   const warm = buildPool('ulid', 120, Date.now() - 3_600_000);
   const pool = buildPool('ulid', POOL_BATCHES, Date.now());
   console.log('done');
-  let control: HttpResult | undefined;
+  let controlP99: number | undefined;
   if (MIXED_CONTROL) {
+    let control: HttpResult;
     const target = await openTarget(label, 'mixed-control');
     if (!target) return undefined;
     try {
@@ -207,9 +208,10 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
       await target.cleanup();
     }
     const sorted = control.latencies.slice().sort((a, b) => a - b);
+    controlP99 = percentile(sorted, 99);
     console.log(
       `[${label} mixed] control, the same load without reads (fresh database): ${fmt(control.accepted / control.seconds)} accepted events/s, ` +
-        `batch latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, ${control.errors} errors`,
+        `batch latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${controlP99.toFixed(1)} ms, ${control.errors} errors`,
     );
   }
   const target = await openTarget(label, 'mixed');
@@ -258,12 +260,6 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
       `[${label} mixed] server CPU ${((total / http.seconds) * 100).toFixed(0)}% of one core, ${((total * 1e6) / Math.max(1, http.accepted)).toFixed(1)} µs per accepted event; ` +
         `by thread: ${threads.map((t) => `${t.main ? 'HTTP ' : ''}${((t.s / http.seconds) * 100).toFixed(0)}%`).join(', ')}`,
     );
-    const controlP99 = control
-      ? percentile(
-          control.latencies.slice().sort((a, b) => a - b),
-          99,
-        )
-      : undefined;
     return { label, p99, controlP99, readP99: percentile(read, 99), reads: read.length, readErrors: reads.errors };
   } finally {
     await target.cleanup();

@@ -46,6 +46,14 @@ const round = (worker = 'w1', timeoutMs = 2_000) => deliverDueWebhooks(ctx, { wo
 const deliveries = () => ctx.db.kysely.selectFrom('webhook_deliveries').selectAll().orderBy('id').execute();
 const attempts = () => ctx.db.kysely.selectFrom('webhook_attempts').selectAll().orderBy('attempted_at').orderBy('id').execute();
 
+/** A live `invoice.paid` event stored as recordEvent would, with its id and raw data text chosen by the test. */
+const queueStoredEvent = (id: string, data: string) =>
+  inTransaction(ctx, async (tx) => {
+    const now = tx.clock.now().toISOString();
+    await tx.db.kysely.insertInto('domain_events').values({ id, type: 'invoice.paid', merchant_id: 'mer_w', environment: 'live', created_at: now, data }).execute();
+    await tx.db.kysely.insertInto('webhook_dispatch').values({ id, due_at: now, leased_until: null, leased_by: null }).execute();
+  });
+
 async function endpoint(scope: MerchantScope, eventTypes?: string[]) {
   const created = await createWebhookEndpoint(ctx, scope, { url: receiver.url, eventTypes: eventTypes as never });
   receiver.secrets.push(created.secret);
@@ -99,13 +107,7 @@ describe('webhook delivery (a real receiver on 127.0.0.1, verified with the stan
     await announce('invoice.paid', live, { _id: 'inv_b' }).then((e) => ids.push(e.id));
     expect(await fanOutEvents(ctx, { worker: 'w1' })).toEqual({ events: 1, deliveries: 1 });
     // The "slow" transaction commits now, with an id older than the one already fanned out.
-    await inTransaction(ctx, async (tx) => {
-      await tx.db.kysely
-        .insertInto('domain_events')
-        .values({ id: early, type: 'invoice.paid', merchant_id: 'mer_w', environment: 'live', created_at: tx.clock.now().toISOString(), data: '{"_id":"inv_a"}' })
-        .execute();
-      await tx.db.kysely.insertInto('webhook_dispatch').values({ id: early, due_at: tx.clock.now().toISOString(), leased_until: null, leased_by: null }).execute();
-    });
+    await queueStoredEvent(early, '{"_id":"inv_a"}');
     expect(early < ids[0]).toBe(true);
     expect(await fanOutEvents(ctx, { worker: 'w1' })).toEqual({ events: 1, deliveries: 1 });
   });
@@ -115,13 +117,7 @@ describe('webhook delivery (a real receiver on 127.0.0.1, verified with the stan
     for (const n of [1, 2, 3]) await announce('invoice.paid', live, { _id: `inv_${n}` });
     // An event whose fan-out fails (its stored data is not JSON), between the good ones.
     const bad = ctx.ids.next('event');
-    await inTransaction(ctx, async (tx) => {
-      await tx.db.kysely
-        .insertInto('domain_events')
-        .values({ id: bad, type: 'invoice.paid', merchant_id: 'mer_w', environment: 'live', created_at: tx.clock.now().toISOString(), data: '{not json' })
-        .execute();
-      await tx.db.kysely.insertInto('webhook_dispatch').values({ id: bad, due_at: tx.clock.now().toISOString(), leased_until: null, leased_by: null }).execute();
-    });
+    await queueStoredEvent(bad, '{not json');
     await announce('invoice.paid', live, { _id: 'inv_4' });
     // The chunk fails as a whole, then every event goes alone: the four good ones are fanned out,
     // the failure is reported, and only the bad event stays queued (retried when its lease lapses).
