@@ -83,6 +83,16 @@ describe('aggregateUsage', () => {
     expect(await aggregateUsage(ctx, scope, 'cus_4', may, june)).toEqual([{ metric: 'tokens_output', dimensions: { model: 'gpt-5', region: 'eu' }, quantity: '3' }]);
   });
 
+  it('keeps parsed dimension sets between reads, and hands each caller a copy of its own', async () => {
+    await event('cus_5', 'tokens_output', '7', '2026-05-02T00:00:00.000Z', '{"model":"gpt-5","region":"us"}');
+    const first = await aggregateUsage(ctx, scope, 'cus_5', may, june);
+    expect(first).toEqual([{ metric: 'tokens_output', dimensions: { model: 'gpt-5', region: 'us' }, quantity: '7' }]);
+    first[0].dimensions.model = 'changed by a caller'; // e.g. a rating step decorating its input
+    await event('cus_5', 'tokens_output', '3', '2026-05-03T00:00:00.000Z', '{"region":"us","model":"gpt-5"}');
+    // The second read finds the set in the cache: same canonical grouping, untouched by the caller.
+    expect(await aggregateUsage(ctx, scope, 'cus_5', may, june)).toEqual([{ metric: 'tokens_output', dimensions: { model: 'gpt-5', region: 'us' }, quantity: '10' }]);
+  });
+
   it('reads the same totals before, during and after the usage indexer copies events into usage_by_customer', async () => {
     const ingest = createUsageIngest(ctx);
     for (let i = 0; i < 25; i++) {

@@ -42,6 +42,20 @@ function canonicalDimensions(text: string): { key: string; dimensions: Record<st
   return { key: JSON.stringify(dimensions), dimensions };
 }
 
+/**
+ * Parsed dimension sets by usage_dimension_sets.id, per database. Safe to keep for the life of
+ * the process: a set's row is written once and never updated or deleted, and an id seen here
+ * was read from committed rows (an id a rolled-back SQLite insert had used may be given again,
+ * but no read ever saw it). Bounded: past MAX_CACHED_DIMENSION_SETS it starts over.
+ */
+const dimensionSets = new WeakMap<object, Map<number, { key: string; dimensions: Record<string, string> }>>();
+const MAX_CACHED_DIMENSION_SETS = 100_000;
+function dimensionSetCache(db: CoreContext['db']): Map<number, { key: string; dimensions: Record<string, string> }> {
+  let cache = dimensionSets.get(db);
+  if (!cache) dimensionSets.set(db, (cache = new Map()));
+  return cache;
+}
+
 // `_scope` stays in the signature: callers name the merchant scope they read for, and a
 // customer id belongs to exactly one scope (the query needs only the id).
 /** One customer's events in a window, after the index cursor (the unindexed tail). */
@@ -79,21 +93,23 @@ export async function aggregateUsage(
   });
   if (groups.length === 0) return [];
 
-  // Dimension sets are read (and parsed) once each, not once per event.
-  const ids = [...new Set(groups.map((g) => g.dimensions))];
-  const canonical = new Map<number, { key: string; dimensions: Record<string, string> }>();
-  for (let i = 0; i < ids.length; i += 500) {
+  // Dimension sets are read (and parsed) once each, not once per event — and once per process:
+  // the reader thread serves 20 reads a second, each over hundreds of sets (dimensionSetCache).
+  const cache = dimensionSetCache(ctx.db);
+  const missing = [...new Set(groups.map((g) => g.dimensions))].filter((id) => !cache.has(id));
+  for (let i = 0; i < missing.length; i += 500) {
     const rows = await ctx.db.kysely
       .selectFrom('usage_dimension_sets')
       .select(['id', 'canonical'])
-      .where('id', 'in', ids.slice(i, i + 500))
+      .where('id', 'in', missing.slice(i, i + 500))
       .execute();
-    for (const r of rows) canonical.set(Number(r.id), canonicalDimensions(r.canonical));
+    if (cache.size + rows.length > MAX_CACHED_DIMENSION_SETS) cache.clear();
+    for (const r of rows) cache.set(Number(r.id), canonicalDimensions(r.canonical));
   }
 
   const totals = new Map<string, { metric: string; dimensions: Record<string, string>; quantity: bigint }>();
   for (const g of groups) {
-    const { key, dimensions } = canonical.get(g.dimensions) ?? canonicalDimensions('{}');
+    const { key, dimensions } = cache.get(g.dimensions) ?? canonicalDimensions('{}');
     const metric = metricOf(g.metric);
     const groupKey = `${metric}\u0000${key}`;
     const quantity = BigInt(g.quantity);
@@ -107,7 +123,9 @@ export async function aggregateUsage(
     }
   }
   // Ordered by metric, then by the dimensions' canonical text (the map key carries both).
-  return [...totals.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => ({ metric: t.metric, dimensions: t.dimensions, quantity: t.quantity.toString() }));
+  return [...totals.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, t]) => ({ metric: t.metric, dimensions: { ...t.dimensions }, quantity: t.quantity.toString() })); // a copy: the cached set stays as read
 }
 
 // Quantities are TEXT on SQLite and numeric on PostgreSQL: their digits are counted as text on both.
