@@ -162,6 +162,30 @@ describe('group commit', () => {
     expect(await count('usage_events')).toBe(3);
   });
 
+  it('finds every stored key whether it sorts above or below the keys stored so far, per scope and whatever the collation, without falling back', async () => {
+    const other = { merchantId: 'mer_other', environment: 'sandbox' as const };
+    const now = clock.now().toISOString();
+    await ctx.db.kysely
+      .insertInto('merchants')
+      .values({ id: other.merchantId, name: 'O', email: 'o@example.com', password_hash: 'x', status: 'active', created_at: now, updated_at: now, auto_create_customers: 1 } as any)
+      .execute();
+    const writer = createUsageEventWriter(ctx);
+    const ingest = createUsageIngest(ctx, { writer });
+    const statuses = async (s: typeof scope, ...keys: string[]) => JSON.parse((await ingest.ingest({ scope: s, body: body(...keys) })).resultsJson).map((x: any) => x.status);
+    expect(await statuses(other, 'zz-other', 'm')).toEqual(['accepted', 'accepted']); // another scope's keys: theirs only
+    expect(await statuses(scope, 'm')).toEqual(['accepted']);
+    // Above the greatest ('z…'), the greatest itself, below it ('a'), a key only the other scope holds.
+    expect(await statuses(scope, 'zz-new', 'm', 'a', 'zz-other')).toEqual(['accepted', 'duplicate', 'accepted', 'accepted']);
+    expect(await statuses(scope, 'a', 'zz-new', 'zz-other', 'b', 'zzz')).toEqual(['duplicate', 'duplicate', 'duplicate', 'accepted', 'accepted']);
+    // Case and non-ASCII keys, whose order depends on the collation: stored ones are found all the same.
+    expect(await statuses(scope, 'Zebra', 'émile', 'ÉMILE', '0')).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    expect(await statuses(scope, 'émile', 'Zebra', 'ÉMILE', '0', 'zebra')).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'accepted']);
+    expect(await count('usage_events')).toBe(2 + 11);
+    // On PostgreSQL every group took the fast path: a key wrongly taken as new would have failed
+    // the COPY on the unique index and sent its group down the batch-by-batch fallback.
+    expect(writer.fallbacks ?? 0).toBe(0);
+  });
+
   it('rolls back only the batch that failed; its neighbours in the group commit', async () => {
     const allowBoom = await refuseInserts(ctx.db, 'usage_events', 'boom', "NEW.idempotency_key = 'boom'");
     const { writer, groups } = countingWriter();

@@ -85,6 +85,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
   const db = ctx.db;
   let codec: EventIdCodec | undefined;
   let lastPurgeMs = -Infinity;
+  let fallbacks = 0;
 
   async function eventIdCodec(k: Kysely<Database>): Promise<EventIdCodec> {
     if (codec) return codec;
@@ -564,6 +565,9 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
   }
 
   return {
+    get fallbacks() {
+      return fallbacks;
+    },
     async commitGroup(jobs: readonly IngestJob[]): Promise<JobOutcome[]> {
       const now = ctx.clock.now();
       const nowIso = now.toISOString();
@@ -601,6 +605,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
         if (decided) throw error;
         // Failed before COMMIT: nothing of the group is stored. Apply it again batch by batch,
         // so that only the batch that fails is refused and its neighbours commit.
+        fallbacks++;
         return commitBatchByBatch(jobs, now, nowIso);
       }
     },

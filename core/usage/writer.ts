@@ -22,6 +22,11 @@ export interface UsageEventWriter {
    * writers that apply groups strictly in order and merge waiting ones (the writer thread).
    */
   readonly maxInFlightGroups?: number;
+  /**
+   * Groups that failed as a whole before COMMIT and were applied again batch by batch (the
+   * PostgreSQL writer); a diagnostic: the fast path should hold for well-behaved traffic.
+   */
+  readonly fallbacks?: number;
   /** Whether the writer can take work now (a writer on its own thread may die and restart). */
   health?(): WriterHealth;
 }
