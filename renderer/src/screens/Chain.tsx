@@ -6,9 +6,9 @@ import { BRIDGE_COMMANDS } from '../../../core/backoffice/bridge.js';
 import { useCommand, useSession } from '../api';
 import { formatInstant } from '../money';
 import { ConfirmDialog } from '../ui/ConfirmDialog';
-import { DataTable } from '../ui/DataTable';
 import { ErrorNote, Loading, Notice } from '../ui/Feedback';
 import { SelectField } from '../ui/fields';
+import { PagedTable } from '../ui/PagedTable';
 import { useAllPages } from '../ui/useAllPages';
 import './finance.css';
 import './chain.css';
@@ -177,14 +177,15 @@ function UnmatchedRegistrations() {
         />
       </search>
       {done && <Notice>{done}</Notice>}
-      <ErrorNote error={list.error} />
-      {list.data ? (
-        <div className="payments-table chain-table">
-          <DataTable label={t('unmatched.table')} data={list.data.items} loadingMore={list.loading} columns={columns} rowId={(u) => u.id} empty={t('unmatched.empty')} />
-        </div>
-      ) : (
-        <Loading what={t('loading.unmatched')} />
-      )}
+      <PagedTable
+        list={list}
+        className="payments-table chain-table"
+        label={t('unmatched.table')}
+        columns={columns}
+        rowId={(u) => u.id}
+        empty={t('unmatched.empty')}
+        loadingWhat={t('loading.unmatched')}
+      />
       {reviewing && (
         <ReviewDialog
           log={reviewing}

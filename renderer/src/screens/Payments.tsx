@@ -10,6 +10,7 @@ import { DataTable, compareMinor } from '../ui/DataTable';
 import { minorToDecimal } from '../ui/csv';
 import { ErrorNote, Loading, Notice } from '../ui/Feedback';
 import { EnvironmentField, SelectField } from '../ui/fields';
+import { PagedTable } from '../ui/PagedTable';
 import { useAllPages } from '../ui/useAllPages';
 import { TabLinks } from './finance-parts';
 import './finance.css';
@@ -185,14 +186,16 @@ function Orders() {
         />
       </search>
       {done && <Notice>{done}</Notice>}
-      <ErrorNote error={error ?? list.error} />
-      {list.data ? (
-        <div className="payments-table">
-          <DataTable label={t('orders.table')} data={list.data.items} loadingMore={list.loading} columns={columns} rowId={(o) => o.id} empty={t('orders.empty')} />
-        </div>
-      ) : (
-        <Loading what={t('loading.orders')} />
-      )}
+      <PagedTable
+        list={list}
+        error={error}
+        className="payments-table"
+        label={t('orders.table')}
+        columns={columns}
+        rowId={(o) => o.id}
+        empty={t('orders.empty')}
+        loadingWhat={t('loading.orders')}
+      />
       {refunding && (
         <RefundDialog
           invoiceId={refunding.invoiceId}
@@ -387,14 +390,15 @@ function Exceptions() {
         />
       </search>
       {done && <Notice>{done}</Notice>}
-      <ErrorNote error={list.error} />
-      {list.data ? (
-        <div className="payments-table">
-          <DataTable label={t('exceptions.table')} data={list.data.items} loadingMore={list.loading} columns={shown} rowId={(e) => e.id} empty={t('exceptions.empty')} />
-        </div>
-      ) : (
-        <Loading what={t('loading.exceptions')} />
-      )}
+      <PagedTable
+        list={list}
+        className="payments-table"
+        label={t('exceptions.table')}
+        columns={shown}
+        rowId={(e) => e.id}
+        empty={t('exceptions.empty')}
+        loadingWhat={t('loading.exceptions')}
+      />
       {resolving && (
         <ConfirmDialog
           title={t('exceptions.title')}
@@ -527,14 +531,16 @@ function Refunds() {
         />
       </search>
       {done && <Notice>{done}</Notice>}
-      <ErrorNote error={error ?? list.error} />
-      {list.data ? (
-        <div className="payments-table">
-          <DataTable label={t('refunds.table')} data={list.data.items} loadingMore={list.loading} columns={columns} rowId={(r) => r.id} empty={t('refunds.empty')} />
-        </div>
-      ) : (
-        <Loading what={t('loading.refunds')} />
-      )}
+      <PagedTable
+        list={list}
+        error={error}
+        className="payments-table"
+        label={t('refunds.table')}
+        columns={columns}
+        rowId={(r) => r.id}
+        empty={t('refunds.empty')}
+        loadingWhat={t('loading.refunds')}
+      />
     </>
   );
 }

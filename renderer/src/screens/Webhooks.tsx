@@ -6,9 +6,9 @@ import { BRIDGE_COMMANDS } from '../../../core/backoffice/bridge.js';
 import { useCommand, useSession } from '../api';
 import { formatInstant } from '../money';
 import { ConfirmDialog } from '../ui/ConfirmDialog';
-import { DataTable } from '../ui/DataTable';
 import { ErrorNote, Loading, Notice } from '../ui/Feedback';
 import { EnvironmentField, SelectField } from '../ui/fields';
+import { PagedTable } from '../ui/PagedTable';
 import { useAllPages } from '../ui/useAllPages';
 import { TabLinks } from './finance-parts';
 import './finance.css';
@@ -209,14 +209,15 @@ function Deliveries({ filters, set, merchants, merchantName }: TabProps) {
         />
       </search>
       {resent && <Notice>{t('resend.done', { id: resent.id, status: t(`statuses.${resent.status}`), at: formatInstant(resent.nextAttemptAt) })}</Notice>}
-      <ErrorNote error={list.error} />
-      {list.data ? (
-        <div className="payments-table webhooks-table">
-          <DataTable label={t('deliveries.table')} data={list.data.items} loadingMore={list.loading} columns={columns} rowId={(d) => d.id} empty={t('deliveries.empty')} />
-        </div>
-      ) : (
-        <Loading what={t('loading.deliveries')} />
-      )}
+      <PagedTable
+        list={list}
+        className="payments-table webhooks-table"
+        label={t('deliveries.table')}
+        columns={columns}
+        rowId={(d) => d.id}
+        empty={t('deliveries.empty')}
+        loadingWhat={t('loading.deliveries')}
+      />
       {showing && !resending && (
         <DeliveryDialog
           key={`${showing}:${generation}`}
@@ -474,14 +475,15 @@ function Endpoints({ filters, set, merchants, merchantName, showDeliveries }: Ta
       <search className="toolbar" aria-label={t('filters.label')}>
         <CommonFilters filters={filters} set={set} merchants={merchants} />
       </search>
-      <ErrorNote error={list.error} />
-      {list.data ? (
-        <div className="payments-table webhooks-table">
-          <DataTable label={t('endpoints.table')} data={list.data.items} loadingMore={list.loading} columns={columns} rowId={(e) => e.id} empty={t('endpoints.empty')} />
-        </div>
-      ) : (
-        <Loading what={t('loading.endpoints')} />
-      )}
+      <PagedTable
+        list={list}
+        className="payments-table webhooks-table"
+        label={t('endpoints.table')}
+        columns={columns}
+        rowId={(e) => e.id}
+        empty={t('endpoints.empty')}
+        loadingWhat={t('loading.endpoints')}
+      />
     </>
   );
 }
