@@ -3,7 +3,7 @@ import { ManualClock, createContext, type CoreContext } from '../context/index.j
 import { type Db, openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { type TestDatabase, createTestDatabase } from '../testing/database.js';
-import { aggregateUsage } from './aggregate.js';
+import { aggregateUsage, dimensionSetCacheLimit } from './aggregate.js';
 import { createUsageIngest } from './ingest.js';
 import type { UsageMetric } from './tables.js';
 import { insertUsageRowForTest } from './testing.js';
@@ -91,6 +91,19 @@ describe('aggregateUsage', () => {
     await event('cus_5', 'tokens_output', '3', '2026-05-03T00:00:00.000Z', '{"region":"us","model":"gpt-5"}');
     // The second read finds the set in the cache: same canonical grouping, untouched by the caller.
     expect(await aggregateUsage(ctx, scope, 'cus_5', may, june)).toEqual([{ metric: 'tokens_output', dimensions: { model: 'gpt-5', region: 'us' }, quantity: '10' }]);
+  });
+
+  it('reads exact totals over more dimension sets than the cache holds (it starts over mid-read)', async () => {
+    const limit = dimensionSetCacheLimit.max;
+    dimensionSetCacheLimit.max = 2;
+    try {
+      for (let i = 0; i < 5; i++) await event('cus_6', 'agent_run', String(i + 1), '2026-05-02T00:00:00.000Z', `{"lane":"${i}"}`);
+      const expected = [0, 1, 2, 3, 4].map((i) => ({ metric: 'agent_run', dimensions: { lane: String(i) }, quantity: String(i + 1) }));
+      expect(await aggregateUsage(ctx, scope, 'cus_6', may, june)).toEqual(expected);
+      expect(await aggregateUsage(ctx, scope, 'cus_6', may, june)).toEqual(expected); // part from the cache, part read again
+    } finally {
+      dimensionSetCacheLimit.max = limit;
+    }
   });
 
   it('reads the same totals before, during and after the usage indexer copies events into usage_by_customer', async () => {

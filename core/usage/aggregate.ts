@@ -46,11 +46,13 @@ function canonicalDimensions(text: string): { key: string; dimensions: Record<st
  * Parsed dimension sets by usage_dimension_sets.id, per database. Safe to keep for the life of
  * the process: a set's row is written once and never updated or deleted, and an id seen here
  * was read from committed rows (an id a rolled-back SQLite insert had used may be given again,
- * but no read ever saw it). Bounded: past MAX_CACHED_DIMENSION_SETS it starts over.
+ * but no read ever saw it). Bounded: past `dimensionSetCacheLimit.max` it starts over.
  */
-const dimensionSets = new WeakMap<object, Map<number, { key: string; dimensions: Record<string, string> }>>();
-const MAX_CACHED_DIMENSION_SETS = 100_000;
-function dimensionSetCache(db: CoreContext['db']): Map<number, { key: string; dimensions: Record<string, string> }> {
+type ParsedDimensions = { key: string; dimensions: Record<string, string> };
+const dimensionSets = new WeakMap<object, Map<number, ParsedDimensions>>();
+/** The cache's bound (an object so a test can make it small). */
+export const dimensionSetCacheLimit = { max: 100_000 };
+function dimensionSetCache(db: CoreContext['db']): Map<number, ParsedDimensions> {
   let cache = dimensionSets.get(db);
   if (!cache) dimensionSets.set(db, (cache = new Map()));
   return cache;
@@ -95,21 +97,32 @@ export async function aggregateUsage(
 
   // Dimension sets are read (and parsed) once each, not once per event — and once per process:
   // the reader thread serves 20 reads a second, each over hundreds of sets (dimensionSetCache).
+  // This read resolves from its own map, so the cache starting over mid-read loses nothing.
   const cache = dimensionSetCache(ctx.db);
-  const missing = [...new Set(groups.map((g) => g.dimensions))].filter((id) => !cache.has(id));
+  const sets = new Map<number, ParsedDimensions>();
+  const missing: number[] = [];
+  for (const id of new Set(groups.map((g) => g.dimensions))) {
+    const parsed = cache.get(id);
+    if (parsed) sets.set(id, parsed);
+    else missing.push(id);
+  }
   for (let i = 0; i < missing.length; i += 500) {
     const rows = await ctx.db.kysely
       .selectFrom('usage_dimension_sets')
       .select(['id', 'canonical'])
       .where('id', 'in', missing.slice(i, i + 500))
       .execute();
-    if (cache.size + rows.length > MAX_CACHED_DIMENSION_SETS) cache.clear();
-    for (const r of rows) cache.set(Number(r.id), canonicalDimensions(r.canonical));
+    for (const r of rows) {
+      const parsed = canonicalDimensions(r.canonical);
+      sets.set(Number(r.id), parsed);
+      if (cache.size >= dimensionSetCacheLimit.max) cache.clear();
+      cache.set(Number(r.id), parsed);
+    }
   }
 
   const totals = new Map<string, { metric: string; dimensions: Record<string, string>; quantity: bigint }>();
   for (const g of groups) {
-    const { key, dimensions } = cache.get(g.dimensions) ?? canonicalDimensions('{}');
+    const { key, dimensions } = sets.get(g.dimensions) ?? canonicalDimensions('{}');
     const metric = metricOf(g.metric);
     const groupKey = `${metric}\u0000${key}`;
     const quantity = BigInt(g.quantity);

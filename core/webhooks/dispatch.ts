@@ -11,9 +11,9 @@ import type { WebhookDispatchTable } from './tables.js';
  * row in the event's own transaction; fan-out claims those rows (core/db/claim.ts, leases), and
  * for each event, in the transaction of its claimed chunk, inserts the deliveries (unique per
  * message and endpoint, so a repeat after a crash or a lost lease adds nothing) and deletes the
- * dispatch row. Because the
- * queue holds exactly the events not yet fanned out, an event that commits after a later-numbered
- * one (two replicas, two transactions) is never skipped, as a cursor over ids could.
+ * dispatch row. Because the queue holds exactly the events not yet fanned out, an event that
+ * commits after a later-numbered one (two replicas, two transactions) is never skipped, as a
+ * cursor over ids could.
  *
  * Endpoints are those enabled when the event is fanned out (normally a moment after it commits).
  */
