@@ -185,6 +185,19 @@ function startReads(base: string, apiKey: string, perSecond: number) {
  */
 const MIXED_CONTROL = process.env.BENCH_MIXED_CONTROL !== '0';
 
+/** Where the server's CPU went over a measured window (thread ids; the main thread is the HTTP thread). */
+function cpuLine(before: Map<string, number>, after: Map<string, number>, pid: number, http: HttpResult): string {
+  const threads = [...after]
+    .map(([tid, s]) => ({ tid, s: s - (before.get(tid) ?? 0), main: tid === String(pid) }))
+    .filter((t) => t.s > 0.05)
+    .sort((a, b) => b.s - a.s);
+  const total = threads.reduce((sum, t) => sum + t.s, 0);
+  return (
+    `server CPU ${((total / http.seconds) * 100).toFixed(0)}% of one core, ${((total * 1e6) / Math.max(1, http.accepted)).toFixed(1)} µs per accepted event; ` +
+    `by thread: ${threads.map((t) => `${t.main ? 'HTTP ' : ''}${((t.s / http.seconds) * 100).toFixed(0)}%`).join(', ')}`
+  );
+}
+
 export async function runMixed(label: 'sqlite' | 'postgres') {
   process.stdout.write(`\n[${label} mixed] building ${fmt(POOL_BATCHES)} batches of ${BATCH} events… `);
   const warm = buildPool('ulid', 120, Date.now() - 3_600_000);
@@ -193,6 +206,7 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
   let controlP99: number | undefined;
   if (MIXED_CONTROL) {
     let control: HttpResult;
+    let controlCpu = '';
     const target = await openTarget(label, 'mixed-control');
     if (!target) return undefined;
     try {
@@ -200,7 +214,9 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
       try {
         const apiKey = await setUpMerchant(server.url, target.url);
         await drive(server.url, apiKey, warm.bodies, 3, 'warm-up');
+        const cpuBefore = threadCpuSeconds(server.pid);
         control = await drive(server.url, apiKey, pool.bodies, SECONDS, `${label}-control`);
+        controlCpu = cpuLine(cpuBefore, threadCpuSeconds(server.pid), server.pid, control);
       } finally {
         await server.stop();
       }
@@ -213,6 +229,7 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
       `[${label} mixed] control, the same load without reads (fresh database): ${fmt(control.accepted / control.seconds)} accepted events/s, ` +
         `batch latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${controlP99.toFixed(1)} ms, ${control.errors} errors`,
     );
+    console.log(`[${label} mixed] control: ${controlCpu}`);
   }
   const target = await openTarget(label, 'mixed');
   if (!target) return undefined;
@@ -250,16 +267,7 @@ export async function runMixed(label: 'sqlite' | 'postgres') {
         `latency p50 ${percentile(read, 50).toFixed(1)} ms, p99 ${percentile(read, 99).toFixed(1)} ms, max ${read[read.length - 1]?.toFixed(1)} ms; ` +
         `unindexed tail ${fmt(before.maxSeq - before.cursor)} → ${fmt(after.maxSeq - after.cursor)} events; load ${loadBefore} → ${load()}`,
     );
-    // Where the server's CPU went over the measured window (thread ids; the main thread is the HTTP thread).
-    const threads = [...cpuAfter]
-      .map(([tid, s]) => ({ tid, s: s - (cpuBefore.get(tid) ?? 0), main: tid === String(server.pid) }))
-      .filter((t) => t.s > 0.05)
-      .sort((a, b) => b.s - a.s);
-    const total = threads.reduce((sum, t) => sum + t.s, 0);
-    console.log(
-      `[${label} mixed] server CPU ${((total / http.seconds) * 100).toFixed(0)}% of one core, ${((total * 1e6) / Math.max(1, http.accepted)).toFixed(1)} µs per accepted event; ` +
-        `by thread: ${threads.map((t) => `${t.main ? 'HTTP ' : ''}${((t.s / http.seconds) * 100).toFixed(0)}%`).join(', ')}`,
-    );
+    console.log(`[${label} mixed] ${cpuLine(cpuBefore, cpuAfter, server.pid, http)}`);
     return { label, p99, controlP99, readP99: percentile(read, 99), reads: read.length, readErrors: reads.errors };
   } finally {
     await target.cleanup();

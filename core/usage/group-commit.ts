@@ -7,9 +7,11 @@ interface Waiting {
 
 /**
  * The single writer queue. Requests validate on their own, then queue their batch here; the
- * queue drains everything waiting (after the current I/O phase, so batches that arrived
- * together share a transaction) into one `commitGroup`, at most `maxGroupEvents` events per
- * group to keep latency bounded. Outcomes are delivered only after the writer's COMMIT.
+ * queue drains everything waiting into one `commitGroup` (when idle, after the current I/O
+ * phase, so batches that arrived together share a transaction; when a group commits, at once,
+ * before that group's outcomes are delivered, so the next group's first round trip overlaps the
+ * responses), at most `maxGroupEvents` events per group to keep latency bounded. Outcomes are
+ * delivered only after the writer's COMMIT.
  *
  * A writer that groups again on its side (the writer thread merges every group waiting for it
  * into one transaction) says so with `maxInFlightGroups` > 1: groups are then handed over
@@ -94,6 +96,10 @@ export class GroupCommitQueue {
       outcomes = group.map(() => ({ kind: 'failed', error }));
     }
     this.inFlight--;
+    // The next group first: its first round trip then overlaps the responses of this one
+    // (rendering and writing them is the caller's work, on this thread). A writer that takes
+    // several groups in flight already has the next ones.
+    if (this.pauses === 0) this.drain();
     for (let i = 0; i < group.length; i++) group[i].resolve(outcomes[i]);
     this.schedule();
   }

@@ -6,6 +6,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { type TestDatabase, createTestDatabase, refuseInserts } from '../testing/database.js';
 import { IN_PROGRESS_LEASE_MS } from './apply-job.js';
 import { purgeExpiredIdempotencyRecords } from './idempotency.js';
+import { postgresWriterLimits } from './postgres-writer.js';
 import { createUsageEventWriter, createUsageIngest } from './ingest.js';
 import type { IngestJob, UsageEventWriter } from './writer.js';
 
@@ -186,6 +187,41 @@ describe('group commit', () => {
     expect(writer.fallbacks ?? 0).toBe(0);
   });
 
+  it('decides a group again under the lock when a customer changed after the writer remembered it (archived, period closed)', async () => {
+    const writer = createUsageEventWriter(ctx);
+    const ingest = createUsageIngest(ctx, { writer });
+    const at = (key: string, occurredAt: string) =>
+      Buffer.from(JSON.stringify({ events: [{ customerExternalId: 'user_42', idempotencyKey: key, metric: 'agent_run', quantity: '1', occurredAt }] }));
+    const results = async (b: Buffer) => JSON.parse((await ingest.ingest({ scope, body: b })).resultsJson).map((x: any) => x.reason ?? x.status);
+    expect(await results(at('a', '2026-05-25T11:00:00Z'))).toEqual(['accepted']); // the writer now remembers user_42
+    expect(await results(at('b', '2026-05-25T11:00:00Z'))).toEqual(['accepted']);
+    // Another connection (an invoice run, the back office) closes the period, then archives the customer.
+    await ctx.db.kysely.updateTable('customers').set({ usage_locked_until: '2026-05-25T10:30:00.000Z' }).where('id', '=', 'cus_1').execute();
+    expect(await results(at('c', '2026-05-25T10:00:00Z'))).toEqual(['period_closed']);
+    expect(await results(at('d', '2026-05-25T11:00:00Z'))).toEqual(['accepted']);
+    await ctx.db.kysely.updateTable('customers').set({ status: 'archived' }).where('id', '=', 'cus_1').execute();
+    expect(await results(Buffer.concat([at('e', '2026-05-25T11:00:00Z')]))).toEqual(['customer_archived']);
+    expect(await results(at('b', '2026-05-25T11:00:00Z'))).toEqual(['duplicate']); // a retry of a stored event stays a duplicate
+    expect(await count('usage_events')).toBe(3);
+    expect(writer.fallbacks ?? 0).toBe(0);
+    // On PostgreSQL: 'b' and 'd' (and the retry) were decided before the lock; 'c' and 'e' were
+    // decided that way too, found the customers' epoch moved, and were decided again under it.
+    if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 3, redone: 2, optimisticMisses: 0 });
+  });
+
+  it('finds stored keys of every shape when the lookup is written into the statement text (quotes, backslashes, braces, commas, NULL, unicode)', async () => {
+    const writer = createUsageEventWriter(ctx);
+    const ingest = createUsageIngest(ctx, { writer });
+    const keys = ['plain', 'a"b', 'c\\d', '\\"', '{e}', 'f,g', "'h'", 'NULL', 'null', ' spaced ', 'tab\there', 'new\nline', 'émile', '🙂', "O'Brien\\"];
+    const statuses = async (list: string[]) => JSON.parse((await ingest.ingest({ scope, body: body(...list) })).resultsJson).map((x: any) => x.status);
+    expect(await statuses(['warm'])).toEqual(['accepted']); // the writer remembers user_42: the next groups are decided before the lock
+    expect(await statuses(keys)).toEqual(keys.map(() => 'accepted'));
+    expect(await statuses([...keys].reverse())).toEqual(keys.map(() => 'duplicate'));
+    expect(await count('usage_events')).toBe(1 + keys.length);
+    expect(writer.fallbacks ?? 0).toBe(0);
+    if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 2, redone: 0, optimisticMisses: 0 });
+  });
+
   it('rolls back only the batch that failed; its neighbours in the group commit', async () => {
     const allowBoom = await refuseInserts(ctx.db, 'usage_events', 'boom', "NEW.idempotency_key = 'boom'");
     const { writer, groups } = countingWriter();
@@ -319,6 +355,39 @@ describe('two processes on one database (a second connection, as a second replic
       // Another key with a different body is refused on either side.
       await expect(b.ingest({ scope, body: body('p9'), idempotencyKey: 'SAME' })).rejects.toMatchObject({ code: 'idempotency_key_reused' });
     } finally {
+      await other.close();
+    }
+  });
+
+  it('find the keys the other stored: read back under the lock, or — for one it was not told of — refused by the unique index, then looked up', async () => {
+    const other = openDatabase(database.url, { durable: false });
+    const limits = { ...postgresWriterLimits };
+    try {
+      const ctxB = createContext({ db: other, clock, secrets: { jwtSecret: new Uint8Array(32), dataKey: new Uint8Array(32) } });
+      const writer = createUsageEventWriter(ctx);
+      const a = createUsageIngest(ctx, { writer });
+      const b = createUsageIngest(ctxB);
+      const results = async (ingest: typeof a, ...keys: string[]) => JSON.parse((await ingest.ingest({ scope, body: body(...keys) })).resultsJson);
+      const statuses = async (ingest: typeof a, ...keys: string[]) => (await results(ingest, ...keys)).map((x: any) => x.status);
+      expect(await statuses(a, 'a1')).toEqual(['accepted']); // A now remembers user_42: its next groups are decided before the lock
+      expect(await statuses(a, 'a2')).toEqual(['accepted']);
+      const stored = await results(b, 'b1', 'b2');
+      // A reads what B committed in its next lock's round trip.
+      const seen = await results(a, 'b1', 'a3', 'b2', 'a2');
+      expect(seen.map((x: any) => x.status)).toEqual(['duplicate', 'accepted', 'duplicate', 'duplicate']);
+      expect([seen[0].eventId, seen[2].eventId]).toEqual(stored.map((x: any) => x.eventId));
+      // A reads nothing back now: B's next key is unknown to A, and A's COPY meets the unique index.
+      postgresWriterLimits.catchUpRows = 0;
+      const late = await results(b, 'm1');
+      const fresh = Array.from({ length: 450 }, (_, i) => `n${i}`); // the COPY goes out in slices: it fails after some were sent
+      const met = await results(a, ...fresh, 'm1', 'm2');
+      expect(met.map((x: any) => x.status)).toEqual([...fresh.map(() => 'accepted'), 'duplicate', 'accepted']);
+      expect(met[450].eventId).toBe(late[0].eventId);
+      expect(await count('usage_events')).toBe(6 + 451); // a1 a2 b1 b2 a3 m1, then n0…n449 and m2
+      expect(writer.fallbacks ?? 0).toBe(0); // the COPY was done again in the same transaction, not batch by batch
+      if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 3, redone: 0, optimisticMisses: 1 });
+    } finally {
+      Object.assign(postgresWriterLimits, limits);
       await other.close();
     }
   });

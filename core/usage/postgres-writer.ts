@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import type pg from 'pg';
+import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { WRITE_LOCK_KEY } from '../db/postgres.js';
 import type { CoreContext, MerchantScope } from '../context/index.js';
@@ -8,6 +8,17 @@ import { type CustomerRef, type NewIdempotencyRecord, type StoredIdempotencyReco
 import { type CheckedBatch, unpackBatch } from './batch.js';
 import { type EventIdCodec, createEventIdCodec } from './event-ids.js';
 import type { IngestJob, JobOutcome, UsageEventWriter } from './writer.js';
+
+/**
+ * The PostgreSQL writer's bounds (an object so tests can shrink them): stored keys it remembers
+ * at most (~100 bytes each); events committed by others it reads back per group at most (the
+ * newest); groups that look every key up after an optimistic COPY met a stored key.
+ */
+export const postgresWriterLimits = { knownKeys: 500_000, catchUpRows: 50_000, optimismPauseGroups: 32 };
+const COPY_SAVEPOINT = 'usage_copy';
+/** New rows are sent to COPY in slices of this many. */
+const COPY_SLICE_ROWS = 250;
+const UNIQUE_VIOLATION = '23505';
 
 /** Expired Idempotency-Key records are purged at most this often, a bounded slice at a time. */
 const PURGE_EVERY_MS = 60_000;
@@ -21,6 +32,32 @@ interface StoredKeyRow {
   legacy_id: string | null;
   /** On the one row that carries it: the last seq of the block drawn for the group. */
   last?: string | null;
+}
+
+/** A COPY of new rows into usage_events on the group's connection, and its end. */
+function startCopy(client: pg.PoolClient) {
+  const stream = client.query(copyFrom('copy usage_events (seq, scope, idempotency_key, customer, metric, quantity, occurred_at, dimensions, received_at) from stdin'));
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  done.catch(() => {}); // awaited by the caller; a failure is reported there
+  return { stream, done };
+}
+
+/** A PostgreSQL array literal of these strings (each quoted; quotes and backslashes escaped). */
+function textArrayLiteral(values: readonly string[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) out += `${i === 0 ? '' : ','}"${values[i].replace(/["\\]/g, '\\$&')}"`;
+  return `${out}}`;
+}
+
+/** Stored events by scope ref and key. */
+type StoredKeys = Map<number, Map<string, { seq: number; legacy_id: string | null }>>;
+function storeKey(into: StoredKeys, scopeRef: number, key: string, row: { seq: number; legacy_id: string | null }): void {
+  let m = into.get(scopeRef);
+  if (m === undefined) into.set(scopeRef, (m = new Map()));
+  m.set(key, row);
 }
 
 /** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
@@ -86,6 +123,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
   let codec: EventIdCodec | undefined;
   let lastPurgeMs = -Infinity;
   let fallbacks = 0;
+  const decidedBeforeLock = { kept: 0, redone: 0 };
 
   async function eventIdCodec(k: Kysely<Database>): Promise<EventIdCodec> {
     if (codec) return codec;
@@ -237,55 +275,124 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
   /** scope ref → external id → customer (found ones only: a miss is decided again next group). */
   let customersByScope = new Map<number, Map<string, CustomerRef>>();
   let cachedCustomers = 0;
+  /**
+   * Keys known to be stored (by scope ref, then key → the stored row): the ones this writer committed
+   * and the ones it read back as committed by others — events are never updated or deleted, so
+   * what is known stays true. `knownUpTo`: every event up to this seq is known (or was let go
+   * to keep the map bounded). A key the writer does not know may still be stored (before it
+   * started, or forgotten): the optimistic path leaves that to the unique index.
+   */
+  let storedKeys: StoredKeys = new Map();
+  let knownCount = 0;
+  let knownUpTo = 0;
+  const remember = (scopeRef: number, key: string, seq: number, legacy_id: string | null) => {
+    let m = storedKeys.get(scopeRef);
+    if (m === undefined) storedKeys.set(scopeRef, (m = new Map()));
+    const size = m.size;
+    m.set(key, { seq, legacy_id });
+    knownCount += m.size - size;
+    if (knownCount > postgresWriterLimits.knownKeys) {
+      // The oldest tenth of every scope's (a Map iterates in insertion order): retries are of recent events.
+      for (const keys of storedKeys.values()) {
+        let drop = Math.ceil(keys.size / 10);
+        for (const known of keys.keys()) {
+          if (drop-- <= 0) break;
+          keys.delete(known);
+          knownCount--;
+        }
+      }
+    }
+  };
+  /** Groups left to decide with a full lookup after an optimistic COPY met a stored key. */
+  let pauseOptimism = 0;
+  let optimisticMisses = 0;
+
   const clearCaches = () => {
     scopeRefs.clear();
     dimensionIds.clear();
     customersEpoch = undefined;
     customersByScope = new Map();
     cachedCustomers = 0;
+    storedKeys = new Map();
+    knownCount = 0;
+    knownUpTo = 0;
   };
 
   /**
-   * Applies the group in the open transaction. Without Idempotency-Key records to store, nothing
-   * is left to write once the rows are COPYed, so it sends COMMIT (after `beforeCommit`) *before*
-   * the second pass and computes the outcomes while PostgreSQL flushes the WAL; `committed` says
-   * whether it did. The outcomes are still handed out only after COMMIT returned.
+   * What the lock's round trip looks up for a first pass decided before it. Optimistic (the
+   * default): only keys neither claimed nor known (refused events asking whether their key is
+   * stored), and seqs for the claimed keys not known as stored — the unique index checks the
+   * rest during the COPY. After a miss, for `postgresWriterLimits.optimismPauseGroups` groups: every key, as
+   * under the lock.
    */
-  async function applyGroup(
-    client: pg.PoolClient,
-    k: Kysely<Database>,
-    jobs: readonly IngestJob[],
-    epoch: string,
-    nowIso: string,
-    beforeCommit: () => Promise<void>,
-  ): Promise<{ outcomes: JobOutcome[]; committed: boolean }> {
-    const outcomes: JobOutcome[] = new Array(jobs.length);
-    if (epoch !== customersEpoch) {
-      customersByScope = new Map();
-      cachedCustomers = 0;
-      customersEpoch = epoch;
+  function planLookup(pass: FirstPass): { asked: Map<number, Set<string>>; n: number; optimistic: boolean; known: StoredKeys } {
+    const known: StoredKeys = new Map();
+    if (pauseOptimism > 0) {
+      pauseOptimism--;
+      return { asked: allKeys(pass), n: pass.cols.key.length, optimistic: false, known };
     }
-
-    // 1. Idempotency-Key records of the group, one query. Keys of one process never share a
-    //    group (ingest.ts refuses a key already running here with 409), so one record per job.
-    const records = new Map<number, StoredIdempotencyRecord>();
-    const withKey = jobs.map((_job, i) => i).filter((i) => jobs[i].idempotency !== null);
-    if (withKey.length > 0) {
-      const { rows } = await sql<StoredIdempotencyRecord & { merchant_id: string; environment: string; idempotency_key: string }>`
-        select r.merchant_id, r.environment, r.idempotency_key, r.request_hash, r.state, r.response_body, r.created_at, r.expires_at
-        from idempotency_records r
-        join unnest(${withKey.map((i) => jobs[i].scope.merchantId)}::text[], ${withKey.map((i) => jobs[i].scope.environment)}::text[], ${withKey.map(
-          (i) => jobs[i].idempotency!.key,
-        )}::text[]) as t(m, e, k) on r.merchant_id = t.m and r.environment = t.e and r.idempotency_key = t.k`.execute(k);
-      const byKey = new Map(rows.map((r) => [`${r.merchant_id}\u0000${r.environment}\u0000${r.idempotency_key}`, r]));
-      for (const i of withKey) {
-        const r = byKey.get(`${jobs[i].scope.merchantId}\u0000${jobs[i].scope.environment}\u0000${jobs[i].idempotency!.key}`);
-        if (r !== undefined) records.set(i, r);
+    let n = 0;
+    for (let row = 0; row < pass.cols.key.length; row++) {
+      const scopeRef = pass.cols.s[row];
+      const key = pass.cols.key[row];
+      const stored = storedKeys.get(scopeRef)?.get(key);
+      if (stored === undefined) n++;
+      else storeKey(known, scopeRef, key, stored);
+    }
+    const asked = new Map<number, Set<string>>();
+    for (const [scopeRef, keys] of pass.asked) {
+      const storedHere = storedKeys.get(scopeRef);
+      const claimedHere = pass.claimed.get(scopeRef);
+      for (const key of keys) {
+        if (claimedHere?.has(key)) continue;
+        const stored = storedHere?.get(key);
+        if (stored !== undefined) storeKey(known, scopeRef, key, stored);
+        else {
+          let a = asked.get(scopeRef);
+          if (a === undefined) asked.set(scopeRef, (a = new Set()));
+          a.add(key);
+        }
       }
     }
+    return { asked, n, optimistic: true, known };
+  }
 
-    // 2. The jobs to apply (a replay, reused key or key in use is answered from its record
-    //    alone, before anything it names is resolved), unpacked once.
+  /** What the first pass decided for a group (steps 2–4 below), before anything is looked up. */
+  interface FirstPass {
+    /** Outcomes decided from an Idempotency-Key record alone; the rest are filled in later. */
+    outcomes: JobOutcome[];
+    records: Map<number, StoredIdempotencyRecord>;
+    /** The jobs to apply, and each one unpacked. */
+    apply: number[];
+    unpacked: IngestJob[];
+    groupScopeRef: Map<number, number>;
+    autoCreates: Map<string, boolean>;
+    /** The rows the group would insert (each key claimed by its first insertable event)… */
+    cols: { s: number[]; key: string[]; c: number[]; m: number[]; q: string[]; o: number[]; d: number[]; r: number[] };
+    /** …by scope ref and key (→ row index)… */
+    claimed: Map<number, Map<string, number>>;
+    /** …and the keys refused events asked about (whether stored: then they are duplicates). */
+    asked: Map<number, Set<string>>;
+  }
+
+  /** Every key of the group to look up: those claimed, and those refused events asked about. */
+  function allKeys(pass: FirstPass): Map<number, Set<string>> {
+    const all = new Map<number, Set<string>>();
+    for (const [scopeRef, keys] of pass.asked) all.set(scopeRef, new Set(keys));
+    for (let row = 0; row < pass.cols.key.length; row++) {
+      let a = all.get(pass.cols.s[row]);
+      if (a === undefined) all.set(pass.cols.s[row], (a = new Set()));
+      a.add(pass.cols.key[row]);
+    }
+    return all;
+  }
+
+  /**
+   * Step 2: the jobs to apply (a replay, reused key or key in use is answered from its record
+   * alone, before anything it names is resolved), unpacked once.
+   */
+  function jobsToApply(jobs: readonly IngestJob[], records: Map<number, StoredIdempotencyRecord>, nowIso: string) {
+    const outcomes: JobOutcome[] = new Array(jobs.length);
     const apply: number[] = [];
     const unpacked: IngestJob[] = new Array(jobs.length);
     for (let i = 0; i < jobs.length; i++) {
@@ -298,9 +405,38 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       apply.push(i);
       unpacked[i] = { ...jobs[i], batch: unpackBatch(jobs[i].batch) };
     }
+    return { outcomes, apply, unpacked };
+  }
 
-    // 3. References, set-wise for the group: scopes, customers (auto-created in one insert when
-    //    the merchant wants that), dimension sets — each only when not remembered.
+  /**
+   * Step 3 from what the writer remembers only: the scope ref of every job, or undefined when a
+   * scope, a valid event's customer or a dimension set is not remembered (then step 3 runs
+   * under the lock, with queries).
+   */
+  function refsFromCache(jobs: readonly IngestJob[], apply: number[], unpacked: IngestJob[]): Map<number, number> | undefined {
+    const groupScopeRef = new Map<number, number>();
+    for (const i of apply) {
+      const { scope } = jobs[i];
+      const ref = scopeRefs.get(`${scope.merchantId}\u0000${scope.environment}`);
+      if (ref === undefined) return undefined;
+      groupScopeRef.set(i, ref);
+      const batch = unpacked[i].batch as CheckedBatch;
+      const known = customersByScope.get(ref);
+      for (let e = 0; e < batch.count; e++) {
+        if (batch.reasons[e] !== 0) continue;
+        if (!known?.has(batch.externalIds[e])) return undefined;
+      }
+      for (const canonical of batch.dimensionSets) if (!dimensionIds.has(canonical)) return undefined;
+    }
+    return groupScopeRef;
+  }
+
+  /**
+   * Step 3 under the lock: references, set-wise for the group — scopes, customers
+   * (auto-created in one insert when the merchant wants that), dimension sets — each only when
+   * not remembered.
+   */
+  async function resolveRefs(k: Kysely<Database>, jobs: readonly IngestJob[], apply: number[], unpacked: IngestJob[], nowIso: string) {
     const groupScopeRef = new Map<number, number>(); // job index → scope ref
     const wantedCustomers = new Map<number, { scope: MerchantScope; ids: Set<string> }>();
     const wantedDimensions = new Set<string>();
@@ -339,21 +475,21 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       if (dimensionIds.size + wantedDimensions.size > WriterCaches.MAX_DIMENSION_SETS) dimensionIds.clear();
       for (const [canonical, id] of await dimensionSetRefs(k, [...wantedDimensions])) dimensionIds.set(canonical, id);
     }
+    return { groupScopeRef, autoCreates };
+  }
 
-    // 4. First pass of the shared rules: which events would be new. Every event the rules would
-    //    insert claims its key, the first claimant in group order winning (as one after another
-    //    on SQLite); events they refuse ask whether their key is stored (a retry of a stored
-    //    event is a duplicate even if refused now).
-    const candidates = new Map<number, Map<string, number>>(); // scope ref → key → row index
-    const asked = new Map<number, Set<string>>();
-    const cols = { s: [] as number[], key: [] as string[], c: [] as number[], m: [] as number[], q: [] as string[], o: [] as number[], d: [] as number[], r: [] as number[] };
-    const baseView = (i: number): Omit<UsageWriteTx, 'insertEvent' | 'findEvent' | 'eventIds' | 'insertIdempotencyRecord' | 'deleteIdempotencyRecord'> => ({
-      findIdempotencyRecord: () => records.get(i),
-      scopeRef: () => groupScopeRef.get(i)!,
-      autoCreatesCustomers: (merchantId) => autoCreates.get(merchantId) ?? false,
-      findCustomer: (_scope, externalId) => customersByScope.get(groupScopeRef.get(i)!)?.get(externalId),
+  /** The view of the group's references every pass of the rules reads, for job `i`. */
+  function baseView(
+    pass: Pick<FirstPass, 'records' | 'groupScopeRef' | 'autoCreates'>,
+    i: number,
+  ): Omit<UsageWriteTx, 'insertEvent' | 'findEvent' | 'eventIds' | 'insertIdempotencyRecord' | 'deleteIdempotencyRecord'> {
+    return {
+      findIdempotencyRecord: () => pass.records.get(i),
+      scopeRef: () => pass.groupScopeRef.get(i)!,
+      autoCreatesCustomers: (merchantId) => pass.autoCreates.get(merchantId) ?? false,
+      findCustomer: (_scope, externalId) => customersByScope.get(pass.groupScopeRef.get(i)!)?.get(externalId),
       createCustomer: () => {
-        // batchCustomers created every customer the group may create, before the decision.
+        // The references were resolved (every customer the group may create, created) before the decision.
         throw new Error('unexpected customer creation while applying a usage batch');
       },
       dimensionSetRef: (canonical) => {
@@ -361,17 +497,29 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
         if (ref === undefined) throw new Error('dimension set not resolved before applying a usage batch');
         return ref;
       },
-    });
+    };
+  }
+
+  /**
+   * Step 4, the first pass of the shared rules: which events would be new. Every event the
+   * rules would insert claims its key, the first claimant in group order winning (as one after
+   * another on SQLite); events they refuse ask whether their key is stored (a retry of a stored
+   * event is a duplicate even if refused now).
+   */
+  function firstPass(base: Omit<FirstPass, 'cols' | 'claimed' | 'asked'>, nowIso: string): FirstPass {
+    const candidates = new Map<number, Map<string, number>>(); // scope ref → key → row index
+    const asked = new Map<number, Set<string>>();
+    const cols: FirstPass['cols'] = { s: [], key: [], c: [], m: [], q: [], o: [], d: [], r: [] };
     const claim = (scopeRef: number) => {
       let m = candidates.get(scopeRef);
       if (m === undefined) candidates.set(scopeRef, (m = new Map()));
       return m;
     };
     const PENDING = { seq: 0, legacy_id: null };
-    for (const i of apply) {
-      const claimed = claim(groupScopeRef.get(i)!);
+    for (const i of base.apply) {
+      const claimed = claim(base.groupScopeRef.get(i)!);
       const probe: UsageWriteTx = {
-        ...baseView(i),
+        ...baseView(base, i),
         deleteIdempotencyRecord: () => {},
         insertIdempotencyRecord: () => {},
         insertEvent(scopeRef, key, customerRef, metric, quantity, occurredMs, dimensionsRef, receivedMs) {
@@ -396,88 +544,189 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
         },
         eventIds: () => [],
       };
-      applyIngestJob(probe, unpacked[i], new WriterCaches(), ctx.ids, nowIso, true);
+      applyIngestJob(probe, base.unpacked[i], new WriterCaches(), ctx.ids, nowIso, true);
     }
+    return { ...base, cols, claimed: candidates, asked };
+  }
 
-    // 5. Which keys are stored already: one lookup for every key the group claimed or asked
-    //    about. Holding the write lock, nothing else inserts meanwhile, so the rest are new.
-    for (let row = 0; row < cols.key.length; row++) {
-      let a = asked.get(cols.s[row]);
-      if (a === undefined) asked.set(cols.s[row], (a = new Set()));
-      a.add(cols.key[row]);
-    }
-    const stored = new Map<number, Map<string, { seq: number; legacy_id: string | null }>>();
-    let firstSeq = 0;
-    if (asked.size > 0) {
-      const s: number[] = [];
-      const keys: string[] = [];
-      for (const [scopeRef, set] of asked) {
-        for (const key of set) {
-          s.push(scopeRef);
-          keys.push(key);
-        }
-      }
-      // One index probe per key, whatever the planner believes: `scope = $1 and key = any($2)`
-      // was planned as a bitmap scan of the whole scope when statistics were stale (measured:
-      // 150 ms for 2,500 keys over 500,000 rows, against 8 ms this way). The same round trip
-      // draws one block of seqs for every claimed key (a round trip costs milliseconds on a
-      // busy machine); the keys that turn out stored leave a gap, as a rolled-back batch does.
-      const lookup = `select e.scope, e.idempotency_key, e.seq, e.legacy_id
-         from unnest($1::bigint[], $2::text[]) as t(s, k)
-         cross join lateral (select scope, idempotency_key, seq, legacy_id from usage_events u where u.scope = t.s and u.idempotency_key = t.k limit 1) e`;
-      const { rows } =
-        cols.key.length === 0
-          ? await client.query<StoredKeyRow>(lookup, [s, keys])
-          : await client.query<StoredKeyRow>(
-              `with block as materialized (select setval(q, nextval(q) + $3 - 1)::text as last from (select pg_get_serial_sequence('usage_events', 'seq') as q) sq)
-               select null as scope, null as idempotency_key, null as seq, null as legacy_id, (select last from block) as last
-               union all
-               select scope::text, idempotency_key, seq::text, legacy_id, null from (${lookup}) found`,
-              [s, keys, cols.key.length],
-            );
-      for (const r of rows) {
-        if (r.last != null) {
-          firstSeq = Number(r.last) - cols.key.length + 1;
-          continue;
-        }
-        const scopeRef = Number(r.scope);
-        let m = stored.get(scopeRef);
-        if (m === undefined) stored.set(scopeRef, (m = new Map()));
-        m.set(r.idempotency_key, { seq: Number(r.seq), legacy_id: r.legacy_id });
+  /**
+   * Step 5 as one statement: which of the asked keys are stored already, and — when the group
+   * inserts anything — one block of seqs for the claimed rows, drawn in the same round trip (a
+   * round trip costs milliseconds on a busy machine); keys that turn out stored leave a gap, as
+   * a rolled-back batch does. With `inline`, the arrays are written into the text (for a
+   * simple-protocol message that carries other statements too); else they are parameters.
+   *
+   * One index probe per key, whatever the planner believes: `scope = $1 and key = any($2)` was
+   * planned as a bitmap scan of the whole scope when statistics were stale (measured: 150 ms
+   * for 2,500 keys over 500,000 rows, against 8 ms this way).
+   */
+  function lookupStatement(asked: Map<number, Set<string>>, n: number, inline: boolean): { text: string; values: unknown[] } {
+    const s: number[] = [];
+    const keys: string[] = [];
+    for (const [scopeRef, set] of asked) {
+      for (const key of set) {
+        s.push(scopeRef);
+        keys.push(key);
       }
     }
+    const [scopes, keyArray, count] = inline ? [`'{${s.join(',')}}'`, pg.escapeLiteral(textArrayLiteral(keys)), String(n)] : ['$1', '$2', '$3'];
+    const lookup = `select e.scope, e.idempotency_key, e.seq, e.legacy_id
+       from unnest(${scopes}::bigint[], ${keyArray}::text[]) as t(s, k)
+       cross join lateral (select scope, idempotency_key, seq, legacy_id from usage_events u where u.scope = t.s and u.idempotency_key = t.k limit 1) e`;
+    if (n === 0) return { text: lookup, values: inline ? [] : [s, keys] };
+    return {
+      text: `with block as materialized (select setval(q, nextval(q) + ${count} - 1)::text as last from (select pg_get_serial_sequence('usage_events', 'seq') as q) sq)
+       select null as scope, null as idempotency_key, null as seq, null as legacy_id, (select last from block) as last
+       union all
+       select scope::text, idempotency_key, seq::text, legacy_id, null from (${lookup}) found`,
+      values: inline ? [] : [s, keys, n],
+    };
+  }
 
-    // 6. The new rows, COPYed. Their seqs come from the block drawn under the lock, in group
-    //    order, so seqs still increase in commit order (the usage indexer's cursor).
-    const fresh = new Map<number, Map<string, number>>(); // scope ref → key → new seq
-    if (cols.key.length > 0) {
-      if (!(firstSeq > 0)) throw new Error('no seqs drawn for new usage events');
+  /** A lookup's rows read: the stored keys per scope, and the first seq of the block of `n` drawn with it. */
+  function readLookup(rows: readonly StoredKeyRow[], n: number, into: StoredKeys = new Map()): { stored: StoredKeys; firstSeq: number; lastSeq: number } {
+    let lastSeq = 0;
+    for (const r of rows) {
+      if (r.last != null) {
+        lastSeq = Number(r.last);
+        continue;
+      }
+      storeKey(into, Number(r.scope), r.idempotency_key, { seq: Number(r.seq), legacy_id: r.legacy_id });
+    }
+    return { stored: into, firstSeq: n > 0 ? lastSeq - n + 1 : 0, lastSeq };
+  }
+
+  /**
+   * The group's first pass from what the writer remembers, decided before the write lock is
+   * taken — or undefined when something must be read under the lock first (an
+   * Idempotency-Key record, a reference not remembered). Customers are remembered for one
+   * `customers_epoch`; the caller checks under the lock that it has not moved.
+   */
+  function speculate(jobs: readonly IngestJob[], nowIso: string): { pass: FirstPass; epoch: string } | undefined {
+    if (customersEpoch === undefined || jobs.some((job) => job.idempotency !== null)) return undefined;
+    const records = new Map<number, StoredIdempotencyRecord>();
+    const { outcomes, apply, unpacked } = jobsToApply(jobs, records, nowIso);
+    const groupScopeRef = refsFromCache(jobs, apply, unpacked);
+    if (groupScopeRef === undefined) return undefined;
+    const pass = firstPass({ outcomes, records, apply, unpacked, groupScopeRef, autoCreates: new Map() }, nowIso);
+    return { pass, epoch: customersEpoch };
+  }
+
+  /**
+   * Applies the group in the open transaction, holding the write lock. `decided` is a first
+   * pass decided before the lock (still valid: the epoch did not move) with what its round trip
+   * found stored and the seq block it drew; without it the first pass is decided here.
+   * `decided.optimistic`: keys the writer does not know as stored were not looked up, and are
+   * COPYed as new — if one was stored after all, the unique index refuses the COPY, which is
+   * then rolled back to the savepoint taken before it and done again after a full lookup.
+   *
+   * Without Idempotency-Key records to store, nothing is left to write once the rows are
+   * COPYed, so it sends COMMIT (after `beforeCommit`) *before* the second pass and computes the
+   * outcomes while PostgreSQL flushes the WAL; `committed` says whether it did. The outcomes
+   * are still handed out only after COMMIT returned.
+   */
+  async function applyGroup(
+    client: pg.PoolClient,
+    k: Kysely<Database>,
+    jobs: readonly IngestJob[],
+    epoch: string,
+    nowIso: string,
+    beforeCommit: () => Promise<void>,
+    decided?: { pass: FirstPass; stored: StoredKeys; firstSeq: number; lastSeq: number; optimistic: boolean },
+  ): Promise<{ outcomes: JobOutcome[]; committed: boolean; inserted: StoredKeys; lastSeq: number }> {
+    if (epoch !== customersEpoch) {
+      customersByScope = new Map();
+      cachedCustomers = 0;
+      customersEpoch = epoch;
+    }
+    let pass: FirstPass;
+    let found: { stored: StoredKeys; firstSeq: number; lastSeq: number } = { stored: new Map(), firstSeq: 0, lastSeq: 0 };
+    if (decided) {
+      pass = decided.pass;
+      found = decided;
+    } else {
+      // 1. Idempotency-Key records of the group, one query. Keys of one process never share a
+      //    group (ingest.ts refuses a key already running here with 409), so one record per job.
+      const records = new Map<number, StoredIdempotencyRecord>();
+      const withKey = jobs.map((_job, i) => i).filter((i) => jobs[i].idempotency !== null);
+      if (withKey.length > 0) {
+        const { rows } = await sql<StoredIdempotencyRecord & { merchant_id: string; environment: string; idempotency_key: string }>`
+          select r.merchant_id, r.environment, r.idempotency_key, r.request_hash, r.state, r.response_body, r.created_at, r.expires_at
+          from idempotency_records r
+          join unnest(${withKey.map((i) => jobs[i].scope.merchantId)}::text[], ${withKey.map((i) => jobs[i].scope.environment)}::text[], ${withKey.map(
+            (i) => jobs[i].idempotency!.key,
+          )}::text[]) as t(m, e, k) on r.merchant_id = t.m and r.environment = t.e and r.idempotency_key = t.k`.execute(k);
+        const byKey = new Map(rows.map((r) => [`${r.merchant_id}\u0000${r.environment}\u0000${r.idempotency_key}`, r]));
+        for (const i of withKey) {
+          const r = byKey.get(`${jobs[i].scope.merchantId}\u0000${jobs[i].scope.environment}\u0000${jobs[i].idempotency!.key}`);
+          if (r !== undefined) records.set(i, r);
+        }
+      }
+      // 2.–4. The jobs to apply, their references, the first pass.
+      const { outcomes, apply, unpacked } = jobsToApply(jobs, records, nowIso);
+      const { groupScopeRef, autoCreates } = await resolveRefs(k, jobs, apply, unpacked, nowIso);
+      pass = firstPass({ outcomes, records, apply, unpacked, groupScopeRef, autoCreates }, nowIso);
+      // 5. Which keys are stored already, and the seq block. Holding the write lock, nothing
+      //    else inserts meanwhile, so the rest are new.
+      if (pass.asked.size > 0 || pass.cols.key.length > 0) {
+        const { text, values } = lookupStatement(allKeys(pass), pass.cols.key.length, false);
+        found = readLookup((await client.query<StoredKeyRow>(text, values)).rows, pass.cols.key.length);
+      }
+    }
+    const { outcomes, apply, unpacked, groupScopeRef, cols } = pass;
+
+    // 6. The new rows, COPYed: every claimed row not stored. Their seqs come from the block drawn
+    //    under the lock, in group order, so seqs still increase in commit order (the usage
+    //    indexer's cursor).
+    const copyNew = async (stored: StoredKeys, firstSeq: number, lastSeq: number) => {
+      const fresh = new Map<number, Map<string, number>>(); // scope ref → key → new seq
       let seq = firstSeq;
-      let newRows = 0;
       let text = '';
+      // Sent in slices as they are written, so PostgreSQL starts on the first while this
+      // thread writes the rest.
+      let copy: ReturnType<typeof startCopy> | undefined;
       for (let row = 0; row < cols.key.length; row++) {
         const scopeRef = cols.s[row];
         const key = cols.key[row];
         if (stored.get(scopeRef)?.has(key)) continue;
+        if (!(seq > 0 && seq <= lastSeq)) throw new Error('more new usage events than seqs drawn');
         let m = fresh.get(scopeRef);
         if (m === undefined) fresh.set(scopeRef, (m = new Map()));
         m.set(key, seq);
         text += `${seq}\t${scopeRef}\t${copyText(key)}\t${cols.c[row]}\t${cols.m[row]}\t${cols.q[row]}\t${cols.o[row]}\t${cols.d[row]}\t${cols.r[row]}\n`;
         seq++;
-        newRows++;
+        if ((seq - firstSeq) % COPY_SLICE_ROWS === 0) {
+          copy ??= startCopy(client);
+          copy.stream.write(text);
+          text = '';
+        }
       }
+      const newRows = seq - firstSeq;
       if (newRows > 0) {
-        const stream = client.query(copyFrom('copy usage_events (seq, scope, idempotency_key, customer, metric, quantity, occurred_at, dimensions, received_at) from stdin'));
-        await new Promise<void>((resolve, reject) => {
-          stream.on('finish', resolve);
-          stream.on('error', reject);
-          stream.end(text);
-        });
-        if (stream.rowCount !== newRows) throw new Error(`COPY stored ${stream.rowCount} usage events, expected ${newRows}`);
+        copy ??= startCopy(client);
+        copy.stream.end(text);
+        await copy.done;
+        if (copy.stream.rowCount !== newRows) throw new Error(`COPY stored ${copy.stream.rowCount} usage events, expected ${newRows}`);
       }
+      return fresh;
+    };
+    let fresh: Map<number, Map<string, number>>;
+    try {
+      fresh = await copyNew(found.stored, found.firstSeq, found.lastSeq);
+    } catch (error) {
+      if (!decided?.optimistic || (error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      // A key taken as new was stored (by another replica, or before this process knew): back
+      // to before the COPY, look every key up, COPY again.
+      optimisticMisses++;
+      pauseOptimism = postgresWriterLimits.optimismPauseGroups;
+      await client.query(`rollback to savepoint ${COPY_SAVEPOINT}`);
+      const { text, values } = lookupStatement(allKeys(pass), cols.key.length, false);
+      found = readLookup((await client.query<StoredKeyRow>(text, values)).rows, cols.key.length);
+      fresh = await copyNew(found.stored, found.firstSeq, found.lastSeq);
     }
+    const stored = found.stored;
 
-    // 6. Second pass of the same rules, now knowing what is stored: the outcomes.
+    // 7. Second pass of the same rules, now knowing what is stored: the outcomes.
     const codecNow = await eventIdCodec(k);
     let committing: Promise<unknown> | undefined;
     if (!apply.some((i) => jobs[i].idempotency !== null)) {
@@ -487,7 +736,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
     }
     const deleteRecords: number[] = [];
     const newRecords: Array<[number, NewIdempotencyRecord]> = [];
-    const handedOut = new Map<number, Map<string, { seq: number; legacy_id: null }>>();
+    const handedOut: StoredKeys = new Map();
     for (const i of apply) {
       const scopeRef = groupScopeRef.get(i)!;
       const mine = fresh.get(scopeRef);
@@ -496,7 +745,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       if (given === undefined) handedOut.set(scopeRef, (given = new Map()));
       const done = given;
       const view: UsageWriteTx = {
-        ...baseView(i),
+        ...baseView(pass, i),
         deleteIdempotencyRecord: () => void deleteRecords.push(i),
         insertIdempotencyRecord: (_scope, _key, r) => void newRecords.push([i, r]),
         insertEvent(_scopeRef, key) {
@@ -514,10 +763,10 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
     for (const m of fresh.values()) if (m.size > 0) throw new Error('usage events inserted that no batch claimed (the two passes disagree)');
     if (committing) {
       await committing;
-      return { outcomes, committed: true };
+      return { outcomes, committed: true, inserted: handedOut, lastSeq: found.lastSeq };
     }
 
-    // 7. Idempotency-Key records: expired or abandoned ones replaced, outcomes stored — in the
+    // 8. Idempotency-Key records: expired or abandoned ones replaced, outcomes stored — in the
     //    events' transaction, so an outcome is stored if and only if its events are.
     if (deleteRecords.length > 0) {
       await sql`
@@ -535,7 +784,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
           ${col((_, r) => r.requestHash)}::text[], ${col((_, r) => r.outcome)}::text[], ${col((_, r) => r.createdAt)}::text[], ${col((_, r) => r.expiresAt)}::text[])
           as t(m, e, k, h, b, c, x)`.execute(k);
     }
-    return { outcomes, committed: false };
+    return { outcomes, committed: false, inserted: handedOut, lastSeq: found.lastSeq };
   }
 
   async function purgeIfDue(k: Kysely<Database>, now: Date, nowIso: string): Promise<void> {
@@ -564,34 +813,100 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
     });
   }
 
+  /**
+   * The connection of the last group, kept until the end of the event loop's turn: the queue
+   * hands over the next group as soon as one commits (group-commit.ts), and that group's first
+   * message then goes out at once — not after the pool's hand-over, which waits for every
+   * response of the group just committed to be written. Released when no group follows, so the
+   * pool can close.
+   */
+  let kept: { client: pg.PoolClient } | undefined;
+  const keep = (client: pg.PoolClient) => {
+    const mine = { client };
+    kept = mine;
+    setImmediate(() => {
+      if (kept !== mine) return;
+      kept = undefined;
+      client.release();
+    });
+  };
+
   return {
     get fallbacks() {
       return fallbacks;
+    },
+    get decidedBeforeLock() {
+      return { ...decidedBeforeLock, optimisticMisses };
     },
     async commitGroup(jobs: readonly IngestJob[]): Promise<JobOutcome[]> {
       const now = ctx.clock.now();
       const nowIso = now.toISOString();
       const pool = db.postgresPool;
       if (!pool) throw new Error('the PostgreSQL usage writer needs the database pool');
-      const client = await pool.connect();
+      // Decided before the lock when the writer remembers every reference the group names, so
+      // nothing but PostgreSQL's work is left between taking the lock and the COPY.
+      const speculated = speculate(jobs, nowIso);
+      const plan = speculated ? planLookup(speculated.pass) : undefined;
+      const client = kept?.client ?? (await pool.connect());
+      kept = undefined;
       let decided = false;
       try {
         // One round trip: the transaction, the write lock every transaction here takes
-        // (core/db/postgres.ts), and the epoch the customer cache is valid for.
-        const opened = (await client.query(
-          `begin; select pg_advisory_xact_lock(${WRITE_LOCK_KEY}); select customers_epoch::text as epoch from usage_state where id = 1`,
-        )) as unknown as pg.QueryResult<{ epoch: string }>[];
+        // (core/db/postgres.ts), the epoch the customer cache is valid for — and, with a first
+        // pass decided already, the events committed since this writer last looked, a savepoint
+        // before the COPY, and the lookup with its seq block (arrays written into the text: a
+        // message of several statements cannot carry parameters).
+        const statements = [`begin; select pg_advisory_xact_lock(${WRITE_LOCK_KEY}); select customers_epoch::text as epoch from usage_state where id = 1`];
+        if (plan) {
+          statements.push(
+            `select seq::text, scope::text, idempotency_key, legacy_id from usage_events
+             where seq > greatest(${knownUpTo}, (select coalesce(max(seq), 0) from usage_events) - ${postgresWriterLimits.catchUpRows})`,
+            `savepoint ${COPY_SAVEPOINT}`,
+            plan.asked.size > 0 || plan.n > 0 ? lookupStatement(plan.asked, plan.n, true).text : 'select 1 where false',
+          );
+        }
+        const opened = (await client.query(statements.join('; '))) as unknown as pg.QueryResult[];
+        const epoch = (opened[2].rows[0] as { epoch: string }).epoch;
         const k = kyselyOn(client);
         const beforeCommit = async () => {
           await purgeIfDue(k, now, nowIso);
           decided = true;
         };
-        const { outcomes, committed } = await applyGroup(client, k, jobs, opened[2].rows[0].epoch, nowIso, beforeCommit);
+        let ready: Parameters<typeof applyGroup>[6];
+        let seen = knownUpTo;
+        if (speculated && plan) {
+          // Committed since this writer last looked: remembered, so it need not probe for them.
+          const caughtUp = opened[3].rows as StoredKeyRow[];
+          for (const r of caughtUp) {
+            remember(Number(r.scope), r.idempotency_key, Number(r.seq), r.legacy_id);
+            seen = Math.max(seen, Number(r.seq));
+          }
+          if (speculated.epoch === epoch) {
+            // Stored: what the writer knew, what it just read back, what the lookup found.
+            const found = readLookup(opened[5].rows as StoredKeyRow[], plan.n, plan.known);
+            for (const r of caughtUp) {
+              const scopeRef = Number(r.scope);
+              if (speculated.pass.claimed.get(scopeRef)?.has(r.idempotency_key) || speculated.pass.asked.get(scopeRef)?.has(r.idempotency_key))
+                storeKey(found.stored, Number(r.scope), r.idempotency_key, { seq: Number(r.seq), legacy_id: r.legacy_id });
+            }
+            ready = { pass: speculated.pass, ...found, optimistic: plan.optimistic };
+            decidedBeforeLock.kept++;
+          } else {
+            // A customer changed since the pass was decided (archived, period closed, created):
+            // decide again under the lock. The seqs drawn are a gap, as a rolled-back batch's.
+            decidedBeforeLock.redone++;
+          }
+        }
+        const { outcomes, committed, inserted, lastSeq } = await applyGroup(client, k, jobs, epoch, nowIso, beforeCommit, ready);
         if (!committed) {
           await beforeCommit();
           await client.query('commit');
         }
-        client.release();
+        // Committed: remembered as stored. Every seq up to the block's end is now known, when
+        // this group read what others committed before it (under the lock nothing else ran).
+        for (const [scopeRef, keys] of inserted) for (const [key, row] of keys) remember(scopeRef, key, row.seq, null);
+        if (plan) knownUpTo = Math.max(seen, lastSeq);
+        keep(client);
         return outcomes;
       } catch (error) {
         clearCaches();

@@ -27,6 +27,14 @@ export interface UsageEventWriter {
    * PostgreSQL writer); a diagnostic: the fast path should hold for well-behaved traffic.
    */
   readonly fallbacks?: number;
+  /**
+   * The PostgreSQL writer's path, a diagnostic and the tests' proof of it: groups whose first
+   * pass was decided before the write lock from what the writer remembers (`kept`), those
+   * decided again under it because a customer had changed meanwhile (`redone`), and optimistic
+   * COPYs the unique index refused (a key stored that the writer did not know of), each done
+   * again after a full lookup in the same transaction (`optimisticMisses`).
+   */
+  readonly decidedBeforeLock?: { readonly kept: number; readonly redone: number; readonly optimisticMisses: number };
   /** Whether the writer can take work now (a writer on its own thread may die and restart). */
   health?(): WriterHealth;
 }
