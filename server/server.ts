@@ -7,6 +7,7 @@ import { migrateWithBackup } from '../core/db/backup.js';
 import { createUsageIngest, installUsageIngest, usageIngestFor } from '../core/usage/ingest.js';
 import { type ThreadedUsageEventWriter, createThreadedUsageWriterAndIndexer } from '../core/usage/worker-writer.js';
 import { createThreadedUsageReader, installUsageReader } from '../core/usage/reader.js';
+import { createEventFeedBuffer } from '../core/usage/event-feed.js';
 import { createRequestListener } from './app.js';
 import { type RunningInvoiceScheduler, startInvoiceScheduler } from './workers/invoice-scheduler.js';
 import { startLeaderElection } from '../core/db/leader.js';
@@ -80,6 +81,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     resolveHost: options.resolveHost,
   });
   let usageWriter: ThreadedUsageEventWriter | undefined;
+  // What the writer thread commits, handed to the usage reader thread in shared memory
+  // (core/usage/event-feed.ts), so reads do not load every new event back from the file.
+  const eventFeed = config.ingestThread && embeddedFile !== null ? createEventFeedBuffer() : undefined;
   if (config.ingestThread && embeddedFile !== null) {
     // Commits on one thread, the per-customer index on another (its own file and write lock).
     usageWriter = createThreadedUsageWriterAndIndexer({
@@ -87,6 +91,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       durable: config.durable,
       clock: ctx.clock,
       autoCheckpoint: !fileDb,
+      feed: eventFeed,
       onThreadDeath: (reason) => console.error('[buffmoney] usage writer thread died; restarting it:', reason),
     });
     installUsageIngest(ctx, createUsageIngest(ctx, { writer: usageWriter }));
@@ -98,6 +103,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ? createThreadedUsageReader({
           file: embeddedFile,
           nice: config.backgroundNice,
+          feed: eventFeed,
           onThreadDeath: (reason) => console.error('[buffmoney] usage reader thread died:', reason),
         })
       : undefined;

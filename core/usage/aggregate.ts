@@ -61,7 +61,8 @@ function dimensionSetCache(db: CoreContext['db']): Map<number, ParsedDimensions>
 // `_scope` stays in the signature: callers name the merchant scope they read for, and a
 // customer id belongs to exactly one scope (the query needs only the id).
 /** One customer's events in a window, after the index cursor (the unindexed tail). */
-export type TailRow = { metric: number; dimensions: number; quantity: string };
+/** `quantity`: the stored text, or (from the reader thread's feed) the same integer as a number when it has at most 15 digits. */
+export type TailRow = { metric: number; dimensions: number; quantity: string | number };
 /**
  * Where the unindexed tail comes from, read on the snapshot `tx`: by default a scan of
  * usage_events after the cursor (~65 ms per million rows); the reader thread keeps it grouped by
@@ -91,17 +92,18 @@ export async function aggregateUsage(
     const [cursor] = await indexCursor(k);
     const indexed = await aggregateIndexed(tx, customer.ref, from, to, Number(cursor.last_seq));
     const tail = await tailSource(tx, Number(cursor.last_seq), Number(customer.ref), from.getTime(), to.getTime());
-    return indexed.concat(tail);
+    return (indexed as TailRow[]).concat(tail);
   });
   if (groups.length === 0) return [];
 
   // Dimension sets are read (and parsed) once each, not once per event — and once per process:
   // the reader thread serves 20 reads a second, each over hundreds of sets (dimensionSetCache).
   // This read resolves from its own map, so the cache starting over mid-read loses nothing.
+  const combined = combineRows(groups);
   const cache = dimensionSetCache(ctx.db);
   const sets = new Map<number, ParsedDimensions>();
   const missing: number[] = [];
-  for (const id of new Set(groups.map((g) => g.dimensions))) {
+  for (const id of new Set(combined.map((g) => g.dimensions))) {
     const parsed = cache.get(id);
     if (parsed) sets.set(id, parsed);
     else missing.push(id);
@@ -121,11 +123,11 @@ export async function aggregateUsage(
   }
 
   const totals = new Map<string, { metric: string; dimensions: Record<string, string>; quantity: bigint }>();
-  for (const g of groups) {
+  for (const g of combined) {
     const { key, dimensions } = sets.get(g.dimensions) ?? canonicalDimensions('{}');
     const metric = metricOf(g.metric);
     const groupKey = `${metric}\u0000${key}`;
-    const quantity = BigInt(g.quantity);
+    const quantity = g.quantity;
     const acc = totals.get(groupKey);
     if (!acc) {
       totals.set(groupKey, { metric, dimensions, quantity });
@@ -139,6 +141,39 @@ export async function aggregateUsage(
   return [...totals.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, t]) => ({ metric: t.metric, dimensions: { ...t.dimensions }, quantity: t.quantity.toString() })); // a copy: the cached set stays as read
+}
+
+/**
+ * Rows of one metric and dimension set combined (summed, or the maximum for a gauge) before
+ * anything per group is looked up: the unindexed tail gives a row per event (~1,300 a read for
+ * one customer at full ingest speed), and a BigInt and a key string per event cost the reader
+ * thread more than its tail. Sums stay in a number while exact (the reader thread's feed gives
+ * integers of ≤ 15 digits as numbers) and move into a BigInt before they could round.
+ */
+function combineRows(rows: readonly TailRow[]): Array<{ metric: number; dimensions: number; quantity: bigint }> {
+  type Acc = { exact: number; big: bigint; any: boolean };
+  const byMetric = new Map<number, { gauge: boolean; byDimensions: Map<number, Acc> }>();
+  for (const r of rows) {
+    let m = byMetric.get(r.metric);
+    if (m === undefined) byMetric.set(r.metric, (m = { gauge: METRIC_AGGREGATION[metricOf(r.metric)] === 'max', byDimensions: new Map() }));
+    let acc = m.byDimensions.get(r.dimensions);
+    if (acc === undefined) m.byDimensions.set(r.dimensions, (acc = { exact: 0, big: 0n, any: false }));
+    const q = r.quantity;
+    if (m.gauge) {
+      const v = BigInt(q);
+      if (!acc.any || v > acc.big) acc.big = v;
+    } else if (typeof q === 'number' && acc.exact + q <= Number.MAX_SAFE_INTEGER) {
+      acc.exact += q;
+    } else {
+      acc.big += BigInt(q);
+    }
+    acc.any = true;
+  }
+  const out: Array<{ metric: number; dimensions: number; quantity: bigint }> = [];
+  for (const [metric, { gauge, byDimensions }] of byMetric) {
+    for (const [dimensions, acc] of byDimensions) out.push({ metric, dimensions, quantity: gauge ? acc.big : acc.big + BigInt(acc.exact) });
+  }
+  return out;
 }
 
 // Quantities are TEXT on SQLite and numeric on PostgreSQL: their digits are counted as text on both.

@@ -34,6 +34,13 @@ export class GroupCommitQueue {
   }
 
   submit(job: IngestJob): Promise<JobOutcome> {
+    if (this.writer.prepare) {
+      try {
+        this.writer.prepare(job);
+      } catch {
+        // Only an optimisation: the group decides the job anyway.
+      }
+    }
     return new Promise((resolve) => {
       this.waiting.push({ job, resolve });
       this.schedule();

@@ -206,7 +206,64 @@ describe('group commit', () => {
     expect(writer.fallbacks ?? 0).toBe(0);
     // On PostgreSQL: 'b' and 'd' (and the retry) were decided before the lock; 'c' and 'e' were
     // decided that way too, found the customers' epoch moved, and were decided again under it.
-    if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 3, redone: 2, optimisticMisses: 0 });
+    if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toMatchObject({ kept: 3, redone: 2, optimisticMisses: 0 });
+  });
+
+  it('decides each batch as it queues; a group of such batches settles as if they ran one after another', async () => {
+    const writer = createUsageEventWriter(ctx);
+    const ingest = createUsageIngest(ctx, { writer });
+    const events = (...list: Array<[string, string]>) =>
+      Buffer.from(
+        JSON.stringify({ events: list.map(([k, occurredAt]) => ({ customerExternalId: 'user_42', idempotencyKey: k, metric: 'agent_run', quantity: '1', occurredAt })) }),
+      );
+    const open = '2026-05-25T11:00:00Z';
+    const closed = '2026-05-25T10:00:00Z';
+    await ctx.db.kysely.updateTable('customers').set({ usage_locked_until: '2026-05-25T10:30:00.000Z' }).where('id', '=', 'cus_1').execute();
+    const first = await ingest.ingest({ scope, body: events(['old', open]) }); // the writer now remembers user_42, period closed
+    const oldId = JSON.parse(first.resultsJson)[0].eventId;
+    const resume = ingest.pauseWrites();
+    // Refused events ask about keys another batch of the group claims, and a stored one.
+    const pending = [
+      ingest.ingest({ scope, body: events(['k', closed], ['a', open], ['old', open], ['a', open]) }),
+      ingest.ingest({ scope, body: events(['k', open], ['old', closed]) }),
+      ingest.ingest({ scope, body: events(['k', open], ['k', closed], ['a', closed], ['n', closed]) }),
+    ];
+    resume();
+    const results = (await Promise.all(pending)).map((r) => JSON.parse(r.resultsJson));
+    expect(results.map((r) => r.map((x: any) => x.reason ?? x.status))).toEqual([
+      ['period_closed', 'accepted', 'duplicate', 'duplicate'],
+      ['accepted', 'duplicate'],
+      ['duplicate', 'duplicate', 'duplicate', 'period_closed'],
+    ]);
+    expect(results[0][2].eventId).toBe(oldId);
+    expect(results[0][3].eventId).toBe(results[0][1].eventId);
+    expect(results[1][1].eventId).toBe(oldId);
+    expect(results[2][0].eventId).toBe(results[1][0].eventId);
+    expect(results[2][1].eventId).toBe(results[1][0].eventId);
+    expect(results[2][2].eventId).toBe(results[0][1].eventId);
+    expect(await count('usage_events')).toBe(3);
+    expect(writer.fallbacks ?? 0).toBe(0);
+    // On PostgreSQL the three batches were decided as they queued, and their group before the lock.
+    if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 1, redone: 0, optimisticMisses: 0, preparedEarly: 3, preparedLate: 0 });
+  });
+
+  it('decides a batch again when its group forms if what it was decided on changed after it queued', async () => {
+    const writer = createUsageEventWriter(ctx);
+    const ingest = createUsageIngest(ctx, { writer, maxGroupEvents: 1 });
+    const at = (key: string, occurredAt: string) =>
+      Buffer.from(JSON.stringify({ events: [{ customerExternalId: 'user_42', idempotencyKey: key, metric: 'agent_run', quantity: '1', occurredAt }] }));
+    expect((await ingest.ingest({ scope, body: at('warm', '2026-05-25T11:00:00Z') })).counts.accepted).toBe(1);
+    const resume = ingest.pauseWrites();
+    // Both decided as they queue, with the period open; then another connection closes it.
+    const pending = [ingest.ingest({ scope, body: at('p', '2026-05-25T10:00:00Z') }), ingest.ingest({ scope, body: at('q', '2026-05-25T10:00:00Z') })];
+    await ctx.db.kysely.updateTable('customers').set({ usage_locked_until: '2026-05-25T10:30:00.000Z' }).where('id', '=', 'cus_1').execute();
+    resume();
+    const results = (await Promise.all(pending)).map((r) => JSON.parse(r.resultsJson).map((x: any) => x.reason ?? x.status));
+    // 'p' (its own group): the epoch read under the lock had moved, so it was decided again there.
+    // 'q' (the next group): the writer had forgotten the customer meanwhile, so its early pass was dropped.
+    expect(results).toEqual([['period_closed'], ['period_closed']]);
+    expect(await count('usage_events')).toBe(1);
+    if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 1, redone: 1, optimisticMisses: 0, preparedEarly: 1, preparedLate: 1 });
   });
 
   it('finds stored keys of every shape when the lookup is written into the statement text (quotes, backslashes, braces, commas, NULL, unicode)', async () => {
@@ -219,7 +276,7 @@ describe('group commit', () => {
     expect(await statuses([...keys].reverse())).toEqual(keys.map(() => 'duplicate'));
     expect(await count('usage_events')).toBe(1 + keys.length);
     expect(writer.fallbacks ?? 0).toBe(0);
-    if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 2, redone: 0, optimisticMisses: 0 });
+    if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 2, redone: 0, optimisticMisses: 0, preparedEarly: 2, preparedLate: 0 });
   });
 
   it('rolls back only the batch that failed; its neighbours in the group commit', async () => {
@@ -385,7 +442,7 @@ describe('two processes on one database (a second connection, as a second replic
       expect(met[450].eventId).toBe(late[0].eventId);
       expect(await count('usage_events')).toBe(6 + 451); // a1 a2 b1 b2 a3 m1, then n0…n449 and m2
       expect(writer.fallbacks ?? 0).toBe(0); // the COPY was done again in the same transaction, not batch by batch
-      if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 3, redone: 0, optimisticMisses: 1 });
+      if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 3, redone: 0, optimisticMisses: 1, preparedEarly: 3, preparedLate: 0 });
     } finally {
       Object.assign(postgresWriterLimits, limits);
       await other.close();

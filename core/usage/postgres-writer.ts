@@ -52,6 +52,28 @@ function textArrayLiteral(values: readonly string[]): string {
   return `${out}}`;
 }
 
+/** Rows to insert, column by column: scope ref, key, customer ref, metric, quantity, occurred, dimensions, received. */
+interface Cols {
+  s: number[];
+  key: string[];
+  c: number[];
+  m: number[];
+  q: string[];
+  o: number[];
+  d: number[];
+  r: number[];
+}
+
+/** One job's first pass (postgres-writer's step 4), before its group is settled. */
+interface JobPass {
+  scopeRef: number;
+  cols: Cols;
+  /** Key → row in `cols`. */
+  claimed: Map<string, number>;
+  /** Keys its refused events asked about. */
+  asked: Set<string>;
+}
+
 /** Stored events by scope ref and key. */
 type StoredKeys = Map<number, Map<string, { seq: number; legacy_id: string | null }>>;
 function storeKey(into: StoredKeys, scopeRef: number, key: string, row: { seq: number; legacy_id: string | null }): void {
@@ -95,7 +117,8 @@ function kyselyOn(client: pg.PoolClient): Kysely<Database> {
  * 4. First pass of the shared rules (`applyIngestJob`, decide-only) over a view of the
  *    transaction: which events would be inserted — each key claimed by its first insertable
  *    event in group order, as if the batches ran one after another — and which refused events
- *    ask whether their key is stored.
+ *    ask whether their key is stored. Batch by batch, then merged (`passJob`, `mergePasses`);
+ *    in the common case each batch's pass was decided from the caches as it queued (`prepare`).
  * 5. One lookup of all those keys (an index probe per key), and in the same round trip one
  *    block of seqs drawn from the sequence under the lock.
  * 6. The new rows — claimed and not stored — `COPY`ed into usage_events with those seqs. Plain COPY is safe because, holding the
@@ -276,6 +299,13 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
   let customersByScope = new Map<number, Map<string, CustomerRef>>();
   let cachedCustomers = 0;
   /**
+   * Moves whenever a remembered reference is forgotten or may have changed (caches cleared, the
+   * epoch moved): a job's first pass decided in an earlier generation is decided again.
+   */
+  let generation = 0;
+  let preparedEarly = 0;
+  let preparedLate = 0;
+  /**
    * Keys known to be stored (by scope ref, then key → the stored row): the ones this writer committed
    * and the ones it read back as committed by others — events are never updated or deleted, so
    * what is known stays true. `knownUpTo`: every event up to this seq is known (or was let go
@@ -308,6 +338,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
   let optimisticMisses = 0;
 
   const clearCaches = () => {
+    generation++;
     scopeRefs.clear();
     dimensionIds.clear();
     customersEpoch = undefined;
@@ -368,7 +399,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
     groupScopeRef: Map<number, number>;
     autoCreates: Map<string, boolean>;
     /** The rows the group would insert (each key claimed by its first insertable event)… */
-    cols: { s: number[]; key: string[]; c: number[]; m: number[]; q: string[]; o: number[]; d: number[]; r: number[] };
+    cols: Cols;
     /** …by scope ref and key (→ row index)… */
     claimed: Map<number, Map<string, number>>;
     /** …and the keys refused events asked about (whether stored: then they are duplicates). */
@@ -409,29 +440,6 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
   }
 
   /**
-   * Step 3 from what the writer remembers only: the scope ref of every job, or undefined when a
-   * scope, a valid event's customer or a dimension set is not remembered (then step 3 runs
-   * under the lock, with queries).
-   */
-  function refsFromCache(jobs: readonly IngestJob[], apply: number[], unpacked: IngestJob[]): Map<number, number> | undefined {
-    const groupScopeRef = new Map<number, number>();
-    for (const i of apply) {
-      const { scope } = jobs[i];
-      const ref = scopeRefs.get(`${scope.merchantId}\u0000${scope.environment}`);
-      if (ref === undefined) return undefined;
-      groupScopeRef.set(i, ref);
-      const batch = unpacked[i].batch as CheckedBatch;
-      const known = customersByScope.get(ref);
-      for (let e = 0; e < batch.count; e++) {
-        if (batch.reasons[e] !== 0) continue;
-        if (!known?.has(batch.externalIds[e])) return undefined;
-      }
-      for (const canonical of batch.dimensionSets) if (!dimensionIds.has(canonical)) return undefined;
-    }
-    return groupScopeRef;
-  }
-
-  /**
    * Step 3 under the lock: references, set-wise for the group — scopes, customers
    * (auto-created in one insert when the merchant wants that), dimension sets — each only when
    * not remembered.
@@ -467,12 +475,16 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       if (cachedCustomers + found.byExternalId.size > WriterCaches.MAX_CUSTOMERS) {
         for (const m of customersByScope.values()) m.clear();
         cachedCustomers = 0;
+        generation++;
       }
       for (const [externalId, c] of found.byExternalId) known.set(externalId, c);
       cachedCustomers += found.byExternalId.size;
     }
     if (wantedDimensions.size > 0) {
-      if (dimensionIds.size + wantedDimensions.size > WriterCaches.MAX_DIMENSION_SETS) dimensionIds.clear();
+      if (dimensionIds.size + wantedDimensions.size > WriterCaches.MAX_DIMENSION_SETS) {
+        dimensionIds.clear();
+        generation++;
+      }
       for (const [canonical, id] of await dimensionSetRefs(k, [...wantedDimensions])) dimensionIds.set(canonical, id);
     }
     return { groupScopeRef, autoCreates };
@@ -501,52 +513,88 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
   }
 
   /**
-   * Step 4, the first pass of the shared rules: which events would be new. Every event the
-   * rules would insert claims its key, the first claimant in group order winning (as one after
-   * another on SQLite); events they refuse ask whether their key is stored (a retry of a stored
-   * event is a duplicate even if refused now).
+   * Step 4 for one job, the first pass of the shared rules: which of its events would be new.
+   * Every event the rules would insert claims its key (the job's first insertable event with it
+   * wins); events they refuse ask whether their key is stored (a retry of a stored event is a
+   * duplicate even if refused now). A job's decisions depend on no other job's — only on the
+   * references, the Idempotency-Key record and its own events — so a job is decided alone (before
+   * its group forms, see `prepare`) and `mergePasses` settles the group.
    */
-  function firstPass(base: Omit<FirstPass, 'cols' | 'claimed' | 'asked'>, nowIso: string): FirstPass {
-    const candidates = new Map<number, Map<string, number>>(); // scope ref → key → row index
-    const asked = new Map<number, Set<string>>();
-    const cols: FirstPass['cols'] = { s: [], key: [], c: [], m: [], q: [], o: [], d: [], r: [] };
-    const claim = (scopeRef: number) => {
-      let m = candidates.get(scopeRef);
-      if (m === undefined) candidates.set(scopeRef, (m = new Map()));
-      return m;
-    };
+  function passJob(base: Pick<FirstPass, 'records' | 'groupScopeRef' | 'autoCreates'>, i: number, job: IngestJob, nowIso: string): JobPass {
+    const scopeRef = base.groupScopeRef.get(i)!;
+    const claimed = new Map<string, number>();
+    const asked = new Set<string>();
+    const cols: Cols = { s: [], key: [], c: [], m: [], q: [], o: [], d: [], r: [] };
     const PENDING = { seq: 0, legacy_id: null };
+    const probe: UsageWriteTx = {
+      ...baseView(base, i),
+      deleteIdempotencyRecord: () => {},
+      insertIdempotencyRecord: () => {},
+      insertEvent(scopeRef, key, customerRef, metric, quantity, occurredMs, dimensionsRef, receivedMs) {
+        if (claimed.has(key)) return 0;
+        claimed.set(key, cols.key.length);
+        cols.s.push(scopeRef);
+        cols.key.push(key);
+        cols.c.push(customerRef);
+        cols.m.push(metric);
+        cols.q.push(quantity);
+        cols.o.push(occurredMs);
+        cols.d.push(dimensionsRef);
+        cols.r.push(receivedMs);
+        return 1;
+      },
+      findEvent(_scopeRef, key) {
+        if (claimed.has(key)) return PENDING;
+        asked.add(key);
+        return undefined;
+      },
+      eventIds: () => [],
+    };
+    applyIngestJob(probe, job, new WriterCaches(), ctx.ids, nowIso, true);
+    return { scopeRef, cols, claimed, asked };
+  }
+
+  /**
+   * Step 4 for the group: the jobs' passes in group order, as if the batches ran one after
+   * another — a key claimed by an earlier job is not new for a later one (its event is a
+   * duplicate of a row this group inserts), and a later job's question about such a key is
+   * answered by the group itself.
+   */
+  function mergePasses(base: Omit<FirstPass, 'cols' | 'claimed' | 'asked'>, passes: ReadonlyMap<number, JobPass>): FirstPass {
+    const claimed = new Map<number, Map<string, number>>(); // scope ref → key → row index
+    const asked = new Map<number, Set<string>>();
+    const cols: Cols = { s: [], key: [], c: [], m: [], q: [], o: [], d: [], r: [] };
     for (const i of base.apply) {
-      const claimed = claim(base.groupScopeRef.get(i)!);
-      const probe: UsageWriteTx = {
-        ...baseView(base, i),
-        deleteIdempotencyRecord: () => {},
-        insertIdempotencyRecord: () => {},
-        insertEvent(scopeRef, key, customerRef, metric, quantity, occurredMs, dimensionsRef, receivedMs) {
-          if (claimed.has(key)) return 0;
-          claimed.set(key, cols.key.length);
-          cols.s.push(scopeRef);
-          cols.key.push(key);
-          cols.c.push(customerRef);
-          cols.m.push(metric);
-          cols.q.push(quantity);
-          cols.o.push(occurredMs);
-          cols.d.push(dimensionsRef);
-          cols.r.push(receivedMs);
-          return 1;
-        },
-        findEvent(scopeRef, key) {
-          if (claimed.has(key)) return PENDING;
-          let a = asked.get(scopeRef);
-          if (a === undefined) asked.set(scopeRef, (a = new Set()));
-          a.add(key);
-          return undefined;
-        },
-        eventIds: () => [],
-      };
-      applyIngestJob(probe, base.unpacked[i], new WriterCaches(), ctx.ids, nowIso, true);
+      const job = passes.get(i)!;
+      let mine = claimed.get(job.scopeRef);
+      if (mine === undefined) claimed.set(job.scopeRef, (mine = new Map()));
+      const from = job.cols;
+      for (let row = 0; row < from.key.length; row++) {
+        const key = from.key[row];
+        if (mine.has(key)) continue;
+        mine.set(key, cols.key.length);
+        cols.s.push(from.s[row]);
+        cols.key.push(key);
+        cols.c.push(from.c[row]);
+        cols.m.push(from.m[row]);
+        cols.q.push(from.q[row]);
+        cols.o.push(from.o[row]);
+        cols.d.push(from.d[row]);
+        cols.r.push(from.r[row]);
+      }
+      if (job.asked.size === 0) continue;
+      let a = asked.get(job.scopeRef);
+      if (a === undefined) asked.set(job.scopeRef, (a = new Set()));
+      for (const key of job.asked) if (!mine.has(key)) a.add(key);
     }
-    return { ...base, cols, claimed: candidates, asked };
+    return { ...base, cols, claimed, asked };
+  }
+
+  /** Step 4 for a whole group, under the lock. */
+  function firstPass(base: Omit<FirstPass, 'cols' | 'claimed' | 'asked'>, nowIso: string): FirstPass {
+    const passes = new Map<number, JobPass>();
+    for (const i of base.apply) passes.set(i, passJob(base, i, base.unpacked[i], nowIso));
+    return mergePasses(base, passes);
   }
 
   /**
@@ -597,18 +645,58 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
   }
 
   /**
+   * Jobs decided before their group formed (`prepare`: when the request queued, typically while
+   * the previous group was in PostgreSQL), with the cache generation they were decided in.
+   */
+  const prepared = new WeakMap<IngestJob, { generation: number; unpacked: IngestJob; pass: JobPass }>();
+  const NO_RECORDS = new Map<number, StoredIdempotencyRecord>();
+  const NO_AUTO_CREATES = new Map<string, boolean>();
+
+  /**
+   * One job's first pass from what the writer remembers only, or undefined when something must
+   * be read under the lock first: an Idempotency-Key record, or a scope, a valid event's
+   * customer or a dimension set not remembered (only found customers are remembered, so no
+   * customer would be created).
+   */
+  function passFromCache(job: IngestJob, nowIso: string): { generation: number; unpacked: IngestJob; pass: JobPass } | undefined {
+    if (customersEpoch === undefined || job.idempotency !== null) return undefined;
+    const scopeRef = scopeRefs.get(`${job.scope.merchantId}\u0000${job.scope.environment}`);
+    if (scopeRef === undefined) return undefined;
+    const unpacked = { ...job, batch: unpackBatch(job.batch) };
+    const batch = unpacked.batch as CheckedBatch;
+    const known = customersByScope.get(scopeRef);
+    if (known === undefined) return undefined;
+    for (let e = 0; e < batch.count; e++) if (batch.reasons[e] === 0 && !known.has(batch.externalIds[e])) return undefined;
+    for (const canonical of batch.dimensionSets) if (!dimensionIds.has(canonical)) return undefined;
+    const pass = passJob({ records: NO_RECORDS, groupScopeRef: new Map([[0, scopeRef]]), autoCreates: NO_AUTO_CREATES }, 0, unpacked, nowIso);
+    return { generation, unpacked, pass };
+  }
+
+  /**
    * The group's first pass from what the writer remembers, decided before the write lock is
-   * taken — or undefined when something must be read under the lock first (an
-   * Idempotency-Key record, a reference not remembered). Customers are remembered for one
-   * `customers_epoch`; the caller checks under the lock that it has not moved.
+   * taken — each job's as prepared when it queued if the caches it read are unchanged, else now
+   * — or undefined when something must be read under the lock first. Customers are remembered
+   * for one `customers_epoch`; the caller checks under the lock that it has not moved.
    */
   function speculate(jobs: readonly IngestJob[], nowIso: string): { pass: FirstPass; epoch: string } | undefined {
-    if (customersEpoch === undefined || jobs.some((job) => job.idempotency !== null)) return undefined;
-    const records = new Map<number, StoredIdempotencyRecord>();
-    const { outcomes, apply, unpacked } = jobsToApply(jobs, records, nowIso);
-    const groupScopeRef = refsFromCache(jobs, apply, unpacked);
-    if (groupScopeRef === undefined) return undefined;
-    const pass = firstPass({ outcomes, records, apply, unpacked, groupScopeRef, autoCreates: new Map() }, nowIso);
+    if (customersEpoch === undefined) return undefined;
+    const passes = new Map<number, JobPass>();
+    const unpacked: IngestJob[] = new Array(jobs.length);
+    const groupScopeRef = new Map<number, number>();
+    const apply: number[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      let job = prepared.get(jobs[i]);
+      if (job === undefined || job.generation !== generation) {
+        job = passFromCache(jobs[i], nowIso);
+        if (job === undefined) return undefined;
+        preparedLate++;
+      } else preparedEarly++;
+      passes.set(i, job.pass);
+      unpacked[i] = job.unpacked;
+      groupScopeRef.set(i, job.pass.scopeRef);
+      apply.push(i);
+    }
+    const pass = mergePasses({ outcomes: new Array(jobs.length), records: NO_RECORDS, apply, unpacked, groupScopeRef, autoCreates: NO_AUTO_CREATES }, passes);
     return { pass, epoch: customersEpoch };
   }
 
@@ -638,6 +726,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       customersByScope = new Map();
       cachedCustomers = 0;
       customersEpoch = epoch;
+      generation++;
     }
     let pass: FirstPass;
     let found: { stored: StoredKeys; firstSeq: number; lastSeq: number } = { stored: new Map(), firstSeq: 0, lastSeq: 0 };
@@ -836,7 +925,13 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
       return fallbacks;
     },
     get decidedBeforeLock() {
-      return { ...decidedBeforeLock, optimisticMisses };
+      return { ...decidedBeforeLock, optimisticMisses, preparedEarly, preparedLate };
+    },
+    prepare(job: IngestJob): void {
+      // Decided now, while the writer is busy with an earlier group; taken up by `speculate`
+      // if nothing it read has been forgotten by then.
+      const early = passFromCache(job, ctx.clock.now().toISOString());
+      if (early !== undefined) prepared.set(job, early);
     },
     async commitGroup(jobs: readonly IngestJob[]): Promise<JobOutcome[]> {
       const now = ctx.clock.now();

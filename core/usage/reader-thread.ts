@@ -4,6 +4,7 @@ import { openDatabase } from '../db/index.js';
 import { lowerThreadPriority } from '../db/thread-priority.js';
 import { DomainError } from '../errors/index.js';
 import { aggregateUsage } from './aggregate.js';
+import { EventFeedReader } from './event-feed.js';
 import type { ReaderRequest, ReaderResponse } from './reader.js';
 import { createTailCache } from './tail-cache.js';
 
@@ -14,12 +15,12 @@ import { createTailCache } from './tail-cache.js';
  * a deferred read transaction (readSnapshot): one WAL snapshot, never the write lock. Reads
  * run one at a time on this thread's connection; ingestion on the other threads goes on.
  */
-const { file, nice } = workerData as { file: string; nice: number };
+const { file, nice, feed } = workerData as { file: string; nice: number; feed?: SharedArrayBuffer };
 lowerThreadPriority(nice);
 const db = openDatabase(file, { readonly: true });
 const ctx = { db } as unknown as CoreContext;
 // Every usage read of the process comes here: the unindexed tail is kept in memory between them.
-const tail = createTailCache();
+const tail = createTailCache(feed ? new EventFeedReader(feed) : undefined);
 const port = parentPort!;
 
 async function handle(req: ReaderRequest): Promise<void> {

@@ -3,10 +3,13 @@ import { ManualClock, createContext, type CoreContext } from '../context/index.j
 import { type Db, openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { inTransaction } from '../db/transaction.js';
-import { type TestDatabase, createTestDatabase, onPostgres } from '../testing/database.js';
+import { type TestDatabase, createTestDatabase, onPostgres, refuseInserts } from '../testing/database.js';
 import { aggregateUsage } from './aggregate.js';
+import { metricCode } from './batch.js';
+import { EventFeedWriter, createEventFeedBuffer } from './event-feed.js';
 import { createUsageIngest } from './ingest.js';
 import { createThreadedUsageReader, usageReaderFor } from './reader.js';
+import { createSqliteUsageEventWriter } from './sqlite-writer.js';
 import type { UsageMetric } from './tables.js';
 import { insertUsageRowForTest } from './testing.js';
 
@@ -119,6 +122,106 @@ describe('usage reader', () => {
       } finally {
         await writer.close();
       }
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it.skipIf(onPostgres)('sqlite: the reader thread takes committed events from the writer’s feed, and loads from its snapshot whatever the feed left out', async () => {
+    const now = new Date().toISOString();
+    await db.kysely
+      .insertInto('merchants')
+      .values({ id: scope.merchantId, name: 'R', email: 'r@example.com', password_hash: 'x', status: 'active', created_at: now, updated_at: now } as never)
+      .execute();
+    for (const id of ['cus_feed_a', 'cus_feed_b']) {
+      await db.kysely
+        .insertInto('customers')
+        .values({
+          id,
+          merchant_id: scope.merchantId,
+          environment: scope.environment,
+          external_id: id.slice(4),
+          name: id,
+          email: null,
+          metadata: '{}',
+          status: 'active',
+          usage_locked_until: null,
+          auto_created: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    }
+    (ctx.clock as ManualClock).set('2026-05-30T12:00:00.000Z'); // every event of May is in the past
+    const feed = createEventFeedBuffer(16); // small: a burst between two reads overflows it
+    const feedWriter = new EventFeedWriter(feed);
+    const ingest = createUsageIngest(ctx, { writer: createSqliteUsageEventWriter(ctx, { feed: feedWriter }) });
+    let k = 0;
+    const batch = (customer: 'feed_a' | 'feed_b', ...quantities: string[]) =>
+      Buffer.from(
+        JSON.stringify({
+          events: quantities.map((quantity, i) => ({
+            customerExternalId: customer,
+            idempotencyKey: quantity === 'boom' ? 'boom' : `f${++k}`,
+            metric: i % 2 === 0 ? 'tokens_input' : 'storage_gb',
+            quantity: quantity === 'boom' ? '1' : quantity,
+            occurredAt: `2026-05-${String(1 + (k % 28)).padStart(2, '0')}T10:00:00.000Z`,
+            dimensions: { model: k % 3 === 0 ? 'a' : 'b' },
+          })),
+        }),
+      );
+    const reader = createThreadedUsageReader({ file: db.capabilities.embeddedFile!, feed });
+    const compare = async () => {
+      for (const customer of ['cus_feed_a', 'cus_feed_b'])
+        expect(await reader.aggregate(scope, customer, may, june)).toEqual(await aggregateUsage(ctx, scope, customer, may, june));
+    };
+    try {
+      await compare();
+      // Numbers, 16 digits (text in the feed) and 40 (not carried: a gap the snapshot fills).
+      expect((await ingest.ingest({ scope, body: batch('feed_a', '3', '999999999999999', '1000000000000001', '7', `5${'0'.repeat(39)}`, '11') })).counts.accepted).toBe(6);
+      expect((await ingest.ingest({ scope, body: batch('feed_b', '2', '4') })).counts.accepted).toBe(2);
+      await compare();
+      // Committed without the feed (another process): a gap, then the feed again.
+      await event('cus_feed_a', 'tokens_input', '13', '2026-05-09T00:00:00.000Z');
+      await ingest.ingest({ scope, body: batch('feed_a', '17', '19') });
+      await compare();
+      // More than the ring holds between two reads: the writer leaves rows out rather than wait.
+      const many = await ingest.ingest({ scope, body: batch('feed_b', ...Array.from({ length: 40 }, (_, i) => String(100 + i))) });
+      expect(many.counts.accepted).toBe(40);
+      expect(feedWriter.dropped).toBeGreaterThan(0);
+      await compare();
+      // A batch rolled back in its group: its rows were never published, and its seqs went to
+      // the next batch's rows, which the reader must hold with their own quantities.
+      const allowBoom = await refuseInserts(db, 'usage_events', 'boom', "NEW.idempotency_key = 'boom'");
+      const resume = ingest.pauseWrites();
+      const ok1 = ingest.ingest({ scope, body: batch('feed_a', '23') });
+      const bad = ingest.ingest({ scope, body: batch('feed_b', '29', '31', 'boom') });
+      const ok2 = ingest.ingest({ scope, body: batch('feed_b', '37', '41', '43') });
+      resume();
+      await expect(bad).rejects.toThrow(/boom/);
+      expect((await ok1).counts.accepted + (await ok2).counts.accepted).toBe(4);
+      await allowBoom();
+      await compare();
+      // Indexed in part: the rows the index took over are dropped from memory.
+      await ingest.indexCustomerUsage(25);
+      await ingest.ingest({ scope, body: batch('feed_a', '47') });
+      await compare();
+
+      // White-box: the rows do come from the feed. A row published that SQLite never stored is
+      // counted — which is why only the writer publishes, and only after COMMIT.
+      const before = await reader.aggregate(scope, 'cus_feed_b', may, june);
+      const [{ seq }] = (await db.kysely
+        .selectFrom('usage_events')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .execute()) as Array<{ seq: number }>;
+      const [{ ref }] = await db.kysely.selectFrom('usage_customers').select('ref').where('customer_id', '=', 'cus_feed_b').execute();
+      const [{ id: dims }] = await db.kysely.selectFrom('usage_dimension_sets').select('id').where('canonical', '=', '{"model":"b"}').execute();
+      const lie = new EventFeedWriter(feed);
+      lie.add(Number(seq) + 1, Number(ref), Date.parse('2026-05-20T00:00:00.000Z'), metricCode('tokens_input'), Number(dims), '1000000');
+      lie.publish();
+      const after = await reader.aggregate(scope, 'cus_feed_b', may, june);
+      const tokens = (rows: typeof before) => BigInt(rows.find((r) => r.metric === 'tokens_input' && r.dimensions.model === 'b')?.quantity ?? '0');
+      expect(tokens(after) - tokens(before)).toBe(1_000_000n);
     } finally {
       await reader.close();
     }

@@ -60,6 +60,12 @@ export interface ThreadedUsageReaderOptions {
   onThreadDeath?: (reason: string) => void;
   /** The reader threads' nice value on Linux (core/db/thread-priority.ts); default 0: unchanged. */
   nice?: number;
+  /**
+   * The committed-events feed the writer thread publishes into (event-feed.ts): the reader
+   * keeps the unindexed tail from it instead of reading every new row back. One reader only (a
+   * feed has one consumer); further threads read from SQLite.
+   */
+  feed?: SharedArrayBuffer;
 }
 
 interface ReaderThread {
@@ -78,7 +84,9 @@ export function createThreadedUsageReader(options: ThreadedUsageReaderOptions): 
   let closed = false;
 
   function start(t: ReaderThread): Worker {
-    const worker = new Worker(new URL('./reader-thread-entry.mjs', import.meta.url), { workerData: { file: options.file, nice: options.nice ?? 0 } });
+    const worker = new Worker(new URL('./reader-thread-entry.mjs', import.meta.url), {
+      workerData: { file: options.file, nice: options.nice ?? 0, feed: t === threads[0] ? options.feed : undefined },
+    });
     worker.unref(); // never the reason the process stays up
     t.worker = worker;
     worker.on('message', (res: ReaderResponse) => {

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CoreContext, MerchantScope } from '../context/index.js';
 import { type CustomerRef, type StoredIdempotencyRecord, type UsageWriteTx, WriterCaches, applyIngestJob } from './apply-job.js';
+import type { EventFeedWriter } from './event-feed.js';
 import { type EventIdCodec, createEventIdCodec } from './event-ids.js';
 import { createSqliteUsageIndexer } from './sqlite-indexer.js';
 import type { IngestJob, JobOutcome, UsageEventWriter } from './writer.js';
@@ -61,7 +62,7 @@ interface CustomerRow {
   ref: number | null;
 }
 
-function writeTx(s: Statements, codec: EventIdCodec): UsageWriteTx {
+function writeTx(s: Statements, codec: EventIdCodec, feed: EventFeedWriter | undefined): UsageWriteTx {
   const withRef = (row: CustomerRow): CustomerRef => ({
     ref: row.ref ?? Number(s.insertCustomerRef.run(row.id).lastInsertRowid),
     status: row.status,
@@ -85,7 +86,10 @@ function writeTx(s: Statements, codec: EventIdCodec): UsageWriteTx {
     dimensionSetRef: (canonical) => (s.findDimensionSet.get(canonical) as number | undefined) ?? Number(s.insertDimensionSet.run(canonical).lastInsertRowid),
     insertEvent(scopeRef, key, customerRef, metric, quantity, occurredMs, dimensionsRef, receivedMs) {
       const r = s.insertEvent.run(scopeRef, key, customerRef, metric, quantity, occurredMs, dimensionsRef, receivedMs);
-      return r.changes === 1 ? Number(r.lastInsertRowid) : 0;
+      if (r.changes !== 1) return 0;
+      const seq = Number(r.lastInsertRowid);
+      feed?.add(seq, customerRef, occurredMs, metric, dimensionsRef, quantity);
+      return seq;
     },
     findEvent: (scopeRef, key) => s.findEvent.get(scopeRef, key) as { seq: number; legacy_id: string | null } | undefined,
     eventIds: (seqs) => codec.encode(seqs),
@@ -99,7 +103,8 @@ function writeTx(s: Statements, codec: EventIdCodec): UsageWriteTx {
  * With synchronous=FULL the COMMIT returns after the WAL is fsynced; only then are outcomes
  * handed back — so a 200 always means durably stored, and one fsync is shared by the group.
  */
-export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter {
+export function createSqliteUsageEventWriter(ctx: CoreContext, options: { feed?: EventFeedWriter } = {}): UsageEventWriter {
+  const { feed } = options;
   const db = ctx.db;
   if (!db.exclusive) throw new Error('SQLite usage-event writer needs db.exclusive');
   const prepared = new WeakMap<BetterSqlite3.Database, { s: Statements; tx: UsageWriteTx }>();
@@ -114,7 +119,7 @@ export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter
       const s = prepare(raw);
       const key = s.eventIdKey.get() as Buffer | undefined;
       if (!key) throw new Error('usage_state has no event id key (migration 0006 missing?)');
-      p = { s, tx: writeTx(s, createEventIdCodec(key)) };
+      p = { s, tx: writeTx(s, createEventIdCodec(key), feed) };
       prepared.set(raw, p);
     }
     return p;
@@ -142,12 +147,14 @@ export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter
           caches.startGroup();
           for (let i = 0; i < jobs.length; i++) {
             s.savepoint.run();
+            const mark = feed?.mark() ?? 0;
             try {
               outcomes[i] = applyIngestJob(tx, jobs[i], caches, ctx.ids, nowIso);
               s.release.run();
             } catch (error) {
               s.rollbackToSavepoint.run();
               s.release.run();
+              feed?.rewind(mark);
               caches.clear(); // rows it created (customers, refs, dimension sets) are gone again
               outcomes[i] = { kind: 'failed', error };
             }
@@ -157,7 +164,9 @@ export function createSqliteUsageEventWriter(ctx: CoreContext): UsageEventWriter
             s.purgeIdempotency.run(nowIso, PURGE_SLICE);
           }
           s.commit.run();
+          feed?.publish(); // committed: the usage reader thread may take these rows (event-feed.ts)
         } catch (error) {
+          feed?.discard();
           caches.clear();
           epoch = -1;
           if (raw.inTransaction) s.rollback.run();

@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { CoreContext } from '../context/index.js';
 import { compiledQuery } from '../db/compiled.js';
 import type { TailRow, UnindexedTailSource } from './aggregate.js';
+import type { EventFeedReader } from './event-feed.js';
 
 /**
  * The unindexed tail of usage_events kept in memory, grouped by customer — for the usage reader
@@ -24,19 +25,20 @@ import type { TailRow, UnindexedTailSource } from './aggregate.js';
  * load once the backlog passes its threshold. A process that starts with a large backlog pays
  * one load of it on its first read.
  */
-export function createTailCache(): UnindexedTailSource & { readonly entries: number } {
+export function createTailCache(feed?: EventFeedReader): UnindexedTailSource & { readonly entries: number; readonly fromFeed: number } {
   interface Bucket {
     start: number;
     seq: number[];
     at: number[];
     metric: number[];
     dimensions: number[];
-    quantity: string[];
+    quantity: Array<string | number>;
   }
   const buckets = new Map<number, Bucket>();
   let seen = 0; // the highest seq loaded
   let prunedTo = 0; // entries with seq ≤ this are gone
   let entries = 0;
+  let fromFeed = 0;
 
   const prune = (cursor: number) => {
     for (const b of buckets.values()) {
@@ -60,7 +62,7 @@ export function createTailCache(): UnindexedTailSource & { readonly entries: num
       entries = 0;
       seen = prunedTo = lastSeq;
     }
-    const add = (seq: number, customer: number, at: number, metric: number, dimensions: number, quantity: string) => {
+    const add = (seq: number, customer: number, at: number, metric: number, dimensions: number, quantity: string | number) => {
       let b = buckets.get(customer);
       if (!b) buckets.set(customer, (b = { start: 0, seq: [], at: [], metric: [], dimensions: [], quantity: [] }));
       b.seq.push(seq);
@@ -71,6 +73,21 @@ export function createTailCache(): UnindexedTailSource & { readonly entries: num
       seen = seq;
       entries++;
     };
+    if (feed) {
+      // What the writer thread published since the last read, as long as it follows on from the
+      // last row held (seqs are dense): at full speed nearly every row comes this way. A gap —
+      // rows the feed left out, or committed elsewhere — stops it; the load below fills it from
+      // this read's snapshot, and later rows come from SQLite at the next read. Rows published
+      // after this snapshot began are committed too: holding them early changes no total (each
+      // row is counted once, from the index at or below the cursor or from here above it).
+      feed.take((seq, customer, at, metric, dimensions, quantity) => {
+        if (seq <= seen) return true;
+        if (seq !== seen + 1) return false;
+        add(seq, customer, at, metric, dimensions, quantity);
+        fromFeed++;
+        return true;
+      });
+    }
     const raw = tx.db.inTransactionConnection;
     if (raw) {
       // The reader thread: rows as arrays from a prepared statement (inside readSnapshot's
@@ -99,7 +116,8 @@ export function createTailCache(): UnindexedTailSource & { readonly entries: num
     }
     return out;
   };
-  return Object.defineProperty(source, 'entries', { get: () => entries }) as UnindexedTailSource & { readonly entries: number };
+  Object.defineProperty(source, 'fromFeed', { get: () => fromFeed });
+  return Object.defineProperty(source, 'entries', { get: () => entries }) as UnindexedTailSource & { readonly entries: number; readonly fromFeed: number };
 }
 
 const NEW_EVENTS_SQL = 'SELECT seq, customer, occurred_at, metric, dimensions, quantity FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?';

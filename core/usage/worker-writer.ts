@@ -53,6 +53,11 @@ export interface ThreadedWriterOptions {
    * `createThreadedUsageWriterAndIndexer` runs one of each.
    */
   role?: 'writer' | 'indexer';
+  /**
+   * The committed-events feed (event-feed.ts) the writer publishes into, shared with the usage
+   * reader thread; the indexer ignores it.
+   */
+  feed?: SharedArrayBuffer;
 }
 
 const UNAVAILABLE_CODE = 'ingest_unavailable';
@@ -99,7 +104,7 @@ export function createThreadedUsageEventWriter(options: ThreadedWriterOptions): 
 
   function spawn(): void {
     const worker = new Worker(new URL('./writer-thread-entry.mjs', import.meta.url), {
-      workerData: { dbPath: options.dbPath, durable: options.durable, autoCheckpoint: options.autoCheckpoint ?? true, role: options.role ?? 'writer' },
+      workerData: { dbPath: options.dbPath, durable: options.durable, autoCheckpoint: options.autoCheckpoint ?? true, role: options.role ?? 'writer', feed: options.feed },
     });
     const thread: Thread = { worker, ready: false };
     current = thread;
@@ -240,6 +245,7 @@ export function createThreadedUsageWriterAndIndexer(options: Omit<ThreadedWriter
   const indexer = createThreadedUsageEventWriter({
     ...options,
     role: 'indexer',
+    feed: undefined,
     // The checkpointer thread serves the database file; the index file's WAL is checkpointed by
     // the indexer's own commits (on its own thread, so a checkpoint only delays indexing).
     autoCheckpoint: true,

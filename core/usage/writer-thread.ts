@@ -3,6 +3,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import type { CoreContext } from '../context/index.js';
 import { openDatabase } from '../db/index.js';
 import { createUlidSource } from '../ids/index.js';
+import { EventFeedWriter } from './event-feed.js';
 import { createSqliteUsageIndexer } from './sqlite-indexer.js';
 import { createSqliteUsageEventWriter } from './sqlite-writer.js';
 import type { IngestJob, JobOutcome } from './writer.js';
@@ -14,7 +15,13 @@ import type { WriterRequest, WriterResponse, WireOutcome } from './worker-writer
  * commits. Time comes from the requester (its clock decides expiry and received-at), ids from
  * a ULID source of this thread.
  */
-const { dbPath, durable, autoCheckpoint, role } = workerData as { dbPath: string; durable: boolean; autoCheckpoint: boolean; role: 'writer' | 'indexer' };
+const { dbPath, durable, autoCheckpoint, role, feed } = workerData as {
+  dbPath: string;
+  durable: boolean;
+  autoCheckpoint: boolean;
+  role: 'writer' | 'indexer';
+  feed?: SharedArrayBuffer;
+};
 // The writer commits events and never attaches the usage index (its BEGIN IMMEDIATE would lock
 // that file too); the indexer thread attaches it and copies slices under the index file's lock
 // only (core/db/usage-index-file.ts), so the two run at once.
@@ -29,7 +36,7 @@ const ctx = {
   ),
   randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
 } as unknown as CoreContext;
-const writer = createSqliteUsageEventWriter(ctx);
+const writer = createSqliteUsageEventWriter(ctx, { feed: role === 'writer' && feed ? new EventFeedWriter(feed) : undefined });
 const indexer = createSqliteUsageIndexer(db);
 // The indexer inserts at ~1,000 places of a growing B-tree (one per active customer) every slice:
 // a larger page cache for the index keeps their paths in memory as the file grows.

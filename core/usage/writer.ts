@@ -34,7 +34,20 @@ export interface UsageEventWriter {
    * COPYs the unique index refused (a key stored that the writer did not know of), each done
    * again after a full lookup in the same transaction (`optimisticMisses`).
    */
-  readonly decidedBeforeLock?: { readonly kept: number; readonly redone: number; readonly optimisticMisses: number };
+  readonly decidedBeforeLock?: {
+    readonly kept: number;
+    readonly redone: number;
+    readonly optimisticMisses: number;
+    /** Jobs of groups decided before the lock whose pass was decided when they queued (`prepare`), and those decided only when their group formed. */
+    readonly preparedEarly: number;
+    readonly preparedLate: number;
+  };
+  /**
+   * Called as a job queues, before its group forms: a writer may decide what it can of the job
+   * ahead (the PostgreSQL writer: its first pass, while the previous group is in PostgreSQL).
+   * Must not throw and must not change what `commitGroup` decides, only how soon.
+   */
+  prepare?(job: IngestJob): void;
   /** Whether the writer can take work now (a writer on its own thread may die and restart). */
   health?(): WriterHealth;
 }
