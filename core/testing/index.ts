@@ -1,5 +1,5 @@
-import { type CoreContext, ManualClock, createContext } from '../context/index.js';
-import { openDatabase } from '../db/index.js';
+import { type CoreContext, type Environment, ManualClock, createContext } from '../context/index.js';
+import { type Db, openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { createTestDatabase } from './database.js';
 
@@ -34,6 +34,36 @@ export async function openTestContext(start: string = '2026-05-01T00:00:00.000Z'
       await database.cleanup();
     },
   };
+}
+
+/**
+ * An active customer row as the back office stores it (tests that need no API call); `extra`
+ * overrides any column (status, usage_locked_until, …). Returns the id.
+ */
+export async function insertTestCustomer(
+  db: Db,
+  customer: { id: string; merchantId: string; environment: Environment; externalId: string; extra?: Record<string, unknown> },
+): Promise<string> {
+  const now = new Date().toISOString();
+  await db.kysely
+    .insertInto('customers')
+    .values({
+      id: customer.id,
+      merchant_id: customer.merchantId,
+      environment: customer.environment,
+      external_id: customer.externalId,
+      name: customer.externalId,
+      email: null,
+      metadata: '{}',
+      status: 'active',
+      usage_locked_until: null,
+      auto_created: 0,
+      created_at: now,
+      updated_at: now,
+      ...customer.extra,
+    } as never)
+    .execute();
+  return customer.id;
 }
 
 /** A merchant row with only what the schema requires (tests that need no sign-up). */

@@ -4,6 +4,7 @@ import { type CoreContext, HOUR, ManualClock, createContext } from '../context/i
 import { openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { type TestDatabase, createTestDatabase, refuseInserts } from '../testing/database.js';
+import { insertTestCustomer } from '../testing/index.js';
 import { IN_PROGRESS_LEASE_MS } from './apply-job.js';
 import { purgeExpiredIdempotencyRecords } from './idempotency.js';
 import { postgresWriterLimits } from './postgres-writer.js';
@@ -26,23 +27,7 @@ beforeEach(async () => {
     .insertInto('merchants')
     .values({ id: scope.merchantId, name: 'M', email: 'm@example.com', password_hash: 'x', status: 'active', created_at: now, updated_at: now } as any)
     .execute();
-  await db.kysely
-    .insertInto('customers')
-    .values({
-      id: 'cus_1',
-      merchant_id: scope.merchantId,
-      environment: 'sandbox',
-      external_id: 'user_42',
-      name: 'u',
-      email: null,
-      metadata: '{}',
-      status: 'active',
-      usage_locked_until: null,
-      auto_created: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  await insertTestCustomer(db, { id: 'cus_1', merchantId: scope.merchantId, environment: 'sandbox', externalId: 'user_42' });
 });
 
 afterEach(async () => {

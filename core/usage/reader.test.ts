@@ -4,6 +4,7 @@ import { type Db, openDatabase } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { inTransaction } from '../db/transaction.js';
 import { type TestDatabase, createTestDatabase, onPostgres, refuseInserts } from '../testing/database.js';
+import { insertTestCustomer } from '../testing/index.js';
 import { aggregateUsage } from './aggregate.js';
 import { metricCode } from './batch.js';
 import { EventFeedWriter, createEventFeedBuffer } from './event-feed.js';
@@ -133,25 +134,7 @@ describe('usage reader', () => {
       .insertInto('merchants')
       .values({ id: scope.merchantId, name: 'R', email: 'r@example.com', password_hash: 'x', status: 'active', created_at: now, updated_at: now } as never)
       .execute();
-    for (const id of ['cus_feed_a', 'cus_feed_b']) {
-      await db.kysely
-        .insertInto('customers')
-        .values({
-          id,
-          merchant_id: scope.merchantId,
-          environment: scope.environment,
-          external_id: id.slice(4),
-          name: id,
-          email: null,
-          metadata: '{}',
-          status: 'active',
-          usage_locked_until: null,
-          auto_created: 0,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
-    }
+    for (const id of ['cus_feed_a', 'cus_feed_b']) await insertTestCustomer(db, { id, merchantId: scope.merchantId, environment: scope.environment, externalId: id.slice(4) });
     (ctx.clock as ManualClock).set('2026-05-30T12:00:00.000Z'); // every event of May is in the past
     const feed = createEventFeedBuffer(16); // small: a burst between two reads overflows it
     const feedWriter = new EventFeedWriter(feed);

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listStoredUsageEvents, usageIngestFor } from '../../core/usage/index.js';
 import { onPostgres } from '../../core/testing/database.js';
+import { insertTestCustomer } from '../../core/testing/index.js';
 import { signupMerchant, startTestServer, type TestServer } from '../../test/helpers.js';
 
 /**
@@ -15,24 +16,7 @@ describe.skipIf(onPostgres)('sqlite: POST /api/v1/usage-events when the writer t
   beforeAll(async () => {
     server = await startTestServer();
     m = await signupMerchant(server);
-    const now = new Date().toISOString();
-    await server.db.kysely
-      .insertInto('customers')
-      .values({
-        id: 'cus_writer_death',
-        merchant_id: m.id,
-        environment: 'sandbox',
-        external_id: 'user_42',
-        name: 'user_42',
-        email: null,
-        metadata: '{}',
-        status: 'active',
-        usage_locked_until: null,
-        auto_created: 0,
-        created_at: now,
-        updated_at: now,
-      } as any)
-      .execute();
+    await insertTestCustomer(server.db, { id: 'cus_writer_death', merchantId: m.id, environment: 'sandbox', externalId: 'user_42' });
   });
   afterAll(async () => server.stop());
   // The server logs each death; the log is checked instead of printed.

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockCustomerUsageUntil } from '../../core/customers/lookup.js';
 import { type StoredUsageEvent, getStoredUsageEvent, listStoredUsageEvents, usageIngestFor } from '../../core/usage/index.js';
 import { insertUsageRowForTest } from '../../core/usage/testing.js';
+import { insertTestCustomer } from '../../core/testing/index.js';
 import { signupMerchant, startTestServer, type TestServer } from '../../test/helpers.js';
 
 type Merchant = Awaited<ReturnType<typeof signupMerchant>>;
@@ -26,26 +27,7 @@ function event(overrides: Record<string, unknown> = {}) {
 async function addCustomer(server: TestServer, m: Merchant | string, externalId: string, extra: Record<string, unknown> = {}) {
   const merchantId = typeof m === 'string' ? m : m.id;
   const id = `cus_test_${++seq}_${Math.random().toString(36).slice(2)}`;
-  const now = new Date().toISOString();
-  await server.db.kysely
-    .insertInto('customers')
-    .values({
-      id,
-      merchant_id: merchantId,
-      environment: 'sandbox',
-      external_id: externalId,
-      name: externalId,
-      email: null,
-      metadata: '{}',
-      status: 'active',
-      usage_locked_until: null,
-      auto_created: 0,
-      created_at: now,
-      updated_at: now,
-      ...extra,
-    } as any)
-    .execute();
-  return id;
+  return insertTestCustomer(server.db, { id, merchantId, environment: 'sandbox', externalId, extra });
 }
 
 function ingest(server: TestServer, key: string, body: unknown, headers: Record<string, string> = {}) {
