@@ -230,6 +230,21 @@ describe('group commit', () => {
     expect(writer.fallbacks ?? 0).toBe(0);
     // On PostgreSQL the three batches were decided as they queued, and their group before the lock.
     if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 1, redone: 0, optimisticMisses: 0, preparedEarly: 3, preparedLate: 0 });
+    // A group with a batch naming a customer the writer does not remember is decided under the lock, whole.
+    const resumeAgain = ingest.pauseWrites();
+    const mixed = [
+      ingest.ingest({ scope, body: events(['m1', open]) }),
+      ingest.ingest({
+        scope,
+        body: Buffer.from(JSON.stringify({ events: [{ customerExternalId: 'nobody', idempotencyKey: 'm2', metric: 'agent_run', quantity: '1', occurredAt: open }] })),
+      }),
+    ];
+    resumeAgain();
+    expect((await Promise.all(mixed)).map((r) => r.counts)).toEqual([
+      { accepted: 1, duplicates: 0, rejected: 0 },
+      { accepted: 0, duplicates: 0, rejected: 1 },
+    ]);
+    if (writer.decidedBeforeLock) expect(writer.decidedBeforeLock).toEqual({ kept: 1, redone: 0, optimisticMisses: 0, preparedEarly: 3, preparedLate: 0 });
   });
 
   it('decides a batch again when its group forms if what it was decided on changed after it queued', async () => {

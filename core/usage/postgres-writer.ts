@@ -684,19 +684,22 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
     const unpacked: IngestJob[] = new Array(jobs.length);
     const groupScopeRef = new Map<number, number>();
     const apply: number[] = [];
+    let late = 0;
     for (let i = 0; i < jobs.length; i++) {
       let job = prepared.get(jobs[i]);
       if (job === undefined || job.generation !== generation) {
         job = passFromCache(jobs[i], nowIso);
         if (job === undefined) return undefined;
-        preparedLate++;
-      } else preparedEarly++;
+        late++;
+      }
       passes.set(i, job.pass);
       unpacked[i] = job.unpacked;
       groupScopeRef.set(i, job.pass.scopeRef);
       apply.push(i);
     }
     const pass = mergePasses({ outcomes: new Array(jobs.length), records: NO_RECORDS, apply, unpacked, groupScopeRef, autoCreates: NO_AUTO_CREATES }, passes);
+    preparedLate += late;
+    preparedEarly += jobs.length - late;
     return { pass, epoch: customersEpoch };
   }
 
