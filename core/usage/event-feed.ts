@@ -13,8 +13,8 @@
  * `seq` is the one after the last it holds (seqs are dense and assigned in commit order on
  * SQLite), and whatever the feed does not give it — rows another process committed, rows of a
  * writer thread that died between COMMIT and publishing, rows with a quantity too long for a
- * slot, rows the writer overwrote before the reader came (the ring is lossy: the writer never
- * waits for the reader) — it still loads from its snapshot with `seq > last held`, as before.
+ * slot, rows the writer left out because the ring was full (the writer never waits for the
+ * reader) — it still loads from its snapshot with `seq > last held`, as before.
  * So a read is exact whatever the feed holds.
  *
  * Layout: one SharedArrayBuffer. A header of two Int32 counters, WRITTEN (rows published by the
