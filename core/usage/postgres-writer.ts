@@ -434,7 +434,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
         continue;
       }
       apply.push(i);
-      unpacked[i] = { ...jobs[i], batch: unpackBatch(jobs[i].batch) };
+      unpacked[i] = unpackedJob(jobs[i]);
     }
     return { outcomes, apply, unpacked };
   }
@@ -649,6 +649,16 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
    * the previous group was in PostgreSQL), with the cache generation they were decided in.
    */
   const prepared = new WeakMap<IngestJob, { generation: number; unpacked: IngestJob; pass: JobPass }>();
+  /**
+   * Each job unpacked once, whichever path decides it: as it queues, when its group forms, or
+   * under the lock when a reference must be read first (a new customer makes all three run).
+   */
+  const unpackedJobs = new WeakMap<IngestJob, IngestJob>();
+  const unpackedJob = (job: IngestJob): IngestJob => {
+    let unpacked = unpackedJobs.get(job);
+    if (unpacked === undefined) unpackedJobs.set(job, (unpacked = { ...job, batch: unpackBatch(job.batch) }));
+    return unpacked;
+  };
   const NO_RECORDS = new Map<number, StoredIdempotencyRecord>();
   const NO_AUTO_CREATES = new Map<string, boolean>();
 
@@ -662,7 +672,7 @@ export function createPostgresUsageEventWriter(ctx: CoreContext): UsageEventWrit
     if (customersEpoch === undefined || job.idempotency !== null) return undefined;
     const scopeRef = scopeRefs.get(`${job.scope.merchantId}\u0000${job.scope.environment}`);
     if (scopeRef === undefined) return undefined;
-    const unpacked = { ...job, batch: unpackBatch(job.batch) };
+    const unpacked = unpackedJob(job);
     const batch = unpacked.batch as CheckedBatch;
     const known = customersByScope.get(scopeRef);
     if (known === undefined) return undefined;
